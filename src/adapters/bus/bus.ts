@@ -1,0 +1,59 @@
+import type { Logger } from 'pino';
+
+/** One event as a consumer sees it, shaped like a Kafka record. */
+export interface BusRecord {
+  topic: string;
+  partition: number;
+  /** Kafka offsets are 64-bit, so they travel as decimal strings. */
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  /** The record's timestamp, epoch ms. */
+  timestamp: number;
+}
+
+export interface Delivery {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+export type RecordHandler = (record: BusRecord) => Promise<void>;
+
+export interface SubscribeOptions {
+  groupId: string;
+  clientId: string;
+  topics: string[];
+  /** Most records in the hands of the handler at once. */
+  capacity: number;
+  /**
+   * Does the work for one record and resolves once its output is published;
+   * only then is the record acknowledged. A rejection means "not now": the
+   * record is retried with back-off, and never acknowledged until it succeeds.
+   * A record that can never succeed must be logged and resolved by the handler.
+   */
+  handle: RecordHandler;
+  log: Logger;
+}
+
+export interface Subscription {
+  /**
+   * Stops taking records, waits for the ones in flight (up to the bus's grace
+   * period), acknowledges what is done and leaves the group. What was not done
+   * is redelivered to whoever owns the partition next. Idempotent.
+   */
+  stop(): Promise<void>;
+}
+
+/**
+ * What the roles need from Kafka, and all they may use: keyed publishing and
+ * consumer groups with committed offsets. Implemented in process (embedded)
+ * and on Apache Kafka.
+ */
+export interface Bus {
+  readonly kind: 'embedded' | 'kafka';
+  publish(topic: string, key: string, value: Buffer): Promise<Delivery>;
+  subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Stops every subscription and releases the bus. Idempotent. */
+  close(): Promise<void>;
+}

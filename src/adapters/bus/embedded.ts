@@ -1,0 +1,173 @@
+import type { Bus, BusRecord, Delivery, SubscribeOptions, Subscription } from './bus.js';
+import { Dispatcher } from './dispatcher.js';
+import { partitionForKey } from './murmur2.js';
+
+export interface EmbeddedBusOptions {
+  /** Partitions of each topic, created on first use. */
+  partitions: number;
+  /** How long `stop()` waits for records in flight. */
+  shutdownGraceMs?: number;
+  clock?: () => number;
+}
+
+interface Member {
+  id: number;
+  options: SubscribeOptions;
+  dispatcher: Dispatcher;
+  /** Bumped on every rebalance; a fetch loop of an older generation exits. */
+  generation: number;
+  assigned: Array<{ topic: string; partition: number }>;
+}
+
+interface Group {
+  committed: Map<string, bigint>;
+  members: Member[];
+}
+
+/**
+ * Kafka's semantics in one process: keyed records in partitioned logs, consumer
+ * groups that share partitions (range assignment, so co-partitioned topics go
+ * to the same member), committed offsets, and redelivery of whatever was not
+ * committed when a member leaves. It keeps everything in memory: a restart of
+ * the process starts from empty topics.
+ */
+export class EmbeddedBus implements Bus {
+  readonly kind = 'embedded' as const;
+  private readonly topics = new Map<string, BusRecord[][]>();
+  private readonly groups = new Map<string, Group>();
+  private readonly waiters = new Set<() => void>();
+  private readonly subscriptions = new Set<Subscription>();
+  private nextMemberId = 1;
+  private closed = false;
+
+  constructor(private readonly options: EmbeddedBusOptions) {}
+
+  async publish(topic: string, key: string, value: Buffer): Promise<Delivery> {
+    if (this.closed) throw new Error('the embedded bus is closed');
+    const partitions = this.log(topic);
+    const partition = partitionForKey(key, partitions.length);
+    const log = partitions[partition] as BusRecord[];
+    const offset = String(log.length);
+    log.push({ topic, partition, offset, key, value, timestamp: (this.options.clock ?? Date.now)() });
+    for (const wake of [...this.waiters]) wake();
+    return { topic, partition, offset };
+  }
+
+  async subscribe(options: SubscribeOptions): Promise<Subscription> {
+    if (this.closed) throw new Error('the embedded bus is closed');
+    const group = this.group(options.groupId);
+    const member: Member = {
+      id: this.nextMemberId++,
+      options,
+      generation: 0,
+      assigned: [],
+      dispatcher: new Dispatcher({
+        capacity: options.capacity,
+        handle: options.handle,
+        log: options.log,
+        commit: (topic, partition, next) => {
+          // A member commits only partitions it still owns, as Kafka's fencing does.
+          if (member.assigned.some((tp) => tp.topic === topic && tp.partition === partition)) {
+            group.committed.set(`${topic}\u0000${partition}`, BigInt(next));
+          }
+        },
+      }),
+    };
+    group.members.push(member);
+    for (const topic of options.topics) this.log(topic);
+    this.rebalance(group);
+
+    let stopped: Promise<void> | undefined;
+    const subscription: Subscription = {
+      stop: () => {
+        stopped ??= (async () => {
+          member.generation += 1;
+          await member.dispatcher.drain(this.options.shutdownGraceMs ?? 10_000);
+          group.members = group.members.filter((other) => other !== member);
+          member.assigned = [];
+          this.rebalance(group);
+          this.subscriptions.delete(subscription);
+        })();
+        return stopped;
+      },
+    };
+    this.subscriptions.add(subscription);
+    return subscription;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    this.closed = true;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  /** Records on a topic, for tests and tools that inspect the log. */
+  records(topic: string): BusRecord[] {
+    return (this.topics.get(topic) ?? []).flat();
+  }
+
+  private log(topic: string): BusRecord[][] {
+    let partitions = this.topics.get(topic);
+    if (!partitions) {
+      partitions = Array.from({ length: this.options.partitions }, () => []);
+      this.topics.set(topic, partitions);
+    }
+    return partitions;
+  }
+
+  private group(groupId: string): Group {
+    let group = this.groups.get(groupId);
+    if (!group) {
+      group = { committed: new Map(), members: [] };
+      this.groups.set(groupId, group);
+    }
+    return group;
+  }
+
+  private rebalance(group: Group): void {
+    const members = [...group.members].sort((a, b) => a.id - b.id);
+    for (const member of members) {
+      for (const { topic, partition } of member.assigned) member.dispatcher.revoke(topic, partition);
+      member.assigned = [];
+      member.generation += 1;
+    }
+    const topics = new Set(members.flatMap((member) => member.options.topics));
+    for (const topic of topics) {
+      const subscribers = members.filter((member) => member.options.topics.includes(topic));
+      const partitionCount = this.log(topic).length;
+      // Range assignment: contiguous blocks, the first members taking one extra.
+      const base = Math.floor(partitionCount / subscribers.length);
+      const extra = partitionCount % subscribers.length;
+      let next = 0;
+      subscribers.forEach((member, index) => {
+        const take = base + (index < extra ? 1 : 0);
+        for (let i = 0; i < take; i += 1) member.assigned.push({ topic, partition: next + i });
+        next += take;
+      });
+    }
+    for (const member of members) {
+      for (const tp of member.assigned) void this.fetchLoop(group, member, tp.topic, tp.partition, member.generation);
+    }
+  }
+
+  private async fetchLoop(group: Group, member: Member, topic: string, partition: number, generation: number) {
+    const log = this.log(topic)[partition] as BusRecord[];
+    let position = Number(group.committed.get(`${topic}\u0000${partition}`) ?? 0n);
+    while (!this.closed && member.generation === generation) {
+      const record = log[position];
+      if (!record) {
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            this.waiters.delete(wake);
+            resolve();
+          };
+          this.waiters.add(wake);
+        });
+        continue;
+      }
+      await member.dispatcher.dispatch(record, () => member.generation === generation);
+      position += 1;
+    }
+  }
+}

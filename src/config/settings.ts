@@ -1,0 +1,315 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { Menu } from '../domain/menu.js';
+import { isStatusName, STATUS_NAMES, type StatusCatalog, type StatusName } from '../domain/statuses.js';
+import { configError } from '../errors.js';
+import { WORKSHOP_DEFAULTS } from './defaults.js';
+import { type IniDocument, IniSyntaxError, iniList, parseIni } from './ini.js';
+
+export type StatusSource = 'topics' | 'pizza-status';
+
+export interface Topics {
+  ordered: string;
+  assembled: string;
+  baked: string;
+  delivered: string;
+  pending: string;
+  status: string;
+}
+
+export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
+export type StageRole = Exclude<RoleName, 'serve'>;
+
+export interface Settings {
+  /** librdkafka properties from the [kafka] section; undefined means the embedded bus. */
+  kafka: Record<string, string> | undefined;
+  /** The [schema-registry] section (url, basic.auth.user.info), if any. */
+  schemaRegistry: Record<string, string> | undefined;
+  topics: Topics;
+  topicConfig: { numPartitions: number; replicationFactor: number };
+  groupIds: Record<StageRole, string>;
+  clientIds: Record<RoleName, string>;
+  statuses: StatusCatalog;
+  menu: Menu;
+  orders: {
+    fileName: string;
+    ordersRetentionHours: number;
+    statusRetentionHours: number;
+    watchdogIntervalMinutes: number;
+    stuckAfterMinutes: number;
+  };
+  delivery: { fileName: string; retentionHours: number };
+  shop: {
+    timeScale: number;
+    capacity: Record<StageRole, number>;
+    dataDir: string;
+    logDir: string;
+    host: string;
+    port: number;
+    statusSource: StatusSource;
+    /** Signs session cookies; generated into the data dir when not set. */
+    sessionSecret: string | undefined;
+  };
+  /** The files the settings were read from, for messages. */
+  files: string[];
+}
+
+/** Options a user can also give as flags; flags win over every file. */
+export interface SettingsFlags {
+  config?: string | undefined;
+  systemConfig?: string | undefined;
+  timeScale?: string | undefined;
+  capacity?: string | undefined;
+  dataDir?: string | undefined;
+  logDir?: string | undefined;
+  host?: string | undefined;
+  port?: string | undefined;
+  statusSource?: string | undefined;
+}
+
+const FLAG_KEYS: Record<keyof Omit<SettingsFlags, 'config' | 'systemConfig'>, string> = {
+  timeScale: 'time_scale',
+  capacity: 'capacity',
+  dataDir: 'data_dir',
+  logDir: 'log_dir',
+  host: 'host',
+  port: 'port',
+  statusSource: 'status_source',
+};
+
+interface Origin {
+  source: string;
+  line?: number;
+}
+interface Value {
+  value: string;
+  origin: Origin;
+}
+type Layered = Map<string, Map<string, Value>>;
+
+const positive = z.coerce.number().positive();
+const count = z.coerce.number().int().min(1);
+const name = z.string().trim().min(1);
+
+/** How a setting's location in the files maps to a field, with the hint a user needs. */
+const FIELDS = {
+  'topics.ordered': ['kafka-topics', 'pizza_ordered', name, 'a topic name'],
+  'topics.assembled': ['kafka-topics', 'pizza_assembled', name, 'a topic name'],
+  'topics.baked': ['kafka-topics', 'pizza_baked', name, 'a topic name'],
+  'topics.delivered': ['kafka-topics', 'pizza_delivered', name, 'a topic name'],
+  'topics.pending': ['kafka-topics', 'pizza_pending', name, 'a topic name'],
+  'topics.status': ['kafka-topics', 'pizza_status', name, 'a topic name'],
+  'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
+  'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
+  'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],
+  'groupIds.assemble': ['kafka-consumer-group-id', 'microservice_assembled', name, 'a consumer group id'],
+  'groupIds.bake': ['kafka-consumer-group-id', 'microservice_baked', name, 'a consumer group id'],
+  'groupIds.deliver': ['kafka-consumer-group-id', 'microservice_delivery', name, 'a consumer group id'],
+  'clientIds.serve': ['kafka-client-id', 'webapp', name, 'a client id'],
+  'clientIds.status': ['kafka-client-id', 'microservice_status', name, 'a client id'],
+  'clientIds.assemble': ['kafka-client-id', 'microservice_assembled', name, 'a client id'],
+  'clientIds.bake': ['kafka-client-id', 'microservice_baked', name, 'a client id'],
+  'clientIds.deliver': ['kafka-client-id', 'microservice_delivery', name, 'a client id'],
+  'orders.fileName': ['state-store-orders', 'name', name, 'a file name such as orders.db'],
+  'orders.ordersRetentionHours': ['state-store-orders', 'table_orders_retention_hours', positive, 'a number of hours'],
+  'orders.statusRetentionHours': ['state-store-orders', 'table_status_retention_hours', positive, 'a number of hours'],
+  'orders.watchdogIntervalMinutes': ['state-store-orders', 'status_watchdog_minutes', positive, 'a number of minutes'],
+  'orders.stuckAfterMinutes': ['state-store-orders', 'status_invalid_timeout_minutes', positive, 'a number of minutes'],
+  'delivery.fileName': ['state-store-delivery', 'name', name, 'a file name such as delivery.db'],
+  'delivery.retentionHours': ['state-store-delivery', 'table_customers_retention_hours', positive, 'a number of hours'],
+  'shop.timeScale': ['pizza-shop', 'time_scale', z.coerce.number().min(0).max(1000), 'a number from 0 (instant) to 1000; 1 is real time'],
+  'shop.capacity.assemble': ['pizza-shop', 'assemble_capacity', count, 'a whole number, 1 or more'],
+  'shop.capacity.bake': ['pizza-shop', 'bake_capacity', count, 'a whole number, 1 or more'],
+  'shop.capacity.deliver': ['pizza-shop', 'deliver_capacity', count, 'a whole number, 1 or more'],
+  'shop.capacity.status': ['pizza-shop', 'status_capacity', count, 'a whole number, 1 or more'],
+  'shop.dataDir': ['pizza-shop', 'data_dir', name, 'a directory path'],
+  'shop.logDir': ['pizza-shop', 'log_dir', name, 'a directory path'],
+  'shop.host': ['pizza-shop', 'host', name, 'a host name or IP address'],
+  'shop.port': ['pizza-shop', 'port', z.coerce.number().int().min(0).max(65535), 'a TCP port from 0 to 65535'],
+  'shop.statusSource': ['pizza-shop', 'status_source', z.enum(['auto', 'topics', 'pizza-status']), 'one of auto, topics, pizza-status'],
+} as const satisfies Record<string, readonly [string, string, z.ZodType, string]>;
+
+const MENU_KEYS = { sauce: 'sauce', cheese: 'cheese', mainTopping: 'main_topping', extraToppings: 'extra_toppings' } as const;
+const PLACEHOLDER = /\{\{.*?\}\}/;
+
+export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Settings {
+  const layered: Layered = new Map();
+  const files: string[] = [];
+  merge(layered, readDocument(WORKSHOP_DEFAULTS, 'built-in defaults'), 'built-in defaults');
+  for (const file of [flags.systemConfig, flags.config]) {
+    if (file === undefined) continue;
+    const path = resolve(cwd, file);
+    merge(layered, readDocument(readConfigFile(path), path), path);
+    files.push(path);
+  }
+  applyFlags(layered, flags);
+  if (flags.capacity !== undefined) {
+    for (const stage of ['assemble', 'bake', 'deliver', 'status']) {
+      set(layered, 'pizza-shop', `${stage}_capacity`, { value: flags.capacity, origin: { source: 'flag --capacity' } });
+    }
+  }
+  rejectPlaceholders(layered);
+
+  const parsed: Record<string, unknown> = {};
+  for (const [path, [section, key, schema, hint]] of Object.entries(FIELDS)) {
+    const entry = layered.get(section)?.get(key);
+    if (!entry) throw configError(`Missing setting [${section}] ${key}: set it to ${hint}.`);
+    const result = (schema as z.ZodType).safeParse(entry.value);
+    if (!result.success) {
+      throw configError(`${where(entry.origin)}: [${section}] ${key} = "${entry.value}" is not valid: use ${hint}.`);
+    }
+    setPath(parsed, path, result.data);
+  }
+  const shaped = parsed as unknown as Omit<Settings, 'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'> & {
+    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret'> & { statusSource: StatusSource | 'auto' };
+  };
+
+  const kafka = sectionRecord(layered, 'kafka');
+  if (flags.config !== undefined && !kafka) {
+    throw configError(
+      `${flags.config}: has no [kafka] section. Add one with at least "bootstrap.servers = host:port", or drop --config to run on the embedded bus.`,
+    );
+  }
+  if (kafka && !kafka['bootstrap.servers']) {
+    throw configError(`${where(layered.get('kafka')?.values().next().value?.origin)}: [kafka] needs bootstrap.servers = host:port.`);
+  }
+  const statusSource =
+    shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;
+  const sessionSecret = layered.get('pizza-shop')?.get('session_secret')?.value;
+
+  return {
+    ...shaped,
+    kafka,
+    schemaRegistry: sectionRecord(layered, 'schema-registry'),
+    statuses: readStatuses(layered),
+    menu: readMenu(layered),
+    shop: {
+      ...shaped.shop,
+      dataDir: resolve(cwd, shaped.shop.dataDir),
+      logDir: resolve(cwd, shaped.shop.logDir),
+      statusSource,
+      sessionSecret: sessionSecret || undefined,
+    },
+    files,
+  };
+}
+
+function readConfigFile(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    throw configError(`Config file ${path} ${reason}. Check the path given with --config or --system-config.`, error);
+  }
+}
+
+function readDocument(text: string, source: string): IniDocument {
+  try {
+    return parseIni(text);
+  } catch (error) {
+    if (error instanceof IniSyntaxError) {
+      throw configError(`${source}:${error.line}: ${error.message}. Fix the line or remove it.`);
+    }
+    throw error;
+  }
+}
+
+function merge(layered: Layered, document: IniDocument, source: string): void {
+  for (const [section, entries] of document) {
+    for (const [key, entry] of entries) {
+      set(layered, section, key, { value: entry.value, origin: { source, line: entry.line } });
+    }
+  }
+}
+
+function set(layered: Layered, section: string, key: string, value: Value): void {
+  const entries = layered.get(section) ?? new Map<string, Value>();
+  entries.set(key, value);
+  layered.set(section, entries);
+}
+
+function applyFlags(layered: Layered, flags: SettingsFlags): void {
+  for (const [flag, key] of Object.entries(FLAG_KEYS)) {
+    const value = flags[flag as keyof typeof FLAG_KEYS];
+    if (value === undefined || flag === 'capacity') continue;
+    const option = `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    set(layered, 'pizza-shop', key, { value, origin: { source: `flag ${option}` } });
+  }
+}
+
+function rejectPlaceholders(layered: Layered): void {
+  for (const [section, entries] of layered) {
+    for (const [key, entry] of entries) {
+      const placeholder = PLACEHOLDER.exec(entry.value)?.[0];
+      if (placeholder) {
+        throw configError(
+          `${where(entry.origin)}: [${section}] ${key} still holds the placeholder ${placeholder}. Replace it with your real value (for Confluent Cloud: the cluster's bootstrap server, API key or API secret).`,
+        );
+      }
+    }
+  }
+}
+
+function where(origin: Origin | undefined): string {
+  if (!origin) return 'config';
+  return origin.line === undefined ? origin.source : `${origin.source}:${origin.line}`;
+}
+
+function sectionRecord(layered: Layered, section: string): Record<string, string> | undefined {
+  const entries = layered.get(section);
+  if (!entries || entries.size === 0) return undefined;
+  return Object.fromEntries([...entries].map(([key, entry]) => [key, entry.value]));
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const keys = path.split('.');
+  let node = target;
+  for (const key of keys.slice(0, -1)) {
+    node[key] ??= {};
+    node = node[key] as Record<string, unknown>;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function readStatuses(layered: Layered): StatusCatalog {
+  const ids = {} as Record<StatusName, number>;
+  const labels = {} as Record<StatusName, string>;
+  for (const status of STATUS_NAMES) {
+    const id = layered.get('status-id')?.get(status);
+    const parsed = count.safeParse(id?.value);
+    if (!id || !parsed.success) {
+      throw configError(`${where(id?.origin)}: [status-id] ${status} must be a whole number such as 100.`);
+    }
+    ids[status] = parsed.data;
+    labels[status] = layered.get('status-label')?.get(status)?.value ?? status;
+  }
+  const completed = layered.get('state-store-orders')?.get('status_completed_when');
+  const completedIds = iniList(completed?.value ?? '').map((statusName) => {
+    if (!isStatusName(statusName)) {
+      throw configError(
+        `${where(completed?.origin)}: [state-store-orders] status_completed_when names an unknown status "${statusName}". Use names from [status-id]: ${STATUS_NAMES.join(', ')}.`,
+      );
+    }
+    return ids[statusName];
+  });
+  return {
+    ids,
+    labels,
+    unknownStatusLabel: layered.get('status-label')?.get('else')?.value ?? 'Unknown status',
+    completedIds,
+  };
+}
+
+function readMenu(layered: Layered): Menu {
+  const menu = {} as Record<keyof Menu, string[]>;
+  for (const [field, key] of Object.entries(MENU_KEYS)) {
+    const entry = layered.get('pizza')?.get(key);
+    const items = iniList(entry?.value ?? '');
+    if (items.length === 0 && field !== 'extraToppings') {
+      throw configError(`${where(entry?.origin)}: [pizza] ${key} needs at least one item, one per indented line.`);
+    }
+    menu[field as keyof Menu] = items;
+  }
+  return menu;
+}

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import type { Order } from './order.js';
+
+/**
+ * The JSON on the wire, field for field as the workshop's Python services
+ * write and read it. Keys are always the order id as UTF-8.
+ */
+const epochMillis = z.number().int().nonnegative();
+
+export const orderedEventSchema = z.object({
+  status: z.number().int(),
+  timestamp: epochMillis,
+  order: z.object({
+    extra_toppings: z.array(z.string()),
+    sauce: z.string(),
+    cheese: z.string(),
+    main_topping: z.string(),
+    customer_id: z.string().regex(/^[0-9a-fA-F]+$/),
+    username: z.string(),
+  }),
+});
+export type OrderedEvent = z.infer<typeof orderedEventSchema>;
+
+export const assembledEventSchema = z.object({
+  status: z.number().int(),
+  baking_time: z.number().nonnegative(),
+  timestamp: epochMillis,
+});
+export type AssembledEvent = z.infer<typeof assembledEventSchema>;
+
+/** baked, delivered and pending carry only a status and a timestamp. */
+export const statusEventSchema = z.object({
+  status: z.number().int(),
+  timestamp: epochMillis,
+});
+export type StatusEvent = z.infer<typeof statusEventSchema>;
+
+export class InvalidEventError extends Error {}
+
+/** Parses a value's bytes as JSON and validates it; throws InvalidEventError. */
+export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | null): T {
+  if (value === null) throw new InvalidEventError('the value is empty (a tombstone)');
+  let json: unknown;
+  try {
+    json = JSON.parse(value.toString('utf8'));
+  } catch {
+    throw new InvalidEventError(`the value is not JSON: ${preview(value)}`);
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    throw new InvalidEventError(`field "${issue?.path.join('.') ?? ''}": ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}
+
+function preview(value: Buffer): string {
+  const text = value.subarray(0, 40).toString('utf8');
+  return JSON.stringify(value.length > 40 ? `${text}…` : text);
+}
+
+export function orderedEvent(order: Order, status: number, timestamp: number): OrderedEvent {
+  return {
+    status,
+    timestamp,
+    order: {
+      extra_toppings: order.extraToppings,
+      sauce: order.sauce,
+      cheese: order.cheese,
+      main_topping: order.mainTopping,
+      customer_id: order.customerId,
+      username: order.username,
+    },
+  };
+}
+
+export function orderFromEvent(orderId: string, event: OrderedEvent): Order {
+  return {
+    orderId,
+    customerId: event.order.customer_id.toLowerCase(),
+    username: event.order.username,
+    sauce: event.order.sauce,
+    cheese: event.order.cheese,
+    mainTopping: event.order.main_topping,
+    extraToppings: event.order.extra_toppings,
+  };
+}
+
+export function encodeEvent(event: OrderedEvent | AssembledEvent | StatusEvent): Buffer {
+  return Buffer.from(JSON.stringify(event), 'utf8');
+}

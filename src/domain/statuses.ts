@@ -1,0 +1,39 @@
+/** The status names the workshop's settings know, in its order. */
+export const STATUS_NAMES = [
+  'stuck',
+  'order_placed',
+  'pending',
+  'pizza_assembled',
+  'pizza_baked',
+  'unknown',
+  'something_wrong',
+  'cancelled',
+  'delivered',
+] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
+
+export interface StatusCatalog {
+  ids: Record<StatusName, number>;
+  labels: Record<StatusName, string>;
+  /** Shown for a status id the catalog does not know. */
+  unknownStatusLabel: string;
+  /** Ids of the statuses after which an order never changes again. */
+  completedIds: readonly number[];
+}
+
+export function isStatusName(name: string): name is StatusName {
+  return (STATUS_NAMES as readonly string[]).includes(name);
+}
+
+export function statusLabel(catalog: StatusCatalog, statusId: number): string {
+  const name = statusName(catalog, statusId);
+  return name ? catalog.labels[name] : catalog.unknownStatusLabel;
+}
+
+export function statusName(catalog: StatusCatalog, statusId: number): StatusName | undefined {
+  return STATUS_NAMES.find((name) => catalog.ids[name] === statusId);
+}
+
+export function isComplete(catalog: StatusCatalog, statusId: number): boolean {
+  return catalog.completedIds.includes(statusId);
+}

@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Bus, BusRecord } from '../adapters/bus/bus.js';
+import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
+import type { Settings } from '../config/settings.js';
+import { type DeliveryDecision, onBakedEvent, onOrderEvent } from '../domain/delivery.js';
+import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
+import { deliverySeconds, scaledMs } from '../domain/timings.js';
+import { consumingRole, requireKey } from './kitchen.js';
+import type { Clock, Role, RoleDeps } from './role.js';
+
+export interface DeliverDeps {
+  bus: Bus;
+  settings: Settings;
+  clock: Clock;
+  log: Logger;
+  signal: AbortSignal;
+  store: DeliveryStore;
+}
+
+/**
+ * Handles both topics delivery listens to. `pizza-ordered` is the early
+ * warning that says who the customer is; `pizza-baked` says the pizza is
+ * ready. They can arrive in either order: a pizza baked before its order is
+ * known is reported pending, and delivered late (factor 2) once it is.
+ * The bus never runs two events of one order at once, so decide-then-act is safe.
+ */
+export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps): Promise<void> {
+  const { settings, store, log } = deps;
+  const orderId = requireKey(record);
+  const known = store.get(orderId);
+  let decision: DeliveryDecision;
+  if (record.topic === settings.topics.ordered) {
+    const ordered = decodeEvent(orderedEventSchema, record.value);
+    decision = onOrderEvent(known, ordered.order.customer_id.toLowerCase());
+  } else {
+    decodeEvent(statusEventSchema, record.value);
+    decision = onBakedEvent(known);
+  }
+
+  switch (decision.action) {
+    case 'remember-customer':
+      store.put(orderId, { state: 'awaiting-pizza', customerId: decision.customerId }, deps.clock.now());
+      log.info('early warning: order noted, waiting for the pizza');
+      return;
+    case 'mark-pending':
+      // Publish first: if we stop in between, the baked event comes back and we say it again.
+      await publishStatus(deps, orderId, settings.statuses.ids.pending);
+      store.put(orderId, { state: 'pending' }, deps.clock.now());
+      log.warn('pizza baked before its order reached delivery: pending until the order arrives');
+      return;
+    case 'deliver':
+      await deliver(orderId, decision.customerId, decision.factor, deps);
+      return;
+    case 'ignore':
+      log.debug({ topic: record.topic, reason: decision.reason }, 'nothing to do');
+      return;
+  }
+}
+
+async function deliver(orderId: string, customerId: string, factor: 1 | 2, deps: DeliverDeps): Promise<void> {
+  const seconds = deliverySeconds(customerId, factor);
+  deps.log.info({ deliverySeconds: seconds, factor }, 'out for delivery');
+  await deps.clock.sleep(scaledMs(seconds, deps.settings.shop.timeScale), deps.signal);
+  await publishStatus(deps, orderId, deps.settings.statuses.ids.delivered);
+  deps.store.put(orderId, { state: 'delivered', customerId }, deps.clock.now());
+  deps.log.info('pizza delivered');
+}
+
+function publishStatus(deps: DeliverDeps, orderId: string, status: number) {
+  const topic = status === deps.settings.statuses.ids.pending ? deps.settings.topics.pending : deps.settings.topics.delivered;
+  return deps.bus.publish(topic, orderId, encodeEvent({ status, timestamp: deps.clock.now() }));
+}
+
+export function createDeliverRole(deps: RoleDeps): Role {
+  const { settings, clock } = deps;
+  let store: DeliveryStore | undefined;
+  let purgeTimer: NodeJS.Timeout | undefined;
+  const retentionMs = settings.delivery.retentionHours * 3_600_000;
+  return consumingRole(deps, {
+    name: 'deliver',
+    // One subscription for both topics: co-partitioned, so one member owns an order's events on both.
+    topics: [settings.topics.ordered, settings.topics.baked],
+    onStart() {
+      store = DeliveryStore.open(join(settings.shop.dataDir, settings.delivery.fileName));
+      const activeStore = store;
+      activeStore.purge(clock.now(), retentionMs);
+      purgeTimer = setInterval(() => activeStore.purge(clock.now(), retentionMs), 60_000);
+      purgeTimer.unref();
+    },
+    onStop() {
+      clearInterval(purgeTimer);
+      store?.close();
+    },
+    handle: (record, signal, log) => {
+      if (!store) throw new Error('deliver received an event before it started');
+      return handleDeliveryEvent(record, { ...deps, log, signal, store });
+    },
+  });
+}

@@ -1,0 +1,87 @@
+import type { Bus } from '../adapters/bus/bus.js';
+import { EmbeddedBus } from '../adapters/bus/embedded.js';
+import type { LoggerFactory } from '../adapters/logs/logger.js';
+import type { RoleName, Settings } from '../config/settings.js';
+import { createAssembleRole } from './assemble.js';
+import { createBakeRole } from './bake.js';
+import { createDeliverRole } from './deliver.js';
+import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
+import { createServeRole } from './serve.js';
+import { createStatusRole } from './status.js';
+
+export const ALL_ROLES: readonly RoleName[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
+
+export interface ShopOptions {
+  settings: Settings;
+  roles: readonly RoleName[];
+  logs: LoggerFactory;
+  /** A bus to share (tests); by default the settings choose Kafka or the embedded bus. */
+  bus?: Bus;
+  clock?: Clock;
+}
+
+export interface RunningShop {
+  bus: Bus;
+  roles: Role[];
+  /** The web app's address, when `serve` is among the roles. */
+  url: string | undefined;
+  /** Stops the roles (the web app first, so no new orders arrive), then the bus. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export async function createBus(settings: Settings, logs: LoggerFactory): Promise<Bus> {
+  if (!settings.kafka) return new EmbeddedBus({ partitions: settings.topicConfig.numPartitions });
+  const { createKafkaBus } = await import('../adapters/bus/kafka.js');
+  return createKafkaBus({ settings, log: logs.forRole('kafka') });
+}
+
+/** Builds the chosen roles on one bus and starts them; the one place roles are wired. */
+export async function startShop(options: ShopOptions): Promise<RunningShop> {
+  const { settings, logs } = options;
+  const clock = options.clock ?? systemClock;
+  const ownsBus = !options.bus;
+  const bus = options.bus ?? (await createBus(settings, logs));
+  const deps = (role: RoleName): RoleDeps => ({ bus, settings, clock, log: logs.forRole(role) });
+
+  const roles: Role[] = [];
+  let serve: ReturnType<typeof createServeRole> | undefined;
+  for (const name of ALL_ROLES.filter((role) => options.roles.includes(role))) {
+    switch (name) {
+      case 'assemble':
+        roles.push(createAssembleRole(deps(name)));
+        break;
+      case 'bake':
+        roles.push(createBakeRole(deps(name)));
+        break;
+      case 'deliver':
+        roles.push(createDeliverRole(deps(name)));
+        break;
+      case 'status':
+        roles.push(createStatusRole(deps(name)));
+        break;
+      case 'serve':
+        serve = createServeRole(deps(name));
+        roles.push(serve);
+        break;
+    }
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = () => {
+    stopping ??= (async () => {
+      // The web app goes first so no new orders arrive; then the kitchen, back to front.
+      for (const role of [...roles].reverse()) await role.stop();
+      if (ownsBus) await bus.close();
+      logs.flush();
+    })();
+    return stopping;
+  };
+
+  try {
+    for (const role of roles) await role.start();
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { bus, roles, url: serve?.url(), stop };
+}

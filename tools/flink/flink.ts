@@ -1,0 +1,307 @@
+/**
+ * Runs a Flink SQL script on a real Apache Flink 2.x mini-cluster inside one JVM
+ * (tools/flink/src/main/java/pizza/flink/SqlRunner.java), for tests and local runs.
+ *
+ * The runner is built with Maven from tools/flink/pom.xml into `<repo>/.cache/flink/runner`
+ * (or `$PIZZA_CACHE_DIR/flink/runner`) and rebuilt only when pom.xml or the Java sources
+ * change. Needs `java` (17+) and, for the build, `mvn` on the PATH (or JAVA_HOME set).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const toolDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(toolDir, '..', '..');
+const pomFile = join(toolDir, 'pom.xml');
+const sourceDir = join(toolDir, 'src');
+
+const MAIN_CLASS = 'pizza.flink.SqlRunner';
+const MARKER_FILE = '.complete';
+const OUTPUT_TAG = 'PIZZA-FLINK ';
+const DEFAULT_START_TIMEOUT_MS = 180_000;
+const STOP_GRACE_MS = 10_000;
+const KEPT_LOG_FILES = 20;
+
+/** What Flink's distribution puts in `env.java.opts.all` (config.yaml) for Java 17. */
+export const FLINK_JAVA17_FLAGS: readonly string[] = [
+  '--add-exports=java.base/sun.net.util=ALL-UNNAMED',
+  '--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED',
+  '--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED',
+  '--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang=ALL-UNNAMED',
+  '--add-opens=java.base/java.net=ALL-UNNAMED',
+  '--add-opens=java.base/java.io=ALL-UNNAMED',
+  '--add-opens=java.base/java.nio=ALL-UNNAMED',
+  '--add-opens=java.base/sun.nio.ch=ALL-UNNAMED',
+  '--add-opens=java.base/java.lang.reflect=ALL-UNNAMED',
+  '--add-opens=java.base/java.text=ALL-UNNAMED',
+  '--add-opens=java.base/java.time=ALL-UNNAMED',
+  '--add-opens=java.base/java.util=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent.atomic=ALL-UNNAMED',
+  '--add-opens=java.base/java.util.concurrent.locks=ALL-UNNAMED',
+];
+const HEAP_FLAGS = ['-Xms256m', '-Xmx1g', '-XX:+ExitOnOutOfMemoryError'];
+
+export interface StartFlinkSqlOptions {
+  sqlFile: string;
+  cacheDir?: string;
+  /** Receives the launcher's progress lines and the runner's own PIZZA-FLINK lines. */
+  log?: (line: string) => void;
+  /** Where the JVM's stdout and stderr go; `<cacheDir>/logs/<time>-<pid>.log` by default. */
+  logFile?: string;
+  /** How long to wait for every statement to be executed and its job running. */
+  startTimeoutMs?: number;
+}
+
+export interface FlinkSqlRun {
+  /** Ids of the jobs the script started, in order. */
+  jobIds: string[];
+  /** The JVM's full output (Flink logs included). Kept after stop(). */
+  logFile: string;
+  /** Settles when the JVM exits, with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** Kills the JVM: SIGTERM, then SIGKILL after 10 s. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+function defaultCacheDir(): string {
+  const root = process.env.PIZZA_CACHE_DIR ? resolve(process.env.PIZZA_CACHE_DIR) : join(repoRoot, '.cache');
+  return join(root, 'flink');
+}
+
+function javaCommand(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+// JVMs still running when node exits are killed, and their temp dirs removed.
+const running = new Map<ChildProcess, string>();
+process.on('exit', () => {
+  for (const [child, tempDir] of running) {
+    child.kill('SIGKILL');
+    try {
+      rmSync(tempDir, { recursive: true, force: true });
+    } catch {
+      // Best effort: the process is going away anyway.
+    }
+  }
+});
+
+/** Keeps the last `limit` lines pushed to it. */
+class LineTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly limit: number) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.limit) this.lines.shift();
+  }
+  toString(): string {
+    return this.lines.join('\n');
+  }
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/** Runs a command to completion and returns its exit code and combined output. */
+function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: string): void => {
+      output += chunk;
+    };
+    child.stdout.setEncoding('utf8').on('data', collect);
+    child.stderr.setEncoding('utf8').on('data', collect);
+    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
+    child.on('close', (code) => resolvePromise({ code, output }));
+  });
+}
+
+async function listFiles(dir: string): Promise<string[]> {
+  const files: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) files.push(...(await listFiles(path)));
+    else if (entry.isFile()) files.push(path);
+  }
+  return files.sort();
+}
+
+/** sha256 over pom.xml and every file under src/, with their relative paths. */
+async function sourceHash(): Promise<string> {
+  const hash = createHash('sha256');
+  for (const file of [pomFile, ...(await listFiles(sourceDir))]) {
+    hash.update(relative(toolDir, file)).update('\0').update(await readFile(file)).update('\0');
+  }
+  return hash.digest('hex');
+}
+
+function runnerClasspath(buildDir: string): string {
+  return [join(buildDir, 'classes'), join(buildDir, 'lib', '*')].join(delimiter);
+}
+
+/**
+ * Builds the SQL runner into `<cacheDir>/runner` unless a build of the same pom.xml and
+ * sources is already there, and returns the Java classpath to run it with.
+ */
+export async function ensureFlinkRunner(cacheDir: string = defaultCacheDir()): Promise<{ classpath: string }> {
+  const buildDir = join(cacheDir, 'runner');
+  const hash = await sourceHash();
+  const isComplete = async (): Promise<boolean> => {
+    try {
+      return (await readFile(join(buildDir, MARKER_FILE), 'utf8')).trim() === hash;
+    } catch {
+      return false;
+    }
+  };
+  if (await isComplete()) return { classpath: runnerClasspath(buildDir) };
+
+  // Build beside the final directory and rename it into place, so a concurrent run
+  // (another test worker) never sees a half-built runner with a marker in it.
+  await mkdir(cacheDir, { recursive: true });
+  const stagingDir = await mkdtemp(join(cacheDir, 'runner.staging-'));
+  try {
+    const result = await run('mvn', ['-q', '-B', '-f', pomFile, 'package', `-Drunner.build.dir=${stagingDir}`]);
+    if (result.code !== 0) {
+      throw new Error(`mvn could not build the Flink SQL runner (exit ${result.code}):\n${lastLines(result.output, 40)}`);
+    }
+    await access(join(stagingDir, 'classes', `${MAIN_CLASS.replaceAll('.', '/')}.class`));
+    await writeFile(join(stagingDir, MARKER_FILE), `${hash}\n`);
+    if (await isComplete()) return { classpath: runnerClasspath(buildDir) }; // Another process won.
+    await chmod(stagingDir, 0o755); // mkdtemp made it private
+    await rm(buildDir, { recursive: true, force: true });
+    await rename(stagingDir, buildDir);
+    return { classpath: runnerClasspath(buildDir) };
+  } finally {
+    await rm(stagingDir, { recursive: true, force: true });
+  }
+}
+
+/** Deletes all but the newest `keep` log files (their names start with a sortable time). */
+async function pruneLogs(logDir: string, keep: number): Promise<void> {
+  const names = (await readdir(logDir)).filter((name) => name.endsWith('.log')).sort();
+  await Promise.all(names.slice(0, -keep).map((name) => unlink(join(logDir, name)).catch(() => {})));
+}
+
+/**
+ * Starts a JVM that executes the statements of `sqlFile` on a Flink mini-cluster.
+ * Resolves once every statement has been executed and every job it started is RUNNING;
+ * rejects (with the last lines of output) if the JVM exits or the timeout passes first.
+ */
+export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<FlinkSqlRun> {
+  const log = options.log ?? (() => {});
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const sqlFile = resolve(options.sqlFile);
+  await access(sqlFile);
+  const { classpath } = await ensureFlinkRunner(cacheDir);
+
+  let logFile = options.logFile;
+  if (logFile === undefined) {
+    const logDir = join(cacheDir, 'logs');
+    await mkdir(logDir, { recursive: true });
+    await pruneLogs(logDir, KEPT_LOG_FILES - 1);
+    logFile = join(logDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}.log`);
+  }
+  // Flink's blob store and RocksDB/spill files land in java.io.tmpdir; a SIGKILL skips
+  // Flink's own cleanup, so they get a private directory that stop() removes.
+  const tempDir = await mkdtemp(join(tmpdir(), 'pizza-flink-'));
+  const logStream = createWriteStream(logFile);
+
+  const args = [...HEAP_FLAGS, ...FLINK_JAVA17_FLAGS, `-Djava.io.tmpdir=${tempDir}`, '-cp', classpath, MAIN_CLASS, sqlFile];
+  log(`flink: running ${sqlFile}, log ${logFile}`);
+  const child = spawn(javaCommand(), args, { cwd: tempDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.set(child, tempDir);
+
+  const jobIds: string[] = [];
+  const output = new LineTail(40);
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((done) => {
+    markReady = done;
+  });
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      logStream.write(chunk);
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        output.push(line);
+        if (!line.startsWith(OUTPUT_TAG)) continue;
+        log(`flink: ${line.slice(OUTPUT_TAG.length)}`);
+        const submitted = /^PIZZA-FLINK job submitted (\S+)/.exec(line);
+        if (submitted?.[1]) jobIds.push(submitted[1]);
+        if (line.startsWith(`${OUTPUT_TAG}all statements executed`)) markReady();
+      }
+    });
+  }
+
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.once('error', (error) => {
+      output.push(`could not start java: ${error.message}`);
+      exitCode = null;
+      resolveExit(null);
+    });
+    // 'close' rather than 'exit': it comes after the last output has been read.
+    child.once('close', (code) => {
+      exitCode = code;
+      running.delete(child);
+      resolveExit(code);
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          exited.then(() => false),
+          new Promise<boolean>((done) => {
+            timer = setTimeout(() => done(true), STOP_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          log('flink: JVM did not stop within 10 s, killing it');
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      running.delete(child);
+      await new Promise<void>((done) => logStream.end(done));
+      await rm(tempDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  const outcome = await Promise.race([
+    ready.then(() => 'ready' as const),
+    exited.then(() => 'exited' as const),
+    new Promise<'timeout'>((done) => {
+      timer = setTimeout(() => done('timeout'), timeoutMs);
+    }),
+  ]);
+  clearTimeout(timer);
+  if (outcome === 'ready') return { jobIds, logFile, exited, stop };
+
+  const reason =
+    outcome === 'exited'
+      ? `Flink SQL runner exited with code ${exitCode} before its jobs were running`
+      : `Flink SQL runner did not get its jobs running within ${timeoutMs} ms`;
+  await stop();
+  throw new Error(`${reason} (full log: ${logFile}).\n--- last output ---\n${output.toString()}`);
+}

@@ -1,0 +1,430 @@
+/**
+ * Starts a real Apache Kafka broker (one combined broker+controller in KRaft mode)
+ * as a plain Java process, for the test suite and for local runs.
+ *
+ * The jars come from Maven Central through tools/kafka/pom.xml and are cached in
+ * `<repo>/.cache/kafka/lib` (or `$PIZZA_CACHE_DIR/kafka/lib`). Needs `java` (17+)
+ * and, on the first run, `mvn` on the PATH (or JAVA_HOME set).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, rmSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface KafkaBroker {
+  /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
+  bootstrapServers: string;
+  /** Kafka's `log.dirs`: where the broker keeps its topic data and metadata log. */
+  logDir: string;
+  /** The broker's own log4j log file (removed by stop() along with the temp dir). */
+  serverLog: string;
+  /** Settles when the Java process exits, with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  stop(): Promise<void>;
+}
+
+export interface StartKafkaBrokerOptions {
+  cacheDir?: string;
+  /** Persistent data directory; a fresh one inside the temp dir when omitted. */
+  dataDir?: string;
+  /** Receives the launcher's progress lines and anything the JVM prints. */
+  log?: (line: string) => void;
+}
+
+export interface ApiVersionRange {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+const toolDir = dirname(fileURLToPath(import.meta.url));
+const repoRoot = resolve(toolDir, '..', '..');
+const pomFile = join(toolDir, 'pom.xml');
+
+const READY_TIMEOUT_MS = 60_000;
+const READY_POLL_MS = 200;
+const STOP_GRACE_MS = 15_000;
+const HEAP_OPTS = ['-Xms256m', '-Xmx512m'];
+const MARKER_FILE = '.complete';
+
+function defaultCacheDir(): string {
+  const root = process.env.PIZZA_CACHE_DIR ? resolve(process.env.PIZZA_CACHE_DIR) : join(repoRoot, '.cache');
+  return join(root, 'kafka');
+}
+
+function javaCommand(): string {
+  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
+}
+
+// The one module-level registry: brokers still running when node exits are killed.
+const running = new Map<ChildProcess, string>();
+process.on('exit', () => {
+  for (const [child, tempDir] of running) {
+    child.kill('SIGKILL');
+    try {
+      rmSync(tempDir, { recursive: true, force: true });
+    } catch {
+      // Best effort: the process is going away anyway.
+    }
+  }
+});
+
+/** Keeps the last `limit` lines written to it. */
+class LineTail {
+  private readonly lines: string[] = [];
+  constructor(private readonly limit: number) {}
+  push(line: string): void {
+    this.lines.push(line);
+    if (this.lines.length > this.limit) this.lines.shift();
+  }
+  toString(): string {
+    return this.lines.join('\n');
+  }
+}
+
+interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+/** Runs a command to completion, collecting stdout and stderr together. */
+function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      output += chunk;
+    });
+    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
+    child.on('close', (code) => resolvePromise({ code, output }));
+  });
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/**
+ * Makes sure the Kafka jars are in `<cacheDir>/lib` and returns that directory.
+ * Maven runs only when the marker file is missing or was written for another pom.xml.
+ */
+export async function ensureKafkaJars(cacheDir: string = defaultCacheDir()): Promise<string> {
+  const libDir = join(cacheDir, 'lib');
+  const markerPath = join(libDir, MARKER_FILE);
+  const pomHash = createHash('sha256')
+    .update(await readFile(pomFile))
+    .digest('hex');
+  const isComplete = async (): Promise<boolean> => {
+    try {
+      return (await readFile(markerPath, 'utf8')).trim() === pomHash;
+    } catch {
+      return false;
+    }
+  };
+  if (await isComplete()) return libDir;
+
+  // Download beside the final directory and rename it into place, so a concurrent
+  // run (another test worker) never sees a half-filled lib/ with a marker in it.
+  await mkdir(cacheDir, { recursive: true });
+  const stagingDir = await mkdtemp(join(cacheDir, 'lib.staging-'));
+  try {
+    const result = await run('mvn', [
+      '-q',
+      '-B',
+      '-f',
+      pomFile,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${stagingDir}`,
+    ]);
+    if (result.code !== 0) {
+      throw new Error(`mvn could not fetch the Kafka jars (exit ${result.code}):\n${lastLines(result.output, 40)}`);
+    }
+    const jars = (await readdir(stagingDir)).filter((name) => name.endsWith('.jar'));
+    if (!jars.some((name) => name.startsWith('kafka_2.13-'))) {
+      throw new Error(`mvn finished but ${stagingDir} holds no kafka_2.13 jar`);
+    }
+    await writeFile(join(stagingDir, MARKER_FILE), `${pomHash}\n`);
+    if (await isComplete()) return libDir; // Another process finished first.
+    await rm(libDir, { recursive: true, force: true });
+    await rename(stagingDir, libDir);
+    return libDir;
+  } finally {
+    await rm(stagingDir, { recursive: true, force: true });
+  }
+}
+
+/** Two distinct free TCP ports on 127.0.0.1 (both held open at once so they differ). */
+async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolvePromise(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
+  return ports;
+}
+
+/** Escapes a value for a Java .properties file. */
+function propertyValue(value: string): string {
+  return value.replace(/\\/g, '\\\\');
+}
+
+function serverProperties(brokerPort: number, controllerPort: number, dataDir: string): string {
+  const settings: Record<string, string | number> = {
+    'process.roles': 'broker,controller',
+    'node.id': 1,
+    // A static voter set rather than controller.quorum.bootstrap.servers + --standalone:
+    // a dynamic quorum stores the controller's endpoint in the metadata log, which
+    // would break a persistent data dir as soon as the (free) port changes.
+    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': dataDir,
+    'num.partitions': 1,
+    'offsets.topic.replication.factor': 1,
+    'offsets.topic.num.partitions': 1,
+    'transaction.state.log.replication.factor': 1,
+    'transaction.state.log.min.isr': 1,
+    'transaction.state.log.num.partitions': 1,
+    'share.coordinator.state.topic.replication.factor': 1,
+    'share.coordinator.state.topic.min.isr': 1,
+    'group.initial.rebalance.delay.ms': 0,
+    'auto.create.topics.enable': 'false',
+  };
+  return `${Object.entries(settings)
+    .map(([key, value]) => `${key}=${propertyValue(String(value))}`)
+    .join('\n')}\n`;
+}
+
+function log4jProperties(logFile: string): string {
+  return `${[
+    'status = warn',
+    // Kafka logs while it shuts down; log4j's own hook would close the file first.
+    'shutdownHook = disable',
+    'appender.file.type = File',
+    'appender.file.name = file',
+    `appender.file.fileName = ${propertyValue(logFile)}`,
+    'appender.file.layout.type = PatternLayout',
+    'appender.file.layout.pattern = [%d] %p %m (%c)%n',
+    'rootLogger.level = info',
+    'rootLogger.appenderRef.file.ref = file',
+    // The request logger and the state-change logger are very chatty at INFO/TRACE.
+    'logger.request.name = kafka.request.logger',
+    'logger.request.level = warn',
+    'logger.statechange.name = state.change.logger',
+    'logger.statechange.level = warn',
+  ].join('\n')}\n`;
+}
+
+async function readTail(file: string, count: number): Promise<string> {
+  try {
+    return lastLines(await readFile(file, 'utf8'), count);
+  } catch {
+    return '(no log file)';
+  }
+}
+
+/** Sends one request frame and resolves with the response body after the correlation id. */
+function kafkaRequest(host: string, port: number, request: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolvePromise, reject) => {
+    const socket = new Socket();
+    let received = Buffer.alloc(0);
+    const fail = (error: Error): void => {
+      socket.destroy();
+      reject(error);
+    };
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no answer from ${host}:${port} within ${timeoutMs} ms`)));
+    socket.once('error', fail);
+    socket.once('close', () => reject(new Error(`${host}:${port} closed the connection`)));
+    socket.on('data', (chunk) => {
+      received = Buffer.concat([received, chunk]);
+      if (received.length < 4) return;
+      const size = received.readInt32BE(0);
+      if (received.length < 4 + size) return;
+      socket.destroy();
+      resolvePromise(received.subarray(8, 4 + size)); // Skips size and correlation id.
+    });
+    socket.connect(port, host, () => socket.write(request));
+  });
+}
+
+/**
+ * Asks a broker which API versions it supports with an ApiVersions v0 request,
+ * which every Kafka version answers (clients need it before they can negotiate).
+ */
+export async function requestApiVersions(host: string, port: number, timeoutMs = 2_000): Promise<ApiVersionRange[]> {
+  const clientId = Buffer.from('pizza-tools', 'utf8');
+  // Request header v1: api_key, api_version, correlation_id, client_id; the v0 body is empty.
+  const header = Buffer.alloc(10);
+  header.writeInt16BE(18, 0); // ApiVersions
+  header.writeInt16BE(0, 2);
+  header.writeInt32BE(1, 4);
+  header.writeInt16BE(clientId.length, 8);
+  const payload = Buffer.concat([header, clientId]);
+  const size = Buffer.alloc(4);
+  size.writeInt32BE(payload.length, 0);
+
+  const body = await kafkaRequest(host, port, Buffer.concat([size, payload]), timeoutMs);
+  if (body.length < 6) throw new Error(`ApiVersions response too short (${body.length} bytes)`);
+  const errorCode = body.readInt16BE(0);
+  if (errorCode !== 0) throw new Error(`ApiVersions answered with error code ${errorCode}`);
+  const count = body.readInt32BE(2);
+  if (count < 0 || body.length < 6 + count * 6) throw new Error('ApiVersions response is malformed');
+  return Array.from({ length: count }, (_, index) => {
+    const offset = 6 + index * 6;
+    return {
+      apiKey: body.readInt16BE(offset),
+      minVersion: body.readInt16BE(offset + 2),
+      maxVersion: body.readInt16BE(offset + 4),
+    };
+  });
+}
+
+/** Formats `dataDir` for a new cluster, unless an earlier run already did. */
+async function formatStorage(
+  jvmArgs: string[],
+  configFile: string,
+  dataDir: string,
+  log: (line: string) => void,
+): Promise<void> {
+  // `format --ignore-formatted` would still reject a new cluster id, so reuse is decided here.
+  if (existsSync(join(dataDir, 'meta.properties'))) {
+    log(`kafka: reusing the formatted data directory ${dataDir}`);
+    return;
+  }
+  const uuid = await run(javaCommand(), [...jvmArgs, 'kafka.tools.StorageTool', 'random-uuid']);
+  const clusterId = uuid.output.trim().split('\n').pop()?.trim();
+  if (uuid.code !== 0 || !clusterId) throw new Error(`StorageTool random-uuid failed:\n${lastLines(uuid.output, 20)}`);
+  const format = await run(javaCommand(), [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+  if (format.code !== 0) throw new Error(`StorageTool format failed:\n${lastLines(format.output, 20)}`);
+  log(`kafka: ${lastLines(format.output, 1)}`);
+}
+
+const delay = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
+
+export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): Promise<KafkaBroker> {
+  const log = options.log ?? (() => {});
+  const libDir = await ensureKafkaJars(options.cacheDir ?? defaultCacheDir());
+  const classpath = join(libDir, '*');
+
+  const tempDir = await mkdtemp(join(tmpdir(), 'pizza-kafka-'));
+  const dataDir = options.dataDir ? resolve(options.dataDir) : join(tempDir, 'data');
+  const configFile = join(tempDir, 'server.properties');
+  const log4jFile = join(tempDir, 'log4j2.properties');
+  const serverLog = join(tempDir, 'server.log');
+  const jvmArgs = [...HEAP_OPTS, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath];
+  let brokerPort: number;
+  let controllerPort: number;
+  try {
+    const ports = await freePorts(2);
+    if (ports[0] === undefined || ports[1] === undefined) throw new Error('could not pick free ports');
+    [brokerPort, controllerPort] = [ports[0], ports[1]];
+    await mkdir(dataDir, { recursive: true });
+    await writeFile(configFile, serverProperties(brokerPort, controllerPort, dataDir));
+    await writeFile(log4jFile, log4jProperties(serverLog));
+    await formatStorage(jvmArgs, configFile, dataDir, log);
+  } catch (error) {
+    await rm(tempDir, { recursive: true, force: true });
+    throw error;
+  }
+
+  log(`kafka: starting broker on 127.0.0.1:${brokerPort} (controller ${controllerPort}), log ${serverLog}`);
+  const child = spawn(javaCommand(), [...jvmArgs, '-XX:+ExitOnOutOfMemoryError', 'kafka.Kafka', configFile], {
+    cwd: tempDir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  running.set(child, tempDir);
+  const output = new LineTail(50);
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        output.push(line);
+        log(line);
+      }
+    });
+  }
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.once('error', (error) => {
+      output.push(`could not start java: ${error.message}`);
+      exitCode = null;
+      resolveExit(null);
+    });
+    child.once('exit', (code) => {
+      exitCode = code;
+      running.delete(child);
+      resolveExit(code);
+    });
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          exited.then(() => false),
+          new Promise<boolean>((done) => {
+            timer = setTimeout(() => done(true), STOP_GRACE_MS);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          log('kafka: broker did not stop within 15 s, killing it');
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      running.delete(child);
+      await rm(tempDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) {
+      const message =
+        `Kafka broker exited with code ${exitCode} before it answered.\n` +
+        `--- output ---\n${output.toString()}\n--- ${serverLog} ---\n${await readTail(serverLog, 40)}`;
+      await stop();
+      throw new Error(message);
+    }
+    try {
+      await requestApiVersions('127.0.0.1', brokerPort);
+      log(`kafka: broker ready at 127.0.0.1:${brokerPort}`);
+      return { bootstrapServers: `127.0.0.1:${brokerPort}`, logDir: dataDir, serverLog, exited, stop };
+    } catch (error) {
+      lastError = error;
+    }
+    await delay(READY_POLL_MS);
+  }
+  const message =
+    `Kafka broker did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${String(lastError)}).\n` +
+    `--- ${serverLog} ---\n${await readTail(serverLog, 40)}`;
+  await stop();
+  throw new Error(message);
+}
+
