@@ -105,6 +105,7 @@ describe('Flink SQL runner', () => {
     const received = new Map<string, Map<string, OutputRecord>>(
       [topics.rawKeyed, topics.jsonKeyed].map((topic) => [topic, new Map()]),
     );
+    const counts = new Map<string, number>();
     const consumer = kafka.consumer({ kafkaJS: { groupId: `check-${suffix}`, fromBeginning: true } });
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.rawKeyed, topics.jsonKeyed] });
@@ -112,6 +113,7 @@ describe('Flink SQL runner', () => {
       eachMessage: async ({ topic, message }) => {
         const key = message.key?.toString('utf8') ?? '';
         received.get(topic)?.set(key, { key, value: message.value?.toString('utf8') ?? null });
+        counts.set(topic, (counts.get(topic) ?? 0) + 1);
       },
     });
 
@@ -157,6 +159,8 @@ describe('Flink SQL runner', () => {
 
     for (const [topic, values] of Object.entries(expectedByTopic)) {
       expect(latestValues(topic), `${topic} (Flink log: ${flink.logFile})\n${flinkLog.join('\n')}`).toEqual(values);
+      // One upsert per input row: the aggregate's UPDATE_BEFORE rows are not written.
+      expect(counts.get(topic)).toBe(4);
     }
     console.log(`flink: jobs running ${jobStartMs} ms after start; output complete ${endToEndMs} ms after produce`);
 

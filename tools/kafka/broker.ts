@@ -9,8 +9,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, rmSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo, Socket } from 'node:net';
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,9 +92,9 @@ interface RunResult {
 }
 
 /** Runs a command to completion, collecting stdout and stderr together. */
-function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+function run(command: string, args: string[]): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
       output += chunk;
@@ -153,7 +153,11 @@ export async function ensureKafkaJars(cacheDir: string = defaultCacheDir()): Pro
     await writeFile(join(stagingDir, MARKER_FILE), `${pomHash}\n`);
     if (await isComplete()) return libDir; // Another process finished first.
     await rm(libDir, { recursive: true, force: true });
-    await rename(stagingDir, libDir);
+    try {
+      await rename(stagingDir, libDir);
+    } catch (error) {
+      if (!(await isComplete())) throw error; // Otherwise another process renamed its copy in between.
+    }
     return libDir;
   } finally {
     await rm(stagingDir, { recursive: true, force: true });
@@ -312,7 +316,15 @@ async function formatStorage(
   const uuid = await run(javaCommand(), [...jvmArgs, 'kafka.tools.StorageTool', 'random-uuid']);
   const clusterId = uuid.output.trim().split('\n').pop()?.trim();
   if (uuid.code !== 0 || !clusterId) throw new Error(`StorageTool random-uuid failed:\n${lastLines(uuid.output, 20)}`);
-  const format = await run(javaCommand(), [...jvmArgs, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', configFile]);
+  const format = await run(javaCommand(), [
+    ...jvmArgs,
+    'kafka.tools.StorageTool',
+    'format',
+    '-t',
+    clusterId,
+    '-c',
+    configFile,
+  ]);
   if (format.code !== 0) throw new Error(`StorageTool format failed:\n${lastLines(format.output, 20)}`);
   log(`kafka: ${lastLines(format.output, 1)}`);
 }
@@ -329,7 +341,13 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   const configFile = join(tempDir, 'server.properties');
   const log4jFile = join(tempDir, 'log4j2.properties');
   const serverLog = join(tempDir, 'server.log');
-  const jvmArgs = [...HEAP_OPTS, '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath];
+  const jvmArgs = [
+    ...HEAP_OPTS,
+    '-Djava.awt.headless=true',
+    `-Dlog4j2.configurationFile=${log4jFile}`,
+    '-cp',
+    classpath,
+  ];
   let brokerPort: number;
   let controllerPort: number;
   try {
@@ -368,6 +386,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     child.once('error', (error) => {
       output.push(`could not start java: ${error.message}`);
       exitCode = null;
+      running.delete(child);
       resolveExit(null);
     });
     child.once('exit', (code) => {
@@ -427,4 +446,3 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   await stop();
   throw new Error(message);
 }
-

@@ -47,10 +47,9 @@ Press Ctrl-C to stop the broker.`);
 
   let shuttingDown = false;
   const shutdown = (signal: NodeJS.Signals): void => {
-    if (shuttingDown) {
-      console.log(`${signal} again: killing the broker.`);
-      process.exit(1); // broker.ts's exit hook kills the JVM.
-    }
+    // Under tsx a terminal's Ctrl-C arrives twice (from the terminal and relayed by tsx),
+    // so a repeated signal cannot mean "hurry up"; stop() kills the JVM after 15 s anyway.
+    if (shuttingDown) return;
     shuttingDown = true;
     console.log(`\n${signal}: stopping Kafka...`);
     broker.stop().then(
@@ -71,7 +70,9 @@ Press Ctrl-C to stop the broker.`);
   const code = await broker.exited;
   if (!shuttingDown) {
     const log = await readFile(broker.serverLog, 'utf8').catch(() => '');
-    console.error(`${log.trimEnd().split('\n').slice(-30).join('\n')}\n\nKafka exited on its own (code ${code}); above is the end of its log.`);
+    console.error(
+      `${log.trimEnd().split('\n').slice(-30).join('\n')}\n\nKafka exited on its own (code ${code}); above is the end of its log.`,
+    );
     await broker.stop();
     process.exit(1);
   }

@@ -1,0 +1,76 @@
+import { fileURLToPath } from 'node:url';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { AppOptions } from './context.js';
+import live from './plugins/live.js';
+import metrics from './plugins/metrics.js';
+import security, { FORM_BODY_LIMIT } from './plugins/security.js';
+import session from './plugins/session.js';
+import views from './plugins/views.js';
+import authRoutes from './routes/auth.js';
+import healthRoutes from './routes/health.js';
+import liveRoutes from './routes/live.js';
+import orderRoutes from './routes/orders.js';
+
+export type { AppOptions } from './context.js';
+
+/** `templates/` at the package root, from `src/adapters/http` and from `dist/adapters/http` alike. */
+export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
+const LIVE_POLL_MS = 200;
+
+/** The web app as a plugin: everything but the process and the port. */
+export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
+  fastify.decorate('shop', { settings: options.settings, store: options.store, bus: options.bus, clock: options.clock });
+  await fastify.register(metrics);
+  await fastify.register(security, { secret: options.sessionSecret });
+  await fastify.register(session);
+  await fastify.register(views, { templatesDir: options.templatesDir ?? DEFAULT_TEMPLATES_DIR, shopName: 'Pizza shop' });
+  await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS });
+
+  await fastify.register(healthRoutes);
+  await fastify.register(authRoutes);
+  await fastify.register(orderRoutes);
+  await fastify.register(liveRoutes);
+
+  fastify.setNotFoundHandler(async (_request, reply) =>
+    reply.page('error', { title: 'Page not found', heading: 'Page not found', message: 'There is no page at this address.' }, 404),
+  );
+
+  // The one error handler: customers get a page that says what to do, never a stack trace.
+  fastify.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const statusCode = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    if (statusCode >= 500) request.log.error({ err: error }, 'request failed');
+    else request.log.info({ code: error.code, statusCode }, error.message);
+    const message = messageFor(error, statusCode);
+    try {
+      return await reply.page('error', { title: message.heading, ...message }, statusCode);
+    } catch (renderError) {
+      request.log.error({ err: renderError }, 'the error page could not be rendered');
+      return reply.code(statusCode).type('text/plain; charset=utf-8').send(message.heading);
+    }
+  });
+}
+
+function messageFor(error: FastifyError, statusCode: number): { heading: string; message: string } {
+  if (error.code?.startsWith('FST_CSRF')) {
+    return {
+      heading: 'This form has expired',
+      message: 'The form was not sent from a page of this shop, or it is too old. Go back, reload the page and try again.',
+    };
+  }
+  if (statusCode === 413) return { heading: 'Too much data', message: 'That form was far bigger than any order.' };
+  if (statusCode < 500) return { heading: 'That request was not understood', message: 'Go back and try again.' };
+  return { heading: 'Something went wrong', message: 'The shop could not handle that. Please try again in a moment.' };
+}
+
+/** A ready-to-inject app; `listen()` it, or use `inject()` in tests. */
+export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
+  const fastify = Fastify({
+    loggerInstance: options.log,
+    // Request lines would drown the order lines people read on the order page.
+    disableRequestLogging: true,
+    bodyLimit: FORM_BODY_LIMIT,
+    trustProxy: false,
+  });
+  await fastify.register(shopApp, options);
+  return fastify;
+}

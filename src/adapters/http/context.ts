@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { Counter, Registry } from 'prom-client';
+import type { Settings } from '../../config/settings.js';
+import type { Clock } from '../../roles/role.js';
+import type { Bus } from '../bus/bus.js';
+import type { OrdersStore } from '../sqlite/orders-store.js';
+import type { LiveFeed } from './live-feed.js';
+
+/** Everything the web app is built from; passed in, never imported. */
+export interface AppOptions {
+  settings: Settings;
+  store: OrdersStore;
+  bus: Bus;
+  clock: Clock;
+  log: Logger;
+  /** Signs the session and CSRF cookies. */
+  sessionSecret: string;
+  /** How often the live feed looks at the store and the log files. */
+  livePollMs?: number;
+  /** Where the views and static files live; the repository's `templates/` by default. */
+  templatesDir?: string;
+}
+
+/** A logged-in customer, as the signed session cookie carries them. */
+export interface Customer {
+  customerId: string;
+  username: string;
+}
+
+export interface ShopMetrics {
+  registry: Registry;
+  ordersPlaced: Counter;
+  ordersRejected: Counter<'reason'>;
+}
+
+/** What a page needs besides its own data. */
+export interface PageContext {
+  title: string;
+  [field: string]: unknown;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    shop: Omit<AppOptions, 'log' | 'sessionSecret' | 'livePollMs' | 'templatesDir'>;
+    live: LiveFeed;
+    metrics: ShopMetrics;
+    /** Ends every open event stream; run before the server closes. */
+    endStreams(): void;
+    trackStream(end: () => void): () => void;
+  }
+  interface FastifyRequest {
+    customer: Customer | undefined;
+  }
+  interface FastifyReply {
+    /** Renders a view inside the layout, with the customer and a fresh CSRF token. */
+    page(template: string, context: PageContext, statusCode?: number): Promise<string>;
+  }
+}

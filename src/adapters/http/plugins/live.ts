@@ -1,0 +1,30 @@
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { FLOW_SERVICES } from '../presenters.js';
+import { LiveFeed } from '../live-feed.js';
+
+/** The shared poller behind every event stream, and the streams' shutdown. */
+export default fp(
+  async function live(fastify: FastifyInstance, options: { intervalMs: number }) {
+    const feed = new LiveFeed({
+      store: fastify.shop.store,
+      logDir: fastify.shop.settings.shop.logDir,
+      roles: FLOW_SERVICES,
+      intervalMs: options.intervalMs,
+    });
+    const streams = new Set<() => void>();
+    fastify.decorate('live', feed);
+    fastify.decorate('trackStream', (end: () => void) => {
+      streams.add(end);
+      return () => streams.delete(end);
+    });
+    fastify.decorate('endStreams', () => {
+      for (const end of [...streams]) end();
+      streams.clear();
+    });
+    // Open streams would keep the server from closing: end them first.
+    fastify.addHook('preClose', async () => fastify.endStreams());
+    fastify.addHook('onClose', async () => feed.close());
+  },
+  { name: 'live' },
+);

@@ -1,0 +1,124 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { readOrderLog } from '../../logs/log-reader.js';
+import { isFlowService, type LogRow, logRows, statusView, timelineRows } from '../presenters.js';
+import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
+
+const HEARTBEAT_MS = 15_000;
+
+interface EventStream {
+  send(event: string, data: unknown): void;
+  /** Runs when the stream ends, whoever ends it. */
+  onEnd(cleanup: () => void): void;
+}
+
+/** Turns the reply into a server-sent event stream that ends with the client or the app. */
+function openStream(fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply): EventStream {
+  reply.hijack();
+  const raw = reply.raw;
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  raw.write('retry: 2000\n\n');
+  const cleanups: Array<() => void> = [];
+  let ended = false;
+  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    clearInterval(heartbeat);
+    untrack();
+    for (const cleanup of cleanups) cleanup();
+    raw.end();
+  };
+  const untrack = fastify.trackStream(end);
+  request.raw.on('close', end);
+  return {
+    send(event, data) {
+      // JSON has no raw newlines, so one data line carries the whole message.
+      if (!ended) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    },
+    onEnd(cleanup) {
+      cleanups.push(cleanup);
+    },
+  };
+}
+
+export default async function liveRoutes(fastify: FastifyInstance) {
+  const { settings, store } = fastify.shop;
+  const readLogs = async (service: string, orderId: string) =>
+    logRows(await readOrderLog(settings.shop.logDir, service, orderId));
+
+  // "My orders": pushes the status of this customer's orders as they change.
+  fastify.get('/orders/live', async (request, reply) => {
+    const customer = request.customer;
+    if (!customer) return reply.code(404).type('text/plain').send('Not found');
+    const stream = openStream(fastify, request, reply);
+    stream.onEnd(
+      fastify.live.onStatus((change) => {
+        if (ownedOrder(fastify, customer, change.orderId)) {
+          stream.send('status', statusView(settings, change.orderId, change.status));
+        }
+      }),
+    );
+  });
+
+  // One order: its status and timeline as they change, and one service's log lines.
+  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string } }>(
+    '/orders/:orderId/live',
+    async (request, reply) => {
+      const { orderId } = request.params;
+      const order = ownedOrder(fastify, request.customer, orderId);
+      if (!order) return reply.code(404).type('text/plain').send('Not found');
+      const requested = request.query.service ?? '';
+      const service = isFlowService(requested) ? requested : undefined;
+      const stream = openStream(fastify, request, reply);
+
+      const sendTimeline = () => stream.send('timeline', timelineRows(settings, store.listEvents(orderId)));
+      let lastLogs = '';
+      const sendLogs = async () => {
+        if (!service) return;
+        const rows: LogRow[] = await readLogs(service, orderId);
+        const text = JSON.stringify(rows);
+        if (text === lastLogs) return;
+        lastLogs = text;
+        stream.send('logs', { service, rows });
+      };
+
+      stream.send('status', statusView(settings, orderId, order.status));
+      sendTimeline();
+      stream.onEnd(
+        fastify.live.onStatus((change) => {
+          if (change.orderId !== orderId) return;
+          stream.send('status', statusView(settings, orderId, change.status));
+          sendTimeline();
+        }),
+      );
+      stream.onEnd(
+        fastify.live.onLog((role) => {
+          if (role === service) void sendLogs();
+        }),
+      );
+      await sendLogs();
+    },
+  );
+
+  // One service's log lines about one order, as a page of its own.
+  fastify.get<{ Params: { orderId: string; service: string } }>(
+    '/orders/:orderId/logs/:service',
+    { preHandler: requireCustomer },
+    async (request, reply) => {
+      const { orderId, service } = request.params;
+      const order = ownedOrder(fastify, request.customer, orderId);
+      if (!order || !isFlowService(service)) return orderNotFound(reply, orderId);
+      return reply.page('logs', {
+        title: `Logs of ${service} for order ${orderId}`,
+        orderId,
+        service,
+        logs: await readLogs(service, orderId),
+      });
+    },
+  );
+}

@@ -1,0 +1,56 @@
+import type { Command } from 'commander';
+import { createLoggerFactory } from '../../adapters/logs/logger.js';
+import type { RoleName } from '../../config/settings.js';
+import { startShop } from '../../roles/shop.js';
+import { parseCommonOptions, withRoleOptions, withStatusOptions, withWebOptions } from '../options.js';
+
+const DESCRIPTIONS: Record<RoleName, string> = {
+  serve: 'run the web app: log in, order, follow your pizza',
+  assemble: 'run the assembly service: pizza-ordered → pizza-assembled',
+  bake: 'run the oven: pizza-assembled → pizza-baked',
+  deliver: 'run delivery: pizza-ordered + pizza-baked → pizza-delivered (or pizza-pending)',
+  status: 'run the status service: keeps the orders view current and flags stuck orders',
+};
+
+/** A subcommand that runs one role, or all of them, until Ctrl-C or SIGTERM. */
+export function roleCommand(program: Command, name: RoleName | 'all'): Command {
+  const roles: RoleName[] = name === 'all' ? ['serve', 'assemble', 'bake', 'deliver', 'status'] : [name];
+  let command = program
+    .command(name)
+    .description(name === 'all' ? 'run every role in one process (the embedded bus when there is no --config)' : DESCRIPTIONS[name]);
+  command = withRoleOptions(command);
+  if (roles.includes('serve')) command = withWebOptions(command);
+  if (roles.includes('status')) command = withStatusOptions(command);
+  return command.action(async (raw: Record<string, unknown>) => {
+    const { settings, logLevel } = parseCommonOptions(raw);
+    const logs = createLoggerFactory({ level: logLevel, logDir: settings.shop.logDir });
+    const shop = await startShop({ settings, roles, logs });
+    logs.root.info(
+      {
+        bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
+        roles,
+        timeScale: settings.shop.timeScale,
+        dataDir: settings.shop.dataDir,
+        logDir: settings.shop.logDir,
+      },
+      shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
+    );
+    await waitForSignal();
+    logs.root.info('shutting down: no new work, handing back what is unfinished');
+    await shop.stop();
+    logs.root.info('stopped cleanly');
+    logs.flush();
+  });
+}
+
+function waitForSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const onSignal = () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+}

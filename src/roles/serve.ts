@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../adapters/http/app.js';
+import { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import type { Settings } from '../config/settings.js';
+import type { Role, RoleDeps } from './role.js';
+
+const SECRET_FILE = 'session-secret';
+
+/**
+ * The secret that signs session cookies: the configured one, else one made on
+ * first run and kept in the data dir, so sessions survive a restart. Never hard-coded.
+ */
+export function resolveSessionSecret(settings: Settings): string {
+  if (settings.shop.sessionSecret) return settings.shop.sessionSecret;
+  const path = join(settings.shop.dataDir, SECRET_FILE);
+  try {
+    const existing = readFileSync(path, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // Not there yet: make one below.
+  }
+  mkdirSync(settings.shop.dataDir, { recursive: true });
+  const secret = randomBytes(32).toString('base64url');
+  writeFileSync(path, `${secret}\n`, { mode: 0o600 });
+  return secret;
+}
+
+/** The web app: the shop's front door, and the producer of `pizza-ordered`. */
+export function createServeRole(deps: RoleDeps): Role & { url(): string | undefined } {
+  const { settings, log, bus, clock } = deps;
+  let app: FastifyInstance | undefined;
+  let store: OrdersStore | undefined;
+  let address: string | undefined;
+  let stopping: Promise<void> | undefined;
+
+  return {
+    name: 'serve',
+    async start() {
+      store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
+      app = await buildApp({ settings, store, bus, clock, log, sessionSecret: resolveSessionSecret(settings) });
+      await app.listen({ host: settings.shop.host, port: settings.shop.port });
+      const bound = app.server.address();
+      const port = typeof bound === 'object' && bound ? bound.port : settings.shop.port;
+      const host = settings.shop.host.includes(':') ? `[${settings.shop.host}]` : settings.shop.host;
+      address = `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${port}`;
+      log.info({ url: address }, 'web app is listening');
+    },
+    async stop() {
+      stopping ??= (async () => {
+        try {
+          await app?.close();
+        } finally {
+          store?.close();
+          address = undefined;
+          log.info('serve stopped');
+        }
+      })();
+      return stopping;
+    },
+    url: () => address,
+  };
+}
