@@ -1,4 +1,24 @@
-import { isComplete, type StatusCatalog } from './statuses.js';
+import { isComplete, type StatusCatalog, type StatusName, statusName } from './statuses.js';
+
+/**
+ * The order in which an order's statuses happen, used when two events carry
+ * the same millisecond. Pending comes after baked: delivery reports it in
+ * answer to a baked event.
+ */
+const PROGRESS: readonly StatusName[] = [
+  'order_placed',
+  'pizza_assembled',
+  'pizza_baked',
+  'pending',
+  'delivered',
+  'cancelled',
+  'something_wrong',
+];
+
+function progress(catalog: StatusCatalog, status: number): number {
+  const name = statusName(catalog, status);
+  return name ? PROGRESS.indexOf(name) : -1;
+}
 
 /** One order's row in the status view. */
 export interface OrderStatus {
@@ -35,7 +55,9 @@ export function applyStatusEvent(
   if (!current) return next;
   if (isComplete(catalog, current.eventStatus)) return undefined;
   if (event.timestamp > current.eventTimestamp) return next;
-  if (event.timestamp === current.eventTimestamp && event.status > current.eventStatus) return next;
+  if (event.timestamp === current.eventTimestamp && progress(catalog, event.status) > progress(catalog, current.eventStatus)) {
+    return next;
+  }
   return undefined;
 }
 

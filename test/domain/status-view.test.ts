@@ -46,8 +46,10 @@ describe('status view rules', () => {
     expect(applyStatusEvent(at(499, 9_000), { status: 200, timestamp: 10_000 }, catalog, 11_000)).toBeUndefined();
   });
 
-  it('shows pending when delivery reports it after baked', () => {
+  it('shows pending when delivery reports it after baked, even within the same millisecond', () => {
     expect(applyStatusEvent(at(300, 3_000), { status: 150, timestamp: 3_100 }, catalog, 4_000)?.status).toBe(150);
+    expect(applyStatusEvent(at(300, 3_000), { status: 150, timestamp: 3_000 }, catalog, 4_000)?.status).toBe(150);
+    expect(applyStatusEvent(at(150, 3_000), { status: 300, timestamp: 3_000 }, catalog, 4_000)).toBeUndefined();
   });
 
   it('flags an order stuck only after the timeout, and never a complete one', () => {
