@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AppOptions } from './context.js';
 import live from './plugins/live.js';
 import metrics from './plugins/metrics.js';
@@ -19,20 +19,27 @@ const LIVE_POLL_MS = 200;
 
 /** The web app as a plugin: everything but the process and the port. */
 export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
-  fastify.decorate('shop', { settings: options.settings, store: options.store, bus: options.bus, clock: options.clock });
+  fastify.decorate('shop', {
+    settings: options.settings,
+    store: options.store,
+    bus: options.bus,
+    clock: options.clock,
+  });
   await fastify.register(metrics);
   await fastify.register(security, { secret: options.sessionSecret });
   await fastify.register(session);
-  await fastify.register(views, { templatesDir: options.templatesDir ?? DEFAULT_TEMPLATES_DIR, shopName: 'Pizza shop' });
+  await fastify.register(views, {
+    templatesDir: options.templatesDir ?? DEFAULT_TEMPLATES_DIR,
+    shopName: 'Pizza shop',
+  });
   await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS });
 
-  await fastify.register(healthRoutes);
-  await fastify.register(authRoutes);
-  await fastify.register(orderRoutes);
-  await fastify.register(liveRoutes);
-
   fastify.setNotFoundHandler(async (_request, reply) =>
-    reply.page('error', { title: 'Page not found', heading: 'Page not found', message: 'There is no page at this address.' }, 404),
+    reply.page(
+      'error',
+      { title: 'Page not found', heading: 'Page not found', message: 'There is no page at this address.' },
+      404,
+    ),
   );
 
   // The one error handler: customers get a page that says what to do, never a stack trace.
@@ -48,13 +55,20 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
       return reply.code(statusCode).type('text/plain; charset=utf-8').send(message.heading);
     }
   });
+
+  // Routes come after the handlers, so that they use them.
+  await fastify.register(healthRoutes);
+  await fastify.register(authRoutes);
+  await fastify.register(orderRoutes);
+  await fastify.register(liveRoutes);
 }
 
 function messageFor(error: FastifyError, statusCode: number): { heading: string; message: string } {
   if (error.code?.startsWith('FST_CSRF')) {
     return {
       heading: 'This form has expired',
-      message: 'The form was not sent from a page of this shop, or it is too old. Go back, reload the page and try again.',
+      message:
+        'The form was not sent from a page of this shop, or it is too old. Go back, reload the page and try again.',
     };
   }
   if (statusCode === 413) return { heading: 'Too much data', message: 'That form was far bigger than any order.' };
@@ -65,12 +79,12 @@ function messageFor(error: FastifyError, statusCode: number): { heading: string;
 /** A ready-to-inject app; `listen()` it, or use `inject()` in tests. */
 export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   const fastify = Fastify({
-    loggerInstance: options.log,
+    loggerInstance: options.log as FastifyBaseLogger,
     // Request lines would drown the order lines people read on the order page.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: FORM_BODY_LIMIT,
     trustProxy: false,
   });
   await fastify.register(shopApp, options);
-  return fastify;
+  return fastify as unknown as FastifyInstance;
 }

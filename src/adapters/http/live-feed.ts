@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
-import type { OrdersStore } from '../sqlite/orders-store.js';
 import { logFilePath } from '../logs/logger.js';
+import type { OrdersStore } from '../sqlite/orders-store.js';
 
 export interface StatusChange {
   orderId: string;

@@ -1,7 +1,7 @@
-import type { OrderEvent, OrderView } from '../sqlite/orders-store.js';
-import type { LogLine } from '../logs/log-reader.js';
 import type { RoleName, Settings } from '../../config/settings.js';
 import { isComplete, statusLabel, statusName } from '../../domain/statuses.js';
+import type { LogLine } from '../logs/log-reader.js';
+import type { OrderEvent, OrderView } from '../sqlite/orders-store.js';
 
 /** The services of the flow diagram, in the order a pizza meets them. */
 export const FLOW_SERVICES = ['serve', 'assemble', 'bake', 'deliver', 'status'] as const satisfies readonly RoleName[];

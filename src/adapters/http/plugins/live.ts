@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { FLOW_SERVICES } from '../presenters.js';
 import { LiveFeed } from '../live-feed.js';
+import { FLOW_SERVICES } from '../presenters.js';
 
 /** The shared poller behind every event stream, and the streams' shutdown. */
 export default fp(

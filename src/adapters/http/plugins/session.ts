@@ -31,7 +31,10 @@ function readSession(request: FastifyRequest): Customer | undefined {
   const unsigned = request.unsignCookie(raw);
   if (!unsigned.valid || unsigned.value === null) return undefined;
   try {
-    const parsed = JSON.parse(Buffer.from(unsigned.value, 'base64url').toString('utf8')) as { c?: unknown; u?: unknown };
+    const parsed = JSON.parse(Buffer.from(unsigned.value, 'base64url').toString('utf8')) as {
+      c?: unknown;
+      u?: unknown;
+    };
     const username = usernameSchema.safeParse(parsed.u);
     if (typeof parsed.c !== 'string' || !CUSTOMER_ID_PATTERN.test(parsed.c) || !username.success) return undefined;
     return { customerId: parsed.c, username: username.data };

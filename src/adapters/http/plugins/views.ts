@@ -1,9 +1,9 @@
+import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifyView from '@fastify/view';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import fp from 'fastify-plugin';
 import Handlebars from 'handlebars';
-import { join } from 'node:path';
 import type { PageContext } from '../context.js';
 
 const PARTIALS = ['flow', 'timeline', 'log-lines', 'nav'] as const;
@@ -30,16 +30,19 @@ export default fp(
       maxAge: '1h',
     });
 
-    fastify.decorateReply('page', async function page(this: FastifyReply, template: string, context: PageContext, statusCode = 200) {
-      const customer = this.request.customer;
-      const html = await this.viewAsync(template, {
-        ...context,
-        customer,
-        csrfToken: this.generateCsrf(),
-      });
-      this.code(statusCode).type('text/html; charset=utf-8');
-      return html;
-    });
+    fastify.decorateReply(
+      'page',
+      async function page(this: FastifyReply, template: string, context: PageContext, statusCode = 200) {
+        const customer = this.request.customer;
+        const html = await this.viewAsync(template, {
+          ...context,
+          customer,
+          csrfToken: this.generateCsrf(),
+        });
+        this.code(statusCode).type('text/html; charset=utf-8');
+        return html;
+      },
+    );
   },
   { name: 'views', dependencies: ['security', 'session'] },
 );

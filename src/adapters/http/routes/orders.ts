@@ -1,10 +1,18 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { encodeEvent, orderedEvent } from '../../../domain/events.js';
 import { newOrderId, ORDER_ID_PATTERN, type Order, pizzaChoiceSchema } from '../../../domain/order.js';
+import { readOrderLog } from '../../logs/log-reader.js';
 import type { OrderView } from '../../sqlite/orders-store.js';
 import type { Customer } from '../context.js';
-import { FLOW_SERVICES, type FlowService, isFlowService, logRows, orderPage, statusView, timelineRows } from '../presenters.js';
-import { readOrderLog } from '../../logs/log-reader.js';
+import {
+  FLOW_SERVICES,
+  type FlowService,
+  isFlowService,
+  logRows,
+  orderPage,
+  statusView,
+  timelineRows,
+} from '../presenters.js';
 
 /** The pages a customer must be logged in for send everyone else to the login page. */
 export async function requireCustomer(request: FastifyRequest, reply: FastifyReply) {
@@ -12,7 +20,11 @@ export async function requireCustomer(request: FastifyRequest, reply: FastifyRep
 }
 
 /** An order, if it exists and belongs to this customer; strangers cannot tell the two apart. */
-export function ownedOrder(fastify: FastifyInstance, customer: Customer | undefined, orderId: string): OrderView | undefined {
+export function ownedOrder(
+  fastify: FastifyInstance,
+  customer: Customer | undefined,
+  orderId: string,
+): OrderView | undefined {
   if (!customer || !ORDER_ID_PATTERN.test(orderId)) return undefined;
   const order = fastify.shop.store.getOrder(orderId);
   return order && order.customerId === customer.customerId ? order : undefined;
@@ -55,7 +67,12 @@ export default async function orderRoutes(fastify: FastifyInstance) {
       return menuPage(reply, { errors, choice }, 400);
     }
 
-    const order: Order = { orderId: newOrderId(), customerId: customer.customerId, username: customer.username, ...parsed.data };
+    const order: Order = {
+      orderId: newOrderId(),
+      customerId: customer.customerId,
+      username: customer.username,
+      ...parsed.data,
+    };
     const now = clock.now();
     const status = settings.statuses.ids.order_placed;
     const log = request.log.child({ orderId: order.orderId });
@@ -69,7 +86,10 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     }
     store.placeOrder(order, { status, timestamp: now }, settings.statuses, now);
     fastify.metrics.ordersPlaced.inc();
-    log.info({ sauce: order.sauce, cheese: order.cheese, mainTopping: order.mainTopping }, 'order placed, pizza-ordered published');
+    log.info(
+      { sauce: order.sauce, cheese: order.cheese, mainTopping: order.mainTopping },
+      'order placed, pizza-ordered published',
+    );
     return reply.redirect(`/orders/${order.orderId}`, 303);
   });
 
@@ -79,11 +99,17 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     return reply.page('orders', { title: 'My orders', orders });
   });
 
-  fastify.get<{ Querystring: { id?: string } }>('/orders/lookup', { preHandler: requireCustomer }, async (request, reply) => {
-    const orderId = String(request.query.id ?? '').trim().toLowerCase();
-    if (!ORDER_ID_PATTERN.test(orderId)) return orderNotFound(reply, orderId);
-    return reply.redirect(`/orders/${orderId}`, 303);
-  });
+  fastify.get<{ Querystring: { id?: string } }>(
+    '/orders/lookup',
+    { preHandler: requireCustomer },
+    async (request, reply) => {
+      const orderId = String(request.query.id ?? '')
+        .trim()
+        .toLowerCase();
+      if (!ORDER_ID_PATTERN.test(orderId)) return orderNotFound(reply, orderId);
+      return reply.redirect(`/orders/${orderId}`, 303);
+    },
+  );
 
   fastify.get<{ Params: { orderId: string }; Querystring: { service?: string } }>(
     '/orders/:orderId',

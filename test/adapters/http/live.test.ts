@@ -1,0 +1,176 @@
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
+
+let web: TestWeb;
+beforeEach(async () => {
+  web = await startTestWeb();
+});
+afterEach(async () => {
+  await web.close();
+});
+
+async function placedOrder(client: WebClient): Promise<string> {
+  await client.login('Ada');
+  const response = await client.order(GOOD_PIZZA);
+  return String(response.headers.location).split('/').pop() as string;
+}
+
+function writeLogLine(role: string, line: Record<string, unknown>): void {
+  mkdirSync(web.settings.shop.logDir, { recursive: true });
+  appendFileSync(
+    join(web.settings.shop.logDir, `${role}.log`),
+    `${JSON.stringify({ level: 30, time: Date.now(), role, ...line })}\n`,
+  );
+}
+
+/** Reads server-sent events from a stream until `done` says stop; returns what came. */
+async function readEvents(
+  response: Response,
+  done: (events: Array<{ event: string; data: unknown }>) => boolean,
+): Promise<Array<{ event: string; data: unknown }>> {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  const events: Array<{ event: string; data: unknown }> = [];
+  let buffer = '';
+  while (!done(events)) {
+    const { value, done: ended } = await reader.read();
+    if (ended) break;
+    buffer += decoder.decode(value, { stream: true });
+    let boundary = buffer.indexOf('\n\n');
+    while (boundary >= 0) {
+      const block = buffer.slice(0, boundary);
+      buffer = buffer.slice(boundary + 2);
+      const event = /^event: (.*)$/m.exec(block)?.[1];
+      const data = /^data: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data) });
+      boundary = buffer.indexOf('\n\n');
+    }
+  }
+  await reader.cancel();
+  return events;
+}
+
+describe('web app: live updates, logs and timeline', () => {
+  it('pushes status, timeline and log changes of an order over server-sent events', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/orders/${orderId}/live?service=bake`, {
+      headers: { cookie: client.cookieHeader() },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+
+    const { statuses } = web.settings;
+    const events = readEvents(
+      response,
+      (seen) =>
+        seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('baking')) &&
+        seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === 200),
+    );
+    // What the status role and the bake role would do, from "another process": the store and the log file.
+    setTimeout(() => {
+      web.store.recordEvent({
+        orderId,
+        topic: 'pizza-assembled',
+        partition: 0,
+        offset: '0',
+        status: 200,
+        eventTimestamp: Date.now(),
+        receivedAt: Date.now(),
+      });
+      web.store.applyStatus(
+        orderId,
+        { status: statuses.ids.pizza_assembled, timestamp: Date.now() },
+        statuses,
+        Date.now(),
+      );
+      writeLogLine('bake', { orderId, msg: 'baking the pizza' });
+    }, 100);
+    const seen = await events;
+
+    const status = seen.filter((e) => e.event === 'status').at(-1)?.data as { label: string; stage: string };
+    expect(status).toMatchObject({ label: 'Your pizza is in the oven', stage: 'bake' });
+    const timeline = seen.filter((e) => e.event === 'timeline').at(-1)?.data as Array<{
+      topic: string;
+      offset: string;
+    }>;
+    expect(timeline).toEqual([
+      expect.objectContaining({ topic: 'pizza-assembled', partition: 0, offset: '0', status: 200 }),
+    ]);
+  });
+
+  it("pushes status changes of the customer's own orders to My orders, and no one else's", async () => {
+    const ada = new WebClient(web.app);
+    const adas = await placedOrder(ada);
+    const bob = new WebClient(web.app);
+    const bobs = await placedOrder(bob);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/orders/live`, { headers: { cookie: ada.cookieHeader() } });
+
+    const { statuses } = web.settings;
+    const events = readEvents(response, (seen) => seen.some((e) => (e.data as { orderId: string }).orderId === adas));
+    setTimeout(() => {
+      web.store.applyStatus(bobs, { status: statuses.ids.pizza_baked, timestamp: Date.now() }, statuses, Date.now());
+      web.store.applyStatus(adas, { status: statuses.ids.delivered, timestamp: Date.now() }, statuses, Date.now());
+    }, 100);
+    const seen = await events;
+    expect(seen.map((e) => (e.data as { orderId: string }).orderId)).toEqual([adas]);
+    expect(seen[0]?.data).toMatchObject({ label: 'Your pizza was delivered', complete: true, tone: 'done' });
+  });
+
+  it("shows a service log line about the order as text, never as HTML, and no other order's lines", async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    writeLogLine('deliver', { orderId, msg: '<script>alert("x")</script>', note: '<b>bold</b>' });
+    writeLogLine('deliver', { orderId: 'ffffffff', msg: 'someone else' });
+
+    for (const url of [`/orders/${orderId}/logs/deliver`, `/orders/${orderId}?service=deliver`]) {
+      const body = (await client.get(url)).body;
+      expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
+      expect(body).toContain('note&#x3D;&lt;b&gt;bold&lt;/b&gt;');
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('someone else');
+    }
+  });
+
+  it('answers 404 for the logs of a service that does not exist', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    const body = (await client.get(`/orders/${orderId}/logs/nosuchservice`)).body;
+    expect(body).toContain('Order not found');
+  });
+
+  it('shows the event timeline on the order page', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    web.store.recordEvent({
+      orderId,
+      topic: 'pizza-ordered',
+      partition: 0,
+      offset: '7',
+      status: 100,
+      eventTimestamp: Date.now(),
+      receivedAt: Date.now(),
+    });
+    const body = (await client.get(`/orders/${orderId}`)).body;
+    expect(body).toMatch(/<code>pizza-ordered<\/code><\/td><td>0<\/td><td>7<\/td>/);
+  });
+
+  it('ends open event streams when the app closes', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/orders/${orderId}/live`, { headers: { cookie: client.cookieHeader() } });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    await web.app.close();
+    for (;;) {
+      const { done } = await reader.read();
+      if (done) break;
+    }
+    expect(web.app.server.listening).toBe(false);
+  });
+});

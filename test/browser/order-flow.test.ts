@@ -1,0 +1,168 @@
+/// <reference lib="dom" />
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, SCREENSHOTS, startTestShop } from './shop.js';
+
+// Slow enough to see each stage on screen, fast enough for a test: a pizza takes a few seconds.
+const TIME_SCALE = '0.25';
+const DELIVERED = 'Your pizza was delivered';
+
+let browser: Browser;
+let shop: Awaited<ReturnType<typeof startTestShop>>;
+const contexts: BrowserContext[] = [];
+
+beforeAll(async () => {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  shop = await startTestShop(TIME_SCALE);
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  for (const context of contexts) await context.close();
+  await browser?.close();
+  await shop?.cleanup();
+});
+
+async function customer(username: string, viewport = { width: 1280, height: 900 }): Promise<Page> {
+  const context = await browser.newContext({ baseURL: shop.url, viewport });
+  contexts.push(context);
+  const page = await context.newPage();
+  await page.goto('/login');
+  await page.getByLabel('Your name').fill(username);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.waitForURL('**/menu');
+  return page;
+}
+
+async function orderPizza(
+  page: Page,
+  choice = { sauce: 'Pesto', cheese: 'Gouda', main: 'Chicken', extras: ['Onion', 'Black olives'] },
+) {
+  await page.goto('/menu');
+  await page.getByLabel(choice.sauce, { exact: true }).check();
+  await page.getByLabel(choice.cheese, { exact: true }).check();
+  await page.getByLabel(choice.main, { exact: true }).check();
+  for (const extra of choice.extras) await page.getByLabel(extra, { exact: true }).check();
+  await page.getByRole('button', { name: 'Place order' }).click();
+  await page.waitForURL(/\/orders\/[0-9a-f]{8}/);
+  return page.url().split('/').pop()?.split('?')[0] as string;
+}
+
+describe('in a real browser', () => {
+  it('logs in, orders, and watches the status reach delivered without reloading', async () => {
+    const page = await customer('Ada');
+    await page.goto('/menu');
+    await page.getByLabel('Pesto', { exact: true }).check();
+    await page.getByLabel('Onion', { exact: true }).check();
+    await page.screenshot({ path: join(SCREENSHOTS, 'menu.png'), fullPage: true });
+
+    const orderId = await orderPizza(page);
+    // A marker that a reload would wipe out.
+    await page.evaluate(() => {
+      (window as unknown as { notReloaded: boolean }).notReloaded = true;
+    });
+    const label = page.locator('[data-status-label]');
+    await expect.poll(() => label.textContent()).not.toBe(DELIVERED);
+
+    await page.locator('svg[data-flow][data-stage="bake"]').waitFor({ timeout: 30_000 });
+    await expect.poll(async () => page.locator('.log-line').count()).toBeGreaterThan(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'order-in-progress.png'), fullPage: true });
+
+    await page.locator('[data-status-label]', { hasText: DELIVERED }).waitFor({ timeout: 30_000 });
+    expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
+    expect(await page.locator('svg[data-flow]').getAttribute('data-stage')).toBe('delivered');
+    await expect.poll(() => page.locator('[data-timeline] tr').count()).toBe(4);
+    await page.screenshot({ path: join(SCREENSHOTS, 'order-delivered.png'), fullPage: true });
+    copyFileSync(join(SCREENSHOTS, 'order-delivered.png'), join(process.cwd(), 'docs', 'screenshot-order.png'));
+
+    await page.goto('/orders');
+    await expect.poll(() => page.locator(`[data-order-status="${orderId}"]`).textContent()).toBe(DELIVERED);
+    await page.screenshot({ path: join(SCREENSHOTS, 'my-orders.png'), fullPage: true });
+  });
+
+  it("opens a service's log lines for the order and shows the event timeline", async () => {
+    const page = await customer('Grace');
+    const orderId = await orderPizza(page);
+    await page.locator('[data-status-label]', { hasText: DELIVERED }).waitFor({ timeout: 30_000 });
+
+    await page.locator('svg[data-flow] .node[data-service="bake"]').click();
+    await expect.poll(() => page.locator('[data-log-service]').textContent()).toBe('bake');
+    await expect
+      .poll(() => page.locator('[data-log-lines] .log-msg').allTextContents())
+      .toEqual(expect.arrayContaining(['baking the pizza', 'pizza baked, ready for delivery']));
+    expect(page.url()).toContain('service=bake');
+    expect(await page.locator('svg[data-flow]').getAttribute('data-service')).toBe('bake');
+
+    await page.locator('svg[data-flow] .node[data-service="serve"]').click();
+    await expect
+      .poll(() => page.locator('[data-log-lines] .log-msg').allTextContents())
+      .toContain('order placed, pizza-ordered published');
+
+    const topics = await page.locator('[data-timeline] tr td:nth-child(2)').allTextContents();
+    expect(topics).toEqual(['pizza-ordered', 'pizza-assembled', 'pizza-baked', 'pizza-delivered']);
+    const statuses = await page.locator('[data-timeline] .status-code').allTextContents();
+    expect(statuses).toEqual(['100', '200', '300', '999']);
+    expect(orderId).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it("keeps two customers' orders apart", async () => {
+    const ada = await customer('Ada two');
+    const bob = await customer('Bob');
+    const adas = await orderPizza(ada);
+    const bobs = await orderPizza(bob, { sauce: 'Hummus', cheese: 'Ricotta', main: 'Vegan meat', extras: [] });
+
+    const response = await bob.goto(`/orders/${adas}`);
+    expect(response?.status()).toBe(404);
+    await expect.poll(() => bob.locator('h1').textContent()).toBe('Order not found');
+    expect(await bob.content()).not.toContain('Pesto');
+
+    await bob.goto(`/orders/${adas}/logs/serve`);
+    expect(await bob.locator('h1').textContent()).toBe('Order not found');
+
+    await ada.goto('/orders');
+    expect(await ada.locator(`[data-order-status="${adas}"]`).count()).toBe(1);
+    expect(await ada.locator(`[data-order-status="${bobs}"]`).count()).toBe(0);
+
+    await bob.getByLabel('Order id').fill(adas);
+    await bob.getByRole('button', { name: 'Find' }).click();
+    await expect.poll(() => bob.locator('h1').textContent()).toBe('Order not found');
+  });
+
+  it('refuses a POST without a CSRF token', async () => {
+    const page = await customer('Eve');
+    const status = await page.evaluate(async () => {
+      const body = new URLSearchParams({ sauce: 'Pesto', cheese: 'Gouda', mainTopping: 'Chicken' });
+      const response = await fetch('/orders', { method: 'POST', body, redirect: 'manual' });
+      return response.status;
+    });
+    expect(status).toBe(403);
+    await page.goto('/orders');
+    expect(await page.locator('.order-row').count()).toBe(0);
+  });
+
+  it('shows an XSS payload used as a username as plain text', async () => {
+    const payload = '<svg/onload=1>';
+    const dialogs: string[] = [];
+    const page = await customer(payload);
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    expect(await page.getByTestId('username').textContent()).toBe(payload);
+    expect(await page.locator('.who svg, .who *').count()).toBe(0);
+    const orderId = await orderPizza(page);
+    expect(await page.locator('.pizza dd').last().textContent()).toBe(payload);
+    expect(orderId).toMatch(/^[0-9a-f]{8}$/);
+    expect(dialogs).toEqual([]);
+  });
+
+  it('reads well on a phone', async () => {
+    const page = await customer('Phone', { width: 390, height: 844 });
+    await orderPizza(page);
+    await page.locator('[data-status-label]', { hasText: DELIVERED }).waitFor({ timeout: 30_000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(SCREENSHOTS, 'order-phone.png'), fullPage: true });
+  });
+});
