@@ -51,7 +51,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
           }
         },
       });
-      log.info({ topics: spec.topics, capacity: settings.shop.capacity[spec.name] }, `${spec.name} is ready`);
+      log.info({ topics: spec.topics, capacity: settings.shop.capacity[spec.name] }, 'ready');
     },
     stop() {
       stopping ??= (async () => {
@@ -62,7 +62,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
           clearTimeout(grace);
           abort.abort(new Error('role stopped'));
           spec.onStop?.();
-          log.info(`${spec.name} stopped`);
+          log.info('stopped');
         }
       })();
       return stopping;

@@ -29,7 +29,14 @@ export function logFilePath(logDir: string, role: string): string {
 export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactory {
   const console = options.console ?? process.stdout;
   const consoleStream: DestinationStream = console.isTTY
-    ? pretty({ colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname', destination: console })
+    ? pretty({
+        colorize: true,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss.l',
+        messageFormat: '{if role}{role}: {end}{if orderId}[{orderId}] {end}{msg}',
+        ignore: 'pid,hostname,role,orderId',
+        destination: console,
+      })
     : (console as DestinationStream);
   const files: Array<ReturnType<typeof pino.destination>> = [];
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });

@@ -35,12 +35,19 @@ export function roleCommand(program: Command, name: RoleName | 'all'): Command {
       },
       shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
     );
+    if (shop.url && process.stdout.isTTY) printBanner(shop.url, settings.kafka ? 'Kafka' : 'the embedded bus');
     await waitForSignal();
     logs.root.info('shutting down: no new work, handing back what is unfinished');
     await shop.stop();
     logs.root.info('stopped cleanly');
     logs.flush();
   });
+}
+
+function printBanner(url: string, bus: string): void {
+  process.stdout.write(
+    `\n  🍕  The pizza shop is open at ${url}\n      running on ${bus}; press Ctrl-C to close it.\n\n`,
+  );
 }
 
 function waitForSignal(): Promise<void> {
