@@ -9,16 +9,18 @@ export function withSettingsOptions(command: Command): Command {
   return command
     .option('-c, --config <file>', 'Kafka client file with a [kafka] section (librdkafka properties); omit for the embedded bus')
     .option('--system-config <file>', "system settings in the workshop's default.ini format (topics, statuses, menu, ...)")
-    .option('--time-scale <factor>', 'multiplies every simulated duration: 1 is real time, 0 is instant')
-    .option('--data-dir <dir>', 'where the SQLite files live (default .data)')
-    .option('--log-dir <dir>', 'where each role writes its log file (default .data/logs)')
     .addOption(
       new Option('--log-level <level>', 'console log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     );
 }
 
+/** Flags of the subcommands that run roles. */
 export function withRoleOptions(command: Command): Command {
-  return withSettingsOptions(command).option('--capacity <n>', 'orders each stage works on at once (overrides the per-stage settings)');
+  return withSettingsOptions(command)
+    .option('--time-scale <factor>', 'multiplies every simulated duration: 1 is real time, 0 is instant')
+    .option('--capacity <n>', 'orders each stage works on at once (overrides the per-stage settings)')
+    .option('--data-dir <dir>', 'where the SQLite files live (default .data)')
+    .option('--log-dir <dir>', 'where each role writes its log file (default .data/logs)');
 }
 
 export function withWebOptions(command: Command): Command {

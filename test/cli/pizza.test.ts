@@ -24,6 +24,7 @@ describe('the pizza command line', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain(`Usage: pizza ${command}`);
     expect(help.stdout).toContain('--config');
+    expect(help.stdout.includes('--time-scale')).toBe(!command.includes(':'));
   });
 
   it("refuses the workshop's example.ini as it ships: one clear line, exit 2, no stack trace", () => {
@@ -54,12 +55,27 @@ describe('the pizza command line', () => {
 
   it('runs the whole shop with `pizza all` on the embedded bus: an HTTP order ends delivered', async () => {
     const data = join(dir, 'all');
-    const pizza = startPizza(['all', '--port', '0', '--time-scale', '0.01', '--data-dir', data, '--log-dir', join(data, 'logs')]);
+    const pizza = startPizza([
+      'all',
+      '--port',
+      '0',
+      '--time-scale',
+      '0.01',
+      '--data-dir',
+      data,
+      '--log-dir',
+      join(data, 'logs'),
+    ]);
     try {
       const [, url] = await pizza.waitForLine(/pizza shop open at (http:\/\/[^\s"]+)/);
       const client = new ShopHttpClient(url ?? '');
       await client.login('e2e');
-      const orderId = await client.order({ sauce: 'Hummus', cheese: 'Cheddar', mainTopping: 'Pork', extraToppings: ['Egg'] });
+      const orderId = await client.order({
+        sauce: 'Hummus',
+        cheese: 'Cheddar',
+        mainTopping: 'Pork',
+        extraToppings: ['Egg'],
+      });
       const deadline = Date.now() + 30_000;
       let page = '';
       while (Date.now() < deadline && !page.includes('Your pizza was delivered')) {
