@@ -171,7 +171,10 @@ describe('Flink SQL runner', () => {
 
   it('rejects with the runner output when a statement fails', async () => {
     const sqlFile = join(workDir, 'broken.sql');
-    await writeFile(sqlFile, "CREATE TABLE t (a INT) WITH ('connector' = 'no-such-connector');\nINSERT INTO t VALUES (1);\n");
+    await writeFile(
+      sqlFile,
+      "CREATE TABLE t (a INT) WITH ('connector' = 'no-such-connector');\nINSERT INTO t VALUES (1);\n",
+    );
     await expect(startFlinkSql({ sqlFile })).rejects.toThrow(/no-such-connector/);
   }, 120_000);
 });

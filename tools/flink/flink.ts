@@ -143,7 +143,11 @@ async function listFiles(dir: string): Promise<string[]> {
 async function sourceHash(): Promise<string> {
   const hash = createHash('sha256');
   for (const file of [pomFile, ...(await listFiles(sourceDir))]) {
-    hash.update(relative(toolDir, file)).update('\0').update(await readFile(file)).update('\0');
+    hash
+      .update(relative(toolDir, file))
+      .update('\0')
+      .update(await readFile(file))
+      .update('\0');
   }
   return hash.digest('hex');
 }
@@ -175,7 +179,9 @@ export async function ensureFlinkRunner(cacheDir: string = defaultCacheDir()): P
   try {
     const result = await run('mvn', ['-q', '-B', '-f', pomFile, 'package', `-Drunner.build.dir=${stagingDir}`]);
     if (result.code !== 0) {
-      throw new Error(`mvn could not build the Flink SQL runner (exit ${result.code}):\n${lastLines(result.output, 40)}`);
+      throw new Error(
+        `mvn could not build the Flink SQL runner (exit ${result.code}):\n${lastLines(result.output, 40)}`,
+      );
     }
     await access(join(stagingDir, 'classes', `${MAIN_CLASS.replaceAll('.', '/')}.class`));
     await writeFile(join(stagingDir, MARKER_FILE), `${hash}\n`);
@@ -219,7 +225,15 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
   const tempDir = await mkdtemp(join(tmpdir(), 'pizza-flink-'));
   const logStream = createWriteStream(logFile);
 
-  const args = [...JVM_FLAGS, ...FLINK_JAVA17_FLAGS, `-Djava.io.tmpdir=${tempDir}`, '-cp', classpath, MAIN_CLASS, sqlFile];
+  const args = [
+    ...JVM_FLAGS,
+    ...FLINK_JAVA17_FLAGS,
+    `-Djava.io.tmpdir=${tempDir}`,
+    '-cp',
+    classpath,
+    MAIN_CLASS,
+    sqlFile,
+  ];
   log(`flink: running ${sqlFile}, log ${logFile}`);
   const child = spawn(javaCommand(), args, { cwd: tempDir, stdio: ['ignore', 'pipe', 'pipe'] });
   running.set(child, tempDir);

@@ -24,6 +24,14 @@ function localIni(bootstrapServers: string): string {
     '[kafka]',
     `bootstrap.servers = ${bootstrapServers}`,
     '',
+    '# One broker can hold one copy of each partition.',
+    '[kafka-topic-config]',
+    'replication_factor = 1',
+    '',
+    '# No Flink job runs here, so the status view reads the stage topics.',
+    '[pizza-shop]',
+    'status_source = topics',
+    '',
   ].join('\n');
 }
 

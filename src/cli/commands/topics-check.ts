@@ -1,13 +1,90 @@
 import type { Command } from 'commander';
-import { PizzaError } from '../../errors.js';
-import { withSettingsOptions } from '../options.js';
+import pino from 'pino';
+import { KafkaClients } from '../../adapters/kafka/client.js';
+import { createMissingTopics, inspectTopics, type TopicReport } from '../../adapters/kafka/topics.js';
+import type { Settings } from '../../config/settings.js';
+import { configError, EXIT_CODES } from '../../errors.js';
+import { parseCommonOptions, withSettingsOptions } from '../options.js';
+
+export interface TopicsCheckResult {
+  report: TopicReport;
+  created: string[];
+  exitCode: number;
+}
+
+/**
+ * Checks (and with `create`, creates) the topics the roles need. Library code:
+ * the command below only prints, and tests call this directly.
+ */
+export async function checkTopics(settings: Settings, options: { create: boolean }): Promise<TopicsCheckResult> {
+  if (!settings.kafka) {
+    throw configError(
+      'topics:check needs a Kafka cluster: give --config FILE with a [kafka] section (bootstrap.servers, credentials).',
+    );
+  }
+  // librdkafka's own complaints go nowhere; a failure comes back as one clear error.
+  const clients = new KafkaClients(settings.kafka, pino({ level: 'silent' }));
+  const admin = clients.admin();
+  await admin.connect();
+  try {
+    await clients.probe(admin);
+    let report = await inspectTopics(admin, settings);
+    let created: string[] = [];
+    if (options.create) {
+      created = await createMissingTopics(admin, settings, report);
+      // The controller answers before every broker's metadata shows the new topics: look until they do.
+      for (let attempt = 0; created.length > 0 && attempt < 50; attempt += 1) {
+        report = await inspectTopics(admin, settings);
+        if (report.topics.every((topic) => topic.exists)) break;
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    }
+    return { report, created, exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed };
+  } finally {
+    await admin.disconnect().catch(() => {});
+  }
+}
+
+export function formatReport(result: TopicsCheckResult, settings: Settings): string {
+  const rows = result.report.topics.map((topic) => [
+    topic.name,
+    topic.exists ? (result.created.includes(topic.name) ? 'created' : 'ok') : 'MISSING',
+    topic.partitions === undefined ? '-' : String(topic.partitions),
+    topic.replicationFactor === undefined ? '-' : String(topic.replicationFactor),
+  ]);
+  const table = [['topic', 'state', 'partitions', 'replication'], ...rows];
+  const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
+  const lines = table.map((row) =>
+    row
+      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+      .join('  ')
+      .trimEnd(),
+  );
+  if (result.report.problems.length === 0) {
+    lines.push('', 'All topics are in place.');
+  } else {
+    lines.push('', ...result.report.problems.map((problem) => `problem: ${problem}`));
+    if (result.report.topics.some((topic) => !topic.exists)) {
+      const config = settings.files.at(-1) ?? 'FILE';
+      lines.push(`Create the missing topics with: pizza topics:check --config ${config} --create`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
 
 export function topicsCheckCommand(program: Command): Command {
   return withSettingsOptions(program.command('topics:check'))
     .description('check (and with --create, create) the Kafka topics the roles need')
     .option('--create', 'create the missing topics')
     .option('--json', 'print a machine-readable report')
-    .action(() => {
-      throw new PizzaError('NOT_AVAILABLE', 'topics:check is not available yet: it arrives with the Kafka transport.');
+    .action(async (raw: Record<string, unknown>) => {
+      const { settings } = parseCommonOptions(raw);
+      const result = await checkTopics(settings, { create: raw.create === true });
+      const output =
+        raw.json === true
+          ? `${JSON.stringify({ ok: result.exitCode === EXIT_CODES.ok, ...result.report, created: result.created }, null, 2)}\n`
+          : formatReport(result, settings);
+      process.stdout.write(output);
+      process.exitCode = result.exitCode;
     });
 }

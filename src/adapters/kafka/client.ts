@@ -1,0 +1,113 @@
+import pkg, { type KafkaJS as KafkaJSTypes } from '@confluentinc/kafka-javascript';
+import type { Logger } from 'pino';
+import { PizzaError } from '../../errors.js';
+
+// The package is CommonJS: its namespaces come from the default export under ESM.
+const { KafkaJS } = pkg;
+
+export type KafkaAdmin = KafkaJSTypes.Admin;
+export type KafkaConsumer = KafkaJSTypes.Consumer;
+export type KafkaProducer = KafkaJSTypes.Producer;
+export type LibrdkafkaConfig = Record<string, string | number | boolean | ((...args: never[]) => unknown)>;
+
+/** How long a first contact with the cluster may take before the user is told why it failed. */
+export const CONNECT_TIMEOUT_MS = 15_000;
+
+/**
+ * One KafkaJS-style client factory per process. Every option is a librdkafka
+ * property (outside the `kafkaJS` block), so the `[kafka]` section of the
+ * config file applies as it is; the block only carries our logger.
+ */
+export class KafkaClients {
+  /** The last error librdkafka logged, which says *why* a connection failed (refused, SASL, TLS). */
+  lastBrokerError: string | undefined;
+  private readonly kafka: KafkaJSTypes.Kafka;
+
+  constructor(
+    readonly properties: Record<string, string>,
+    private readonly log: Logger,
+  ) {
+    this.kafka = new KafkaJS.Kafka({
+      // `brokers` is typed as required, but bootstrap.servers from [kafka] takes its place.
+      kafkaJS: {
+        logger: this.logger(),
+        logLevel: log.isLevelEnabled('debug') ? KafkaJS.logLevel.INFO : KafkaJS.logLevel.WARN,
+      } as KafkaJSTypes.KafkaConfig,
+    });
+  }
+
+  get bootstrapServers(): string {
+    return this.properties['bootstrap.servers'] ?? '(no bootstrap.servers)';
+  }
+
+  /** Our defaults first, then the user's `[kafka]` properties unchanged, then what correctness needs. */
+  config(defaults: LibrdkafkaConfig, required: LibrdkafkaConfig = {}): LibrdkafkaConfig {
+    return { ...defaults, ...this.properties, ...required };
+  }
+
+  admin(): KafkaAdmin {
+    return this.kafka.admin(this.config({ 'client.id': 'pizza-admin' }) as never);
+  }
+
+  producer(config: LibrdkafkaConfig): KafkaProducer {
+    return this.kafka.producer(config as never);
+  }
+
+  consumer(config: LibrdkafkaConfig): KafkaConsumer {
+    return this.kafka.consumer(config as never);
+  }
+
+  /**
+   * Asks the cluster for its topics, which proves the address, TLS and
+   * credentials all work; turns a failure into a message a user can act on.
+   */
+  async probe(admin: KafkaAdmin): Promise<string[]> {
+    try {
+      return await admin.listTopics({ timeout: CONNECT_TIMEOUT_MS });
+    } catch (error) {
+      throw this.connectionError(error);
+    }
+  }
+
+  connectionError(error: unknown): PizzaError {
+    const detail = this.lastBrokerError ?? (error instanceof Error ? error.message : String(error));
+    const auth = /SASL|authenticat|SSL|certificate|handshake/i.test(detail);
+    if (auth) {
+      return new PizzaError(
+        'KAFKA_AUTH',
+        `Kafka at ${this.bootstrapServers} refused the connection's security settings: ${cleanDetail(detail)}. Check security.protocol, sasl.mechanisms, sasl.username and sasl.password (the cluster API key and secret) in the [kafka] section.`,
+        { cause: error },
+      );
+    }
+    return new PizzaError(
+      'KAFKA_UNREACHABLE',
+      `Kafka is not reachable at ${this.bootstrapServers} (${cleanDetail(detail)}). Check bootstrap.servers in the [kafka] section and that the broker is running.`,
+      { cause: error },
+    );
+  }
+
+  private logger(): KafkaJSTypes.Logger {
+    const log = this.log.child({ component: 'librdkafka' });
+    const logger: KafkaJSTypes.Logger = {
+      debug: (message, extra) => log.debug(extra, message),
+      info: (message, extra) => log.info(extra, message),
+      // librdkafka retries connection errors by itself, so they are warnings until we give up.
+      warn: (message, extra) => log.warn(extra, message),
+      error: (message, extra) => {
+        this.lastBrokerError = message;
+        log.warn(extra, message);
+      },
+      namespace: () => logger,
+      setLogLevel: () => {},
+    };
+    return logger;
+  }
+}
+
+/** librdkafka prefixes messages with its thread and broker names; the user needs the reason only. */
+function cleanDetail(detail: string): string {
+  return detail
+    .replace(/^\[thrd:[^\]]*\]:\s*/, '')
+    .replace(/^\S+\/bootstrap:\s*/, '')
+    .replace(/\s*\(after \d+ms in state [^)]*\)/, '');
+}

@@ -1,0 +1,80 @@
+/**
+ * A browser stand-in over real HTTP: keeps cookies, reads the CSRF token from
+ * pages, and places orders through the web app's form posts. Used by the Kafka
+ * end-to-end tests and by the benchmark, so both order exactly as a customer does.
+ */
+export class ShopHttpClient {
+  private readonly cookies = new Map<string, string>();
+  private csrfToken = '';
+
+  constructor(private readonly baseUrl: string) {}
+
+  async login(username: string): Promise<void> {
+    await this.request('GET', '/login');
+    const response = await this.request('POST', '/login', { username });
+    if (response.status !== 303) throw new Error(`login answered ${response.status}`);
+    await this.request('GET', '/menu');
+  }
+
+  /** Places an order; returns its id, read from the redirect to the order page. */
+  async order(choice: {
+    sauce: string;
+    cheese: string;
+    mainTopping: string;
+    extraToppings: string[];
+  }): Promise<string> {
+    const response = await this.request('POST', '/orders', {
+      sauce: choice.sauce,
+      cheese: choice.cheese,
+      mainTopping: choice.mainTopping,
+      extraToppings: choice.extraToppings,
+    });
+    const orderId = /\/orders\/([0-9a-f]{8})$/.exec(response.headers.get('location') ?? '')?.[1];
+    if (response.status !== 303 || !orderId)
+      throw new Error(`ordering answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
+    return orderId;
+  }
+
+  /** Fetches a page as this customer and returns its HTML. */
+  async page(path: string): Promise<string> {
+    const response = await this.request('GET', path);
+    return response.status === 200 ? this.lastBody : `HTTP ${response.status}`;
+  }
+
+  private lastBody = '';
+
+  private async request(
+    method: 'GET' | 'POST',
+    path: string,
+    form?: Record<string, string | string[]>,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    let body: string | undefined;
+    if (form) {
+      const params = new URLSearchParams();
+      for (const [key, value] of Object.entries(form))
+        for (const item of Array.isArray(value) ? value : [value]) params.append(key, item);
+      params.set('_csrf', this.csrfToken);
+      body = params.toString();
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+    }
+    const response = await fetch(new URL(path, this.baseUrl), { method, headers, body, redirect: 'manual' });
+    for (const cookie of response.headers.getSetCookie()) {
+      const [pair] = cookie.split(';');
+      const separator = pair?.indexOf('=') ?? -1;
+      if (!pair || separator < 0) continue;
+      const name = pair.slice(0, separator).trim();
+      const value = pair.slice(separator + 1).trim();
+      if (value === '' || /max-age=0/i.test(cookie)) this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+    if (method === 'GET') {
+      const text = await response.text();
+      this.lastBody = text;
+      const token = /name="_csrf" value="([^"]+)"/.exec(text)?.[1];
+      if (token) this.csrfToken = token;
+    }
+    return response;
+  }
+}
