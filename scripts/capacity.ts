@@ -16,12 +16,21 @@ import { newCustomerId, newOrderId, type Order } from '../src/domain/order.js';
 import { startShop } from '../src/roles/shop.js';
 
 const { values } = parseArgs({
-  options: { 'time-scale': { type: 'string', default: '0.05' }, capacity: { type: 'string' }, orders: { type: 'string', default: '20' } },
+  options: {
+    'time-scale': { type: 'string', default: '0.05' },
+    capacity: { type: 'string' },
+    orders: { type: 'string', default: '20' },
+  },
 });
 
 async function run(orderCount: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'pizza-capacity-'));
-  const settings = loadSettings({ dataDir: dir, logDir: join(dir, 'logs'), timeScale: values['time-scale'], capacity: values.capacity });
+  const settings = loadSettings({
+    dataDir: dir,
+    logDir: join(dir, 'logs'),
+    timeScale: values['time-scale'],
+    capacity: values.capacity,
+  });
   const root = pino({ level: 'silent' });
   const bus = new EmbeddedBus({ partitions: settings.topicConfig.numPartitions });
   const shop = await startShop({

@@ -6,6 +6,8 @@ export function handleError(error: unknown): never {
     process.stderr.write(`pizza: ${error.message}\n`);
     process.exit(error.exitCode);
   }
-  process.stderr.write(`pizza: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `pizza: unexpected error\n${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 }

@@ -5,11 +5,15 @@ import { roleCommand } from './commands/run-roles.js';
 import { topicsCheckCommand } from './commands/topics-check.js';
 import { handleError } from './handle-error.js';
 
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 export function buildProgram(): Command {
   const program = new Command('pizza')
-    .description('An event-driven pizza shop on Apache Kafka: a web app, a kitchen and delivery that talk only through topics.')
+    .description(
+      'An event-driven pizza shop on Apache Kafka: a web app, a kitchen and delivery that talk only through topics.',
+    )
     .version(version)
     .showHelpAfterError();
   for (const role of ['all', 'serve', 'assemble', 'bake', 'deliver', 'status'] as const) roleCommand(program, role);

@@ -1,16 +1,24 @@
 import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import type { LogLevel } from '../adapters/logs/logger.js';
-import { type SettingsFlags, loadSettings, type Settings } from '../config/settings.js';
+import { loadSettings, type Settings, type SettingsFlags } from '../config/settings.js';
 import { configError } from '../errors.js';
 
 /** Flags every subcommand that reads settings accepts. */
 export function withSettingsOptions(command: Command): Command {
   return command
-    .option('-c, --config <file>', 'Kafka client file with a [kafka] section (librdkafka properties); omit for the embedded bus')
-    .option('--system-config <file>', "system settings in the workshop's default.ini format (topics, statuses, menu, ...)")
+    .option(
+      '-c, --config <file>',
+      'Kafka client file with a [kafka] section (librdkafka properties); omit for the embedded bus',
+    )
+    .option(
+      '--system-config <file>',
+      "system settings in the workshop's default.ini format (topics, statuses, menu, ...)",
+    )
     .addOption(
-      new Option('--log-level <level>', 'console log level').choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+      new Option('--log-level <level>', 'console log level')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
     );
 }
 
@@ -31,11 +39,10 @@ export function withWebOptions(command: Command): Command {
 
 export function withStatusOptions(command: Command): Command {
   return command.addOption(
-    new Option('--status-source <source>', 'where the status view reads from: the Flink-built topic or the stage topics').choices([
-      'auto',
-      'topics',
-      'pizza-status',
-    ]),
+    new Option(
+      '--status-source <source>',
+      'where the status view reads from: the Flink-built topic or the stage topics',
+    ).choices(['auto', 'topics', 'pizza-status']),
   );
 }
 
@@ -53,7 +60,17 @@ export function parseCommonOptions(raw: Record<string, unknown>): CommonOptions 
   const common = commonSchema.safeParse(raw);
   if (!common.success) throw configError(`--log-level: ${common.error.issues[0]?.message ?? 'invalid'}`);
   const flags: SettingsFlags = {};
-  for (const key of ['config', 'systemConfig', 'timeScale', 'capacity', 'dataDir', 'logDir', 'host', 'port', 'statusSource'] as const) {
+  for (const key of [
+    'config',
+    'systemConfig',
+    'timeScale',
+    'capacity',
+    'dataDir',
+    'logDir',
+    'host',
+    'port',
+    'statusSource',
+  ] as const) {
     const value = raw[key];
     if (typeof value === 'string') flags[key] = value;
   }

@@ -118,7 +118,12 @@ const FIELDS = {
   'orders.stuckAfterMinutes': ['state-store-orders', 'status_invalid_timeout_minutes', positive, 'a number of minutes'],
   'delivery.fileName': ['state-store-delivery', 'name', name, 'a file name such as delivery.db'],
   'delivery.retentionHours': ['state-store-delivery', 'table_customers_retention_hours', positive, 'a number of hours'],
-  'shop.timeScale': ['pizza-shop', 'time_scale', z.coerce.number().min(0).max(1000), 'a number from 0 (instant) to 1000; 1 is real time'],
+  'shop.timeScale': [
+    'pizza-shop',
+    'time_scale',
+    z.coerce.number().min(0).max(1000),
+    'a number from 0 (instant) to 1000; 1 is real time',
+  ],
   'shop.capacity.assemble': ['pizza-shop', 'assemble_capacity', count, 'a whole number, 1 or more'],
   'shop.capacity.bake': ['pizza-shop', 'bake_capacity', count, 'a whole number, 1 or more'],
   'shop.capacity.deliver': ['pizza-shop', 'deliver_capacity', count, 'a whole number, 1 or more'],
@@ -127,10 +132,20 @@ const FIELDS = {
   'shop.logDir': ['pizza-shop', 'log_dir', name, 'a directory path'],
   'shop.host': ['pizza-shop', 'host', name, 'a host name or IP address'],
   'shop.port': ['pizza-shop', 'port', z.coerce.number().int().min(0).max(65535), 'a TCP port from 0 to 65535'],
-  'shop.statusSource': ['pizza-shop', 'status_source', z.enum(['auto', 'topics', 'pizza-status']), 'one of auto, topics, pizza-status'],
+  'shop.statusSource': [
+    'pizza-shop',
+    'status_source',
+    z.enum(['auto', 'topics', 'pizza-status']),
+    'one of auto, topics, pizza-status',
+  ],
 } as const satisfies Record<string, readonly [string, string, z.ZodType, string]>;
 
-const MENU_KEYS = { sauce: 'sauce', cheese: 'cheese', mainTopping: 'main_topping', extraToppings: 'extra_toppings' } as const;
+const MENU_KEYS = {
+  sauce: 'sauce',
+  cheese: 'cheese',
+  mainTopping: 'main_topping',
+  extraToppings: 'extra_toppings',
+} as const;
 const PLACEHOLDER = /\{\{.*?\}\}/;
 
 export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Settings {
@@ -161,7 +176,10 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
     }
     setPath(parsed, path, result.data);
   }
-  const shaped = parsed as unknown as Omit<Settings, 'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'> & {
+  const shaped = parsed as unknown as Omit<
+    Settings,
+    'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'
+  > & {
     shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret'> & { statusSource: StatusSource | 'auto' };
   };
 
@@ -172,7 +190,9 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
     );
   }
   if (kafka && !kafka['bootstrap.servers']) {
-    throw configError(`${where(layered.get('kafka')?.values().next().value?.origin)}: [kafka] needs bootstrap.servers = host:port.`);
+    throw configError(
+      `${where(layered.get('kafka')?.values().next().value?.origin)}: [kafka] needs bootstrap.servers = host:port.`,
+    );
   }
   const statusSource =
     shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;

@@ -55,7 +55,10 @@ export function applyStatusEvent(
   if (!current) return next;
   if (isComplete(catalog, current.eventStatus)) return undefined;
   if (event.timestamp > current.eventTimestamp) return next;
-  if (event.timestamp === current.eventTimestamp && progress(catalog, event.status) > progress(catalog, current.eventStatus)) {
+  if (
+    event.timestamp === current.eventTimestamp &&
+    progress(catalog, event.status) > progress(catalog, current.eventStatus)
+  ) {
     return next;
   }
   return undefined;
@@ -64,8 +67,6 @@ export function applyStatusEvent(
 /** True when the watchdog should flag this order as stuck. */
 export function isStuck(row: OrderStatus, catalog: StatusCatalog, now: number, stuckAfterMs: number): boolean {
   return (
-    row.status !== catalog.ids.stuck &&
-    !isComplete(catalog, row.eventStatus) &&
-    now - row.updatedAt >= stuckAfterMs
+    row.status !== catalog.ids.stuck && !isComplete(catalog, row.eventStatus) && now - row.updatedAt >= stuckAfterMs
   );
 }

@@ -68,7 +68,8 @@ async function deliver(orderId: string, customerId: string, factor: 1 | 2, deps:
 }
 
 function publishStatus(deps: DeliverDeps, orderId: string, status: number) {
-  const topic = status === deps.settings.statuses.ids.pending ? deps.settings.topics.pending : deps.settings.topics.delivered;
+  const topic =
+    status === deps.settings.statuses.ids.pending ? deps.settings.topics.pending : deps.settings.topics.delivered;
   return deps.bus.publish(topic, orderId, encodeEvent({ status, timestamp: deps.clock.now() }));
 }
 

@@ -17,27 +17,3 @@ export const decodeStageRecord: StatusRecordDecoder = async (record) => {
   const event = decodeEvent(statusEventSchema, record.value);
   return { orderId: record.key, status: event.status, timestamp: event.timestamp };
 };
-
-/**
- * `pizza-status` rows as plain JSON: `status`/`timestamp` in either case, the
- * order id from the key or an `orderid`/`order_id` field. Tombstones are passed over.
- */
-export const decodePlainStatusRecord: StatusRecordDecoder = async (record) => {
-  if (record.value === null) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(record.value.toString('utf8'));
-  } catch {
-    throw new InvalidEventError('the value is not JSON');
-  }
-  const fields = Object.fromEntries(
-    Object.entries(json as Record<string, unknown>).map(([field, value]) => [field.toLowerCase(), value]),
-  );
-  const orderId = record.key ?? fields.orderid ?? fields.order_id;
-  const status = Number(fields.status);
-  const timestamp = Number(fields.timestamp);
-  if (typeof orderId !== 'string' || !Number.isInteger(status) || !Number.isFinite(timestamp)) {
-    throw new InvalidEventError('expected an order id, a numeric status and a timestamp');
-  }
-  return { orderId, status, timestamp };
-};

@@ -2,12 +2,14 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BusRecord } from '../adapters/bus/bus.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
-import { decodeEvent, orderedEventSchema, orderFromEvent } from '../domain/events.js';
-import { statusLabel } from '../domain/statuses.js';
+import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
+import { isComplete, statusLabel } from '../domain/statuses.js';
 import { consumingRole } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
-import { decodePlainStatusRecord, decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
+import { decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
+import { FlinkSilence } from './status-silence.js';
 
 export interface StatusDeps {
   settings: Settings;
@@ -25,7 +27,10 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
   const now = clock.now();
   if (record.topic === settings.topics.ordered) {
     // An order placed by another web app (the workshop's, say) joins the view too.
-    store.rememberOrder(orderFromEvent(update.orderId, decodeEvent(orderedEventSchema, record.value)), update.timestamp);
+    store.rememberOrder(
+      orderFromEvent(update.orderId, decodeEvent(orderedEventSchema, record.value)),
+      update.timestamp,
+    );
   }
   store.recordEvent({
     orderId: update.orderId,
@@ -39,7 +44,11 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
   const changed = store.applyStatus(update.orderId, update, settings.statuses, now);
   const label = statusLabel(settings.statuses, update.status);
   if (changed) log.info({ orderId: update.orderId, status: update.status, topic: record.topic }, `status: ${label}`);
-  else log.debug({ orderId: update.orderId, status: update.status, topic: record.topic }, 'older or duplicate status ignored');
+  else
+    log.debug(
+      { orderId: update.orderId, status: update.status, topic: record.topic },
+      'older or duplicate status ignored',
+    );
 }
 
 /** How long an order may sit still before the watchdog flags it, in real ms. */
@@ -54,19 +63,52 @@ export function watchdogTimings(settings: Settings): { intervalMs: number; stuck
 }
 
 export interface StatusRoleOptions {
-  /** Decodes `pizza-status` records; needed when the source is `pizza-status`. */
+  /** Decodes `pizza-status` records; by default what Flink writes, with [schema-registry] for Avro. */
   statusTopicDecoder?: StatusRecordDecoder;
+  /** How long `pizza-status` may stay silent while orders wait before warning; 30 s × time scale by default. */
+  flinkQuietMs?: number;
+  /** How often that silence is checked. */
+  silenceCheckMs?: number;
 }
+
+/** Distinct decode problems logged in full; past that, a flood of new ones goes to debug. */
+const MAX_REPORTED_PROBLEMS = 100;
 
 export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}): Role {
   const { settings, clock, log } = deps;
   const fromTopics = settings.shop.statusSource === 'topics';
   const topics = fromTopics
-    ? [settings.topics.ordered, settings.topics.assembled, settings.topics.baked, settings.topics.delivered, settings.topics.pending]
+    ? [
+        settings.topics.ordered,
+        settings.topics.assembled,
+        settings.topics.baked,
+        settings.topics.delivered,
+        settings.topics.pending,
+      ]
     : [settings.topics.status];
-  const decode = fromTopics ? decodeStageRecord : (options.statusTopicDecoder ?? decodePlainStatusRecord);
+  const decode = fromTopics
+    ? decodeStageRecord
+    : (options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry));
   let store: OrdersStore | undefined;
   let watchdog: NodeJS.Timeout | undefined;
+  let silenceCheck: NodeJS.Timeout | undefined;
+  let silence: FlinkSilence | undefined;
+  const reportedProblems = new Set<string>();
+
+  // A Flink table declared with the wrong formats makes every record undecodable:
+  // say so once per distinct problem, with the fix, instead of once per record.
+  const reportOnce = (record: BusRecord, problem: InvalidEventError, orderLog: Logger) => {
+    const where = { topic: record.topic, partition: record.partition, offset: record.offset };
+    if (reportedProblems.has(problem.message) || reportedProblems.size >= MAX_REPORTED_PROBLEMS) {
+      orderLog.debug({ ...where, reason: problem.message }, 'skipping a record that cannot be read');
+      return;
+    }
+    reportedProblems.add(problem.message);
+    log.error(
+      { ...where, reason: problem.message },
+      `cannot read ${record.topic}: ${problem.message}. Records like this are skipped; this is logged once.`,
+    );
+  };
 
   const tick = (activeStore: OrdersStore) => {
     const { stuckAfterMs } = watchdogTimings(settings);
@@ -90,15 +132,44 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       const activeStore = store;
       watchdog = setInterval(() => tick(activeStore), watchdogTimings(settings).intervalMs);
       watchdog.unref();
+      if (!fromTopics) {
+        const quietMs = options.flinkQuietMs ?? 30_000 * Math.max(1, settings.shop.timeScale);
+        const monitor = new FlinkSilence(clock.now(), activeStore.latestStatusSeq(), quietMs);
+        silence = monitor;
+        silenceCheck = setInterval(() => {
+          const waiting = activeStore
+            .statusChangesSince(monitor.seenSeq)
+            .some((change) => !isComplete(settings.statuses, change.status));
+          if (monitor.check(clock.now(), waiting)) {
+            log.warn(
+              { topic: settings.topics.status, quietSeconds: Math.round(quietMs / 1000) },
+              `nothing has arrived on ${settings.topics.status} for ${Math.round(quietMs / 1000)} s while orders are waiting: ` +
+                'the Flink statement that writes it may not be running. Check it (Confluent Cloud: Flink > Statements; ' +
+                'locally: npm run flink), or let the status view read the stage topics directly with --status-source topics.',
+            );
+          }
+        }, options.silenceCheckMs ?? 5_000);
+        silenceCheck.unref();
+      }
       log.info({ source: fromTopics ? 'stage topics' : settings.topics.status }, 'status view source');
     },
     onStop() {
       clearInterval(watchdog);
+      clearInterval(silenceCheck);
       store?.close();
     },
-    handle: (record, _signal, orderLog) => {
+    handle: async (record, _signal, orderLog) => {
       if (!store) throw new Error('status received an event before it started');
-      return applyStatusRecord(record, { settings, clock, log: orderLog, store, decode });
+      if (fromTopics) return applyStatusRecord(record, { settings, clock, log: orderLog, store, decode });
+      try {
+        await applyStatusRecord(record, { settings, clock, log: orderLog, store, decode });
+      } catch (error) {
+        if (!(error instanceof InvalidEventError)) throw error;
+        reportOnce(record, error, orderLog);
+      } finally {
+        // Anything on the topic, readable or not, shows the Flink statement is writing.
+        silence?.arrived(clock.now(), store.latestStatusSeq());
+      }
     },
   });
 }

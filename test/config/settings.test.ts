@@ -73,7 +73,10 @@ describe('settings', () => {
   });
 
   it('lets flags win over files', () => {
-    const config = file('flags.ini', '[kafka]\nbootstrap.servers = 127.0.0.1:9092\n[pizza-shop]\ntime_scale = 2\nport = 9000\n');
+    const config = file(
+      'flags.ini',
+      '[kafka]\nbootstrap.servers = 127.0.0.1:9092\n[pizza-shop]\ntime_scale = 2\nport = 9000\n',
+    );
     const settings = loadSettings({ config, timeScale: '0.5', capacity: '3' });
     expect(settings.shop.timeScale).toBe(0.5);
     expect(settings.shop.port).toBe(9000);
@@ -89,11 +92,16 @@ describe('settings', () => {
   });
 
   it('names a missing file', () => {
-    expect(configFailure(() => loadSettings({ config: join(dir, 'nope.ini') })).message).toMatch(/nope\.ini does not exist/);
+    expect(configFailure(() => loadSettings({ config: join(dir, 'nope.ini') })).message).toMatch(
+      /nope\.ini does not exist/,
+    );
   });
 
   it('names a bad value and what would be valid', () => {
-    const config = file('bad.ini', '[kafka]\nbootstrap.servers = b:9092\n[kafka-topic-config]\nnum_partitions = many\n');
+    const config = file(
+      'bad.ini',
+      '[kafka]\nbootstrap.servers = b:9092\n[kafka-topic-config]\nnum_partitions = many\n',
+    );
     const error = configFailure(() => loadSettings({ config }));
     expect(error.message).toContain('bad.ini:4');
     expect(error.message).toContain('num_partitions');

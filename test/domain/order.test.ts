@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { newCustomerId, newOrderId, ORDER_ID_PATTERN, pizzaChoiceSchema, usernameSchema } from '../../src/domain/order.js';
+import {
+  newCustomerId,
+  newOrderId,
+  ORDER_ID_PATTERN,
+  pizzaChoiceSchema,
+  usernameSchema,
+} from '../../src/domain/order.js';
 import { testSettings } from '../support/settings.js';
 
 const { settings, cleanup } = testSettings();

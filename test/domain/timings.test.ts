@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { assemblingSeconds, bakingSeconds, deliverySeconds, recipeSeed, scaledMs } from '../../src/domain/timings.js';
 
-const recipe = { sauce: 'Tomato', cheese: 'Mozzarella', mainTopping: 'Pepperoni', extraToppings: ['Mushroom', 'Onion'] };
+const recipe = {
+  sauce: 'Tomato',
+  cheese: 'Mozzarella',
+  mainTopping: 'Pepperoni',
+  extraToppings: ['Mushroom', 'Onion'],
+};
 
 describe('timings', () => {
   it('seeds from the last 4 hex digits of the MD5 of sauce@cheese@extras@main', () => {

@@ -66,7 +66,10 @@ describe('the kitchen on the embedded bus', () => {
     const { settings, bus } = await kitchen(['assemble']);
     await bus.publish(settings.topics.ordered, 'badbad01', Buffer.from('not json'));
     const order = await placeOrder(bus, settings);
-    await waitFor(() => bus.records(settings.topics.assembled).some((record) => record.key === order.orderId), 'assembled');
+    await waitFor(
+      () => bus.records(settings.topics.assembled).some((record) => record.key === order.orderId),
+      'assembled',
+    );
     expect(bus.records(settings.topics.assembled).some((record) => record.key === 'badbad01')).toBe(false);
   });
 
@@ -89,14 +92,22 @@ describe('the kitchen on the embedded bus', () => {
     await first.stop();
 
     // A fresh deliver role must know the customer from SQLite, so baked means a normal delivery.
-    const second: RunningShop = await startShop({ settings: fixture.settings, roles: ['deliver'], logs: silentLogs(), bus });
+    const second: RunningShop = await startShop({
+      settings: fixture.settings,
+      roles: ['deliver'],
+      logs: silentLogs(),
+      bus,
+    });
     cleanups.push(() => second.stop());
     await bus.publish(
       fixture.settings.topics.baked,
       order.orderId,
       Buffer.from(JSON.stringify({ status: 300, timestamp: Date.now() })),
     );
-    await waitFor(() => bus.records(fixture.settings.topics.delivered).some((r) => r.key === order.orderId), 'delivered');
+    await waitFor(
+      () => bus.records(fixture.settings.topics.delivered).some((r) => r.key === order.orderId),
+      'delivered',
+    );
     expect(bus.records(fixture.settings.topics.pending)).toHaveLength(0);
   });
 });

@@ -98,7 +98,14 @@ export class Dispatcher {
       } catch (err) {
         if (this.stopping) return false;
         this.options.log.warn(
-          { err, topic: record.topic, partition: record.partition, offset: record.offset, orderId: record.key, attempt },
+          {
+            err,
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            orderId: record.key,
+            attempt,
+          },
           'handler failed; retrying',
         );
         await new Promise((resolve) => setTimeout(resolve, delay));

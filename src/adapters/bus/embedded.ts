@@ -104,7 +104,11 @@ export class EmbeddedBus implements Bus {
 
   /** Creates a topic with its own partition count; a no-op when it exists. */
   createTopic(topic: string, partitions: number): void {
-    if (!this.topics.has(topic)) this.topics.set(topic, Array.from({ length: partitions }, () => []));
+    if (!this.topics.has(topic))
+      this.topics.set(
+        topic,
+        Array.from({ length: partitions }, () => []),
+      );
   }
 
   /** Records on a topic, for tests and tools that inspect the log. */

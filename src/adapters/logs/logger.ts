@@ -42,7 +42,9 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   const build = (role: string | undefined): Logger => {
-    const streams: StreamEntry[] = [{ level: options.level === 'silent' ? 'fatal' : options.level, stream: consoleStream }];
+    const streams: StreamEntry[] = [
+      { level: options.level === 'silent' ? 'fatal' : options.level, stream: consoleStream },
+    ];
     if (role && options.logDir) {
       const file = pino.destination({ dest: logFilePath(options.logDir, role), append: true, sync: false });
       files.push(file);

@@ -14,3 +14,19 @@ export function openDatabase(path: string): SqliteDatabase {
   db.pragma('busy_timeout = 5000');
   return db;
 }
+
+/**
+ * Prepares each SQL text once per connection: preparing is a large share of
+ * the cost of a small query, and the stores run the same few queries all day.
+ */
+export function statementCache(db: SqliteDatabase): (sql: string) => Database.Statement {
+  const statements = new Map<string, Database.Statement>();
+  return (sql) => {
+    let statement = statements.get(sql);
+    if (!statement) {
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
+    }
+    return statement;
+  };
+}

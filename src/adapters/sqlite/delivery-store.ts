@@ -1,5 +1,5 @@
 import type { DeliveryRecord } from '../../domain/delivery.js';
-import { openDatabase, type SqliteDatabase } from './database.js';
+import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -13,8 +13,11 @@ CREATE INDEX IF NOT EXISTS customers_by_update ON customers (updated_at);
 
 /** The delivery service's memory of orders, on disk so it survives a restart. */
 export class DeliveryStore {
+  private readonly sql: ReturnType<typeof statementCache>;
+
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    this.sql = statementCache(db);
   }
 
   static open(path: string): DeliveryStore {
@@ -22,7 +25,7 @@ export class DeliveryStore {
   }
 
   get(orderId: string): DeliveryRecord | undefined {
-    const row = this.db.prepare('SELECT state, customer_id FROM customers WHERE order_id = ?').get(orderId) as
+    const row = this.sql('SELECT state, customer_id FROM customers WHERE order_id = ?').get(orderId) as
       | { state: DeliveryRecord['state']; customer_id: string | null }
       | undefined;
     if (!row) return undefined;
@@ -38,17 +41,15 @@ export class DeliveryStore {
 
   put(orderId: string, record: DeliveryRecord, now: number): void {
     const customerId = 'customerId' in record ? (record.customerId ?? null) : null;
-    this.db
-      .prepare(
-        `INSERT INTO customers (order_id, state, customer_id, updated_at) VALUES (?, ?, ?, ?)
+    this.sql(
+      `INSERT INTO customers (order_id, state, customer_id, updated_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (order_id) DO UPDATE SET state = excluded.state,
            customer_id = coalesce(excluded.customer_id, customers.customer_id), updated_at = excluded.updated_at`,
-      )
-      .run(orderId, record.state, customerId, now);
+    ).run(orderId, record.state, customerId, now);
   }
 
   purge(now: number, retentionMs: number): number {
-    return this.db.prepare('DELETE FROM customers WHERE updated_at < ?').run(now - retentionMs).changes;
+    return this.sql('DELETE FROM customers WHERE updated_at < ?').run(now - retentionMs).changes;
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import type { Order } from '../../domain/order.js';
 import { applyStatusEvent, type IncomingStatus, isStuck, type OrderStatus } from '../../domain/status-view.js';
 import type { StatusCatalog } from '../../domain/statuses.js';
-import { openDatabase, type SqliteDatabase } from './database.js';
+import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
 
 export interface OrderView extends Order {
   createdAt: number;
@@ -78,8 +78,11 @@ const SELECT_ORDER = `
  * the status role keeps current from the events (the query side of CQRS).
  */
 export class OrdersStore {
+  private readonly sql: ReturnType<typeof statementCache>;
+
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    this.sql = statementCache(db);
   }
 
   static open(path: string): OrdersStore {
@@ -100,21 +103,21 @@ export class OrdersStore {
   }
 
   getOrder(orderId: string): OrderView | undefined {
-    const row = this.db.prepare(`${SELECT_ORDER} WHERE o.order_id = ?`).get(orderId) as OrderRow | undefined;
+    const row = this.sql(`${SELECT_ORDER} WHERE o.order_id = ?`).get(orderId) as OrderRow | undefined;
     return row && toView(row);
   }
 
   listOrders(customerId: string, limit = 100): OrderView[] {
-    const rows = this.db
-      .prepare(`${SELECT_ORDER} WHERE o.customer_id = ? ORDER BY o.created_at DESC, o.rowid DESC LIMIT ?`)
-      .all(customerId, limit) as OrderRow[];
+    const rows = this.sql(
+      `${SELECT_ORDER} WHERE o.customer_id = ? ORDER BY o.created_at DESC, o.rowid DESC LIMIT ?`,
+    ).all(customerId, limit) as OrderRow[];
     return rows.map(toView);
   }
 
   getStatus(orderId: string): OrderStatus | undefined {
-    const row = this.db
-      .prepare('SELECT status, event_status, event_timestamp, updated_at FROM status WHERE order_id = ?')
-      .get(orderId) as { status: number; event_status: number; event_timestamp: number; updated_at: number } | undefined;
+    const row = this.sql('SELECT status, event_status, event_timestamp, updated_at FROM status WHERE order_id = ?').get(
+      orderId,
+    ) as { status: number; event_status: number; event_timestamp: number; updated_at: number } | undefined;
     return (
       row && {
         status: row.status,
@@ -131,34 +134,36 @@ export class OrdersStore {
       const current = this.getStatus(orderId);
       const next = applyStatusEvent(current, event, catalog, now);
       if (!next) return false;
-      this.db
-        .prepare(
-          `INSERT INTO status (order_id, status, event_status, event_timestamp, updated_at, seq)
+      this.sql(
+        `INSERT INTO status (order_id, status, event_status, event_timestamp, updated_at, seq)
            VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM status))
            ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, event_status = excluded.event_status,
              event_timestamp = excluded.event_timestamp, updated_at = excluded.updated_at, seq = excluded.seq`,
-        )
-        .run(orderId, next.status, next.eventStatus, next.eventTimestamp, next.updatedAt);
+      ).run(orderId, next.status, next.eventStatus, next.eventTimestamp, next.updatedAt);
       return true;
     })();
   }
 
   recordEvent(event: OrderEvent): void {
-    this.db
-      .prepare(
-        `INSERT OR IGNORE INTO order_events (topic, partition, offset, order_id, status, event_timestamp, received_at)
+    this.sql(
+      `INSERT OR IGNORE INTO order_events (topic, partition, offset, order_id, status, event_timestamp, received_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(event.topic, event.partition, event.offset, event.orderId, event.status, event.eventTimestamp, event.receivedAt);
+    ).run(
+      event.topic,
+      event.partition,
+      event.offset,
+      event.orderId,
+      event.status,
+      event.eventTimestamp,
+      event.receivedAt,
+    );
   }
 
   listEvents(orderId: string): OrderEvent[] {
-    const rows = this.db
-      .prepare(
-        `SELECT order_id, topic, partition, offset, status, event_timestamp, received_at FROM order_events
+    const rows = this.sql(
+      `SELECT order_id, topic, partition, offset, status, event_timestamp, received_at FROM order_events
          WHERE order_id = ? ORDER BY event_timestamp, received_at`,
-      )
-      .all(orderId) as Array<{
+    ).all(orderId) as Array<{
       order_id: string;
       topic: string;
       partition: number;
@@ -181,12 +186,10 @@ export class OrdersStore {
   /** Flags orders whose status has not moved for too long; returns their ids. */
   markStuck(catalog: StatusCatalog, now: number, stuckAfterMs: number): string[] {
     return this.db.transaction(() => {
-      const candidates = this.db
-        .prepare(
-          `SELECT order_id, status, event_status, event_timestamp, updated_at FROM status
+      const candidates = this.sql(
+        `SELECT order_id, status, event_status, event_timestamp, updated_at FROM status
            WHERE updated_at <= ? AND status != ?`,
-        )
-        .all(now - stuckAfterMs, catalog.ids.stuck) as Array<{
+      ).all(now - stuckAfterMs, catalog.ids.stuck) as Array<{
         order_id: string;
         status: number;
         event_status: number;
@@ -195,13 +198,18 @@ export class OrdersStore {
       }>;
       const stuck = candidates.filter((row) =>
         isStuck(
-          { status: row.status, eventStatus: row.event_status, eventTimestamp: row.event_timestamp, updatedAt: row.updated_at },
+          {
+            status: row.status,
+            eventStatus: row.event_status,
+            eventTimestamp: row.event_timestamp,
+            updatedAt: row.updated_at,
+          },
           catalog,
           now,
           stuckAfterMs,
         ),
       );
-      const update = this.db.prepare(
+      const update = this.sql(
         'UPDATE status SET status = ?, updated_at = ?, seq = (SELECT coalesce(max(seq), 0) + 1 FROM status) WHERE order_id = ?',
       );
       for (const row of stuck) update.run(catalog.ids.stuck, now, row.order_id);
@@ -212,24 +220,25 @@ export class OrdersStore {
   /** Deletes orders and statuses older than their retention; returns how many rows went. */
   purge(now: number, ordersRetentionMs: number, statusRetentionMs: number): number {
     return this.db.transaction(() => {
-      const orders = this.db.prepare('DELETE FROM orders WHERE created_at < ?').run(now - ordersRetentionMs).changes;
-      const statuses = this.db.prepare('DELETE FROM status WHERE updated_at < ?').run(now - statusRetentionMs).changes;
-      this.db.prepare('DELETE FROM order_events WHERE received_at < ?').run(now - statusRetentionMs);
+      const orders = this.sql('DELETE FROM orders WHERE created_at < ?').run(now - ordersRetentionMs).changes;
+      const statuses = this.sql('DELETE FROM status WHERE updated_at < ?').run(now - statusRetentionMs).changes;
+      this.sql('DELETE FROM order_events WHERE received_at < ?').run(now - statusRetentionMs);
       return orders + statuses;
     })();
   }
 
   /** The newest change's sequence number; start `statusChangesSince` from it. */
   latestStatusSeq(): number {
-    const row = this.db.prepare('SELECT coalesce(max(seq), 0) AS seq FROM status').get() as { seq: number };
+    const row = this.sql('SELECT coalesce(max(seq), 0) AS seq FROM status').get() as { seq: number };
     return row.seq;
   }
 
   /** Statuses changed after sequence number `since`, oldest first, for pushing updates to browsers. */
   statusChangesSince(since: number, limit = 1000): Array<{ orderId: string; status: number; seq: number }> {
-    const rows = this.db
-      .prepare('SELECT order_id, status, seq FROM status WHERE seq > ? ORDER BY seq LIMIT ?')
-      .all(since, limit) as Array<{ order_id: string; status: number; seq: number }>;
+    const rows = this.sql('SELECT order_id, status, seq FROM status WHERE seq > ? ORDER BY seq LIMIT ?').all(
+      since,
+      limit,
+    ) as Array<{ order_id: string; status: number; seq: number }>;
     return rows.map((row) => ({ orderId: row.order_id, status: row.status, seq: row.seq }));
   }
 
@@ -238,21 +247,19 @@ export class OrdersStore {
   }
 
   private insertOrder(order: Order, createdAt: number): void {
-    this.db
-      .prepare(
-        `INSERT OR IGNORE INTO orders (order_id, customer_id, username, sauce, cheese, main_topping, extra_toppings, created_at)
+    this.sql(
+      `INSERT OR IGNORE INTO orders (order_id, customer_id, username, sauce, cheese, main_topping, extra_toppings, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
-        order.orderId,
-        order.customerId,
-        order.username,
-        order.sauce,
-        order.cheese,
-        order.mainTopping,
-        JSON.stringify(order.extraToppings),
-        createdAt,
-      );
+    ).run(
+      order.orderId,
+      order.customerId,
+      order.username,
+      order.sauce,
+      order.cheese,
+      order.mainTopping,
+      JSON.stringify(order.extraToppings),
+      createdAt,
+    );
   }
 }
 

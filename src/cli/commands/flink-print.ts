@@ -1,13 +1,58 @@
-import type { Command } from 'commander';
-import { PizzaError } from '../../errors.js';
-import { withSettingsOptions } from '../options.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { z } from 'zod';
+import type { Settings } from '../../config/settings.js';
+import { configError } from '../../errors.js';
+import { FLINK_DIALECTS, type FlinkDialect, flinkScript, flinkStatements } from '../../flink/statements.js';
+import { parseCommonOptions, withSettingsOptions } from '../options.js';
+
+const optionsSchema = z.object({
+  dialect: z.enum(FLINK_DIALECTS).default('confluent'),
+  out: z.string().min(1).optional(),
+});
 
 export function flinkPrintCommand(program: Command): Command {
   return withSettingsOptions(program.command('flink:print'))
-    .description('print the Flink SQL that builds the pizza-status topic')
-    .option('--dialect <dialect>', 'confluent (Confluent Cloud SQL workspace) or apache (Apache Flink)', 'confluent')
-    .option('--out <dir>', 'write one file per statement into this directory')
-    .action(() => {
-      throw new PizzaError('NOT_AVAILABLE', 'flink:print is not available yet: it arrives with the Flink status path.');
+    .description('print the Flink SQL that builds the pizza-status topic, one statement after another')
+    .addOption(
+      new Option(
+        '--dialect <dialect>',
+        'confluent (paste into a Confluent Cloud SQL workspace) or apache (Apache Flink, connection from --config)',
+      )
+        .choices(FLINK_DIALECTS)
+        .default('confluent'),
+    )
+    .option('--out <dir>', 'also write one numbered file per statement into this directory')
+    .action((raw: Record<string, unknown>) => {
+      const parsed = optionsSchema.safeParse(raw);
+      if (!parsed.success) throw configError(`flink:print: ${parsed.error.issues[0]?.message ?? 'invalid options'}`);
+      const { settings } = parseCommonOptions(raw);
+      printFlinkStatements({ settings, dialect: parsed.data.dialect, outDir: parsed.data.out });
     });
+}
+
+export interface PrintFlinkOptions {
+  settings: Settings;
+  dialect: FlinkDialect;
+  outDir?: string | undefined;
+  write?: (text: string) => void;
+}
+
+/** Prints the script; with `outDir`, also writes `01-<name>.sql`, `02-...` there. */
+export function printFlinkStatements(options: PrintFlinkOptions): void {
+  const write = options.write ?? ((text: string) => process.stdout.write(text));
+  const statements = flinkStatements(options.settings, options.dialect);
+  write(flinkScript(statements));
+  if (options.outDir === undefined) return;
+  const dir = resolve(options.outDir);
+  mkdirSync(dir, { recursive: true });
+  const width = Math.max(2, String(statements.length).length);
+  statements.forEach((statement, index) => {
+    const number = String(index + 1).padStart(width, '0');
+    const fileName = `${number}-${statement.name.replace(/[^\w.-]+/g, '_')}.sql`;
+    // Private: the Apache statements carry the cluster credentials.
+    writeFileSync(join(dir, fileName), `${statement.sql}\n`, { mode: 0o600 });
+  });
+  process.stderr.write(`wrote ${statements.length} statements to ${dir}\n`);
 }

@@ -17,7 +17,11 @@ export function roleCommand(program: Command, name: RoleName | 'all'): Command {
   const roles: RoleName[] = name === 'all' ? ['serve', 'assemble', 'bake', 'deliver', 'status'] : [name];
   let command = program
     .command(name)
-    .description(name === 'all' ? 'run every role in one process (the embedded bus when there is no --config)' : DESCRIPTIONS[name]);
+    .description(
+      name === 'all'
+        ? 'run every role in one process (the embedded bus when there is no --config)'
+        : DESCRIPTIONS[name],
+    );
   command = withRoleOptions(command);
   if (roles.includes('serve')) command = withWebOptions(command);
   if (roles.includes('status')) command = withStatusOptions(command);

@@ -60,7 +60,14 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       handle: (record: BusRecord) => Promise<void>,
       capacity = 4,
     ) => {
-      const subscription = await fixture.bus.subscribe({ groupId, clientId: 'contract', topics, capacity, handle, log });
+      const subscription = await fixture.bus.subscribe({
+        groupId,
+        clientId: 'contract',
+        topics,
+        capacity,
+        handle,
+        log,
+      });
       subscriptions.push(subscription);
       return subscription;
     };
@@ -175,7 +182,9 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
         },
         3,
       );
-      await Promise.all(Array.from({ length: 8 }, (_, i) => fixture.bus.publish(topic, `cap${String(i).padStart(5, '0')}`, value('x'))));
+      await Promise.all(
+        Array.from({ length: 8 }, (_, i) => fixture.bus.publish(topic, `cap${String(i).padStart(5, '0')}`, value('x'))),
+      );
       await until(() => running === 3, 'three records in flight');
       held.resolve();
       await until(() => finished === 8, 'all eight records');

@@ -1,0 +1,69 @@
+import type { AvroDeserializer, Client } from '@confluentinc/schemaregistry';
+import { InvalidEventError } from '../../domain/events.js';
+import { configError } from '../../errors.js';
+
+/** Reads an Avro value (the whole framed bytes) through Schema Registry. */
+export interface AvroValueReader {
+  read(topic: string, value: Buffer, schemaId: number): Promise<unknown>;
+}
+
+export interface RegistryOptions {
+  /** The [schema-registry] section: `url` (comma-separated for several), `basic.auth.user.info`. */
+  section: Record<string, string>;
+  /** A client to use instead of one built from the section (tests pass the package's MockClient). */
+  client?: Client;
+}
+
+/**
+ * An Avro reader over the Schema Registry named in the config. The package is
+ * large (it brings the cloud KMS SDKs), so it is imported on the first Avro
+ * value, not at start-up. Its client caches each schema by id, so a schema is
+ * fetched once; the deserializer is built once.
+ */
+export function registryAvroReader(options: RegistryOptions): AvroValueReader {
+  const url = options.section.url?.trim();
+  if (!options.client && !url) {
+    throw configError(
+      '[schema-registry] has no url: set url = https://<your Schema Registry endpoint>, or remove the section.',
+    );
+  }
+  let deserializer: Promise<AvroDeserializer> | undefined;
+  const load = async (): Promise<AvroDeserializer> => {
+    const registry = await import('@confluentinc/schemaregistry');
+    const userInfo = options.section['basic.auth.user.info'];
+    const client =
+      options.client ??
+      new registry.SchemaRegistryClient({
+        baseURLs: (url ?? '').split(',').map((entry) => entry.trim()),
+        ...(userInfo ? { basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo } } : {}),
+        cacheCapacity: 1000,
+        maxRetries: 2,
+      });
+    return new registry.AvroDeserializer(client, registry.SerdeType.VALUE, {});
+  };
+
+  return {
+    async read(topic, value, schemaId) {
+      deserializer ??= load();
+      try {
+        return await (await deserializer).deserialize(topic, value);
+      } catch (error) {
+        throw new InvalidEventError(registryProblem(error, schemaId), { cause: error });
+      }
+    },
+  };
+}
+
+/** A message that says what went wrong with the registry and what to change. */
+function registryProblem(error: unknown, schemaId: number): string {
+  const status = (error as { status?: unknown }).status;
+  const reason = error instanceof Error ? error.message : String(error);
+  if (status === 401 || status === 403) {
+    return `Schema Registry refused the credentials (HTTP ${status}) for schema id ${schemaId}; check basic.auth.user.info = <SR API key>:<SR API secret> in [schema-registry]`;
+  }
+  if (status === 404) {
+    return `Schema Registry has no schema id ${schemaId}; check that [schema-registry] url names the registry of the environment the Flink table lives in`;
+  }
+  if (typeof status === 'number') return `Schema Registry answered HTTP ${status} for schema id ${schemaId}: ${reason}`;
+  return `value with schema id ${schemaId} could not be read as Avro through Schema Registry: ${reason}; check [schema-registry] url and that the table's value format is avro-registry`;
+}

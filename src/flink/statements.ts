@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import type { Settings, Topics } from '../config/settings.js';
+import { configError } from '../errors.js';
+import { javaClientProperties } from './kafka-properties.js';
+
+export const FLINK_DIALECTS = ['confluent', 'apache'] as const;
+export type FlinkDialect = (typeof FLINK_DIALECTS)[number];
+
+export interface FlinkStatement {
+  /** A short name, used for the file `--out` writes: `01-<name>.sql`. */
+  name: string;
+  /** One statement, ending with a semicolon, comments included. */
+  sql: string;
+}
+
+/** The stage topics that carry a status, in the order an order passes them. */
+const STATUS_BEARING = [
+  'ordered',
+  'pending',
+  'assembled',
+  'baked',
+  'delivered',
+] as const satisfies readonly (keyof Topics)[];
+
+// flink/ sits at the package root, two levels up from both src/flink and dist/flink.
+const TEMPLATE_DIR = new URL('../../flink/', import.meta.url);
+
+/**
+ * The statements that build `pizza-status`, rendered from the settings, in the
+ * order they must run: tables first, the INSERT last.
+ *
+ * - `confluent`: what a user pastes into a Confluent Cloud SQL workspace, where
+ *   every topic is already a table; only `pizza-status` is created.
+ * - `apache`: a Kafka table per stage topic, `pizza-status` through upsert-kafka,
+ *   with the broker address and security settings taken from the [kafka] section.
+ */
+export function flinkStatements(settings: Settings, dialect: FlinkDialect): FlinkStatement[] {
+  const { topics } = settings;
+  const insert: FlinkStatement = {
+    name: `insert-${topics.status}`,
+    sql: renderTemplate(readTemplate('insert-pizza-status.sql'), {
+      status: topics.status,
+      ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
+    }),
+  };
+
+  if (dialect === 'confluent') {
+    return [
+      {
+        name: `create-${topics.status}`,
+        sql: renderTemplate(readTemplate('confluent/pizza-status-table.sql'), {
+          status: topics.status,
+          partitions: String(settings.topicConfig.numPartitions),
+        }),
+      },
+      insert,
+    ];
+  }
+
+  const connection = apacheConnection(settings);
+  const stageTemplate = readTemplate('apache/stage-table.sql');
+  return [
+    ...STATUS_BEARING.map((stage) => ({
+      name: `create-${topics[stage]}`,
+      sql: renderTemplate(stageTemplate, { table: topics[stage], topic: topics[stage], connection }),
+    })),
+    {
+      name: `create-${topics.status}`,
+      sql: renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
+        status: topics.status,
+        topic: topics.status,
+        connection,
+      }),
+    },
+    insert,
+  ];
+}
+
+/** The statements as one script: each ends with `;`, separated by a blank line. */
+export function flinkScript(statements: readonly FlinkStatement[]): string {
+  return `${statements.map((statement) => statement.sql).join('\n\n')}\n`;
+}
+
+/** The `'properties.*'` lines of a Kafka table, each with its trailing comma. */
+function apacheConnection(settings: Settings): string {
+  if (!settings.kafka) {
+    throw configError(
+      'flink:print --dialect apache needs the Kafka connection: pass --config with a [kafka] section (bootstrap.servers and, for a secured cluster, its SASL settings).',
+    );
+  }
+  const { properties, skipped } = javaClientProperties(settings.kafka);
+  const lines = Object.entries(properties).map(
+    ([key, value]) => `${sqlString(`properties.${key}`)} = ${sqlString(value)},`,
+  );
+  if (skipped.length > 0) {
+    lines.push(`-- not carried over from [kafka] (librdkafka-only or not needed here): ${skipped.join(', ')}`);
+  }
+  return lines.join('\n  ');
+}
+
+function readTemplate(name: string): string {
+  return readFileSync(new URL(name, TEMPLATE_DIR), 'utf8');
+}
+
+/**
+ * Fills `{{ident:NAME}}` (a backquoted identifier), `{{string:NAME}}` (a quoted
+ * SQL literal) and `{{raw:NAME}}` (text as it is) and ends the statement with a
+ * semicolon. Names are escaped here, so a topic name cannot break the SQL.
+ */
+export function renderTemplate(template: string, values: Record<string, string>): string {
+  const rendered = template.replace(/\{\{(ident|string|raw):([\w-]+)\}\}/g, (_match, kind: string, name: string) => {
+    const value = values[name];
+    if (value === undefined) throw new Error(`Flink SQL template uses {{${kind}:${name}}}, which has no value`);
+    if (kind === 'ident') return sqlIdentifier(value);
+    if (kind === 'string') return sqlString(value);
+    return value;
+  });
+  const leftover = /\{\{[^}]*\}\}/.exec(rendered);
+  if (leftover) throw new Error(`Flink SQL template has an unknown placeholder ${leftover[0]}`);
+  return `${rendered.trimEnd()};`;
+}
+
+export function sqlIdentifier(name: string): string {
+  return `\`${name.replaceAll('`', '``')}\``;
+}
+
+export function sqlString(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}

@@ -1,0 +1,139 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { buildProgram } from '../../src/cli/main.js';
+import { PizzaError } from '../../src/errors.js';
+
+/** Runs `pizza flink:print ...` in process and returns what it printed on stdout. */
+async function flinkPrint(...args: string[]): Promise<string> {
+  const chunks: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    chunks.push(String(chunk));
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  try {
+    await buildProgram()
+      .exitOverride()
+      .parseAsync(['node', 'pizza', 'flink:print', ...args]);
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+  return chunks.join('');
+}
+
+/** The statements of a printed script, comments left out, in order. */
+function statements(script: string): string[] {
+  const code = script
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n');
+  return code
+    .split(';\n')
+    .map((statement) => statement.trim().replace(/\s+/g, ' '))
+    .filter(Boolean);
+}
+
+describe('pizza flink:print', () => {
+  const dirs: string[] = [];
+  const tempDir = (): string => {
+    const dir = mkdtempSync(join(tmpdir(), 'pizza-flink-print-'));
+    dirs.push(dir);
+    return dir;
+  };
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const kafkaConfig = (): string => {
+    const file = join(tempDir(), 'cloud.ini');
+    writeFileSync(
+      file,
+      [
+        '[kafka]',
+        'bootstrap.servers = pkc-12345.europe-west1.gcp.confluent.cloud:9092',
+        'security.protocol = SASL_SSL',
+        'sasl.mechanisms = PLAIN',
+        'sasl.username = APIKEY123',
+        "sasl.password = se'cret",
+        '',
+      ].join('\n'),
+    );
+    return file;
+  };
+
+  it('prints the Confluent Cloud statements: create pizza-status, then an insert that reads pizza-pending too', async () => {
+    const printed = statements(await flinkPrint());
+    expect(printed).toHaveLength(2);
+    expect(printed[0]).toMatch(/^CREATE TABLE `pizza-status` \(/);
+    expect(printed[0]).toContain("'key.format' = 'raw'");
+    expect(printed[0]).toContain("'value.format' = 'json-registry'");
+    expect(printed[1]).toMatch(/^INSERT INTO `pizza-status`/);
+    for (const topic of ['pizza-ordered', 'pizza-pending', 'pizza-assembled', 'pizza-baked', 'pizza-delivered']) {
+      expect(printed[1]).toContain(`FROM \`${topic}\``);
+    }
+  });
+
+  it('prints the Apache Flink statements with the connection and credentials from --config', async () => {
+    const printed = statements(await flinkPrint('--dialect', 'apache', '--config', kafkaConfig()));
+    expect(
+      printed.map((statement) => /^(CREATE TABLE|INSERT INTO) `([^`]+)`/.exec(statement)?.slice(1, 3).join(' ')),
+    ).toEqual([
+      'CREATE TABLE pizza-ordered',
+      'CREATE TABLE pizza-pending',
+      'CREATE TABLE pizza-assembled',
+      'CREATE TABLE pizza-baked',
+      'CREATE TABLE pizza-delivered',
+      'CREATE TABLE pizza-status',
+      'INSERT INTO pizza-status',
+    ]);
+    for (const statement of printed.slice(0, 6)) {
+      expect(statement).toContain("'properties.bootstrap.servers' = 'pkc-12345.europe-west1.gcp.confluent.cloud:9092'");
+      expect(statement).toContain("'properties.security.protocol' = 'SASL_SSL'");
+      expect(statement).toContain("'properties.sasl.mechanism' = 'PLAIN'");
+      // The password's quote is doubled for SQL; the JAAS line is what the Java client reads.
+      expect(statement).toContain(
+        `'properties.sasl.jaas.config' = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="APIKEY123" password="se''cret";'`,
+      );
+    }
+    expect(printed[1]).toContain("'topic' = 'pizza-pending'");
+    expect(printed[5]).toContain("'connector' = 'upsert-kafka'");
+    expect(printed[6]).toContain('FROM `pizza-pending`');
+  });
+
+  it('uses the topic names from the settings', async () => {
+    const system = join(tempDir(), 'system.ini');
+    writeFileSync(system, '[kafka-topics]\npizza_pending = shop1.pending\npizza_status = shop1.status\n');
+    const printed = statements(await flinkPrint('--system-config', system));
+    expect(printed[0]).toMatch(/^CREATE TABLE `shop1\.status`/);
+    expect(printed[1]).toContain('FROM `shop1.pending`');
+    expect(printed[1]).not.toContain('pizza-pending');
+  });
+
+  it('writes one numbered file per statement with --out', async () => {
+    const out = join(tempDir(), 'sql');
+    const script = await flinkPrint('--dialect', 'apache', '--config', kafkaConfig(), '--out', out);
+    const files = readdirSync(out).sort();
+    expect(files).toEqual([
+      '01-create-pizza-ordered.sql',
+      '02-create-pizza-pending.sql',
+      '03-create-pizza-assembled.sql',
+      '04-create-pizza-baked.sql',
+      '05-create-pizza-delivered.sql',
+      '06-create-pizza-status.sql',
+      '07-insert-pizza-status.sql',
+    ]);
+    const joined = files.map((file) => readFileSync(join(out, file), 'utf8')).join('\n');
+    expect(joined).toBe(script);
+  });
+
+  it('asks for --config when the Apache dialect has no Kafka connection', async () => {
+    const failure = flinkPrint('--dialect', 'apache');
+    await expect(failure).rejects.toBeInstanceOf(PizzaError);
+    await expect(failure).rejects.toThrow(
+      /--dialect apache needs the Kafka connection: pass --config with a \[kafka\] section/,
+    );
+  });
+});

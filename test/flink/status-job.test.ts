@@ -1,0 +1,184 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KafkaJS } from '@confluentinc/kafka-javascript';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Settings } from '../../src/config/settings.js';
+import { flinkScript, flinkStatements } from '../../src/flink/statements.js';
+import { startShop } from '../../src/roles/shop.js';
+import { type FlinkSqlRun, startFlinkSql } from '../../tools/flink/flink.js';
+import { capturingLogs } from '../support/capture-logs.js';
+import '../support/provided.js';
+import { testSettings } from '../support/settings.js';
+import { openOrders, placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
+
+interface StatusRow {
+  orderid: string;
+  status: number;
+  timestamp: number;
+}
+
+/** Settings for this file: the suite's broker, random topic and group names, the view fed from pizza-status. */
+function flinkTestSettings(base: Settings, bootstrapServers: string): Settings {
+  const run = randomUUID().slice(0, 8);
+  const rename = <T extends object>(names: T): T =>
+    Object.fromEntries(Object.entries(names).map(([key, name]) => [key, `${run}-${name}`])) as T;
+  return {
+    ...base,
+    kafka: { 'bootstrap.servers': bootstrapServers },
+    topics: rename(base.topics),
+    groupIds: rename(base.groupIds),
+    topicConfig: { numPartitions: 1, replicationFactor: 1 },
+    shop: { ...base.shop, statusSource: 'pizza-status' },
+  };
+}
+
+const event = (status: number, timestamp: number): string => JSON.stringify({ status, timestamp });
+
+describe('the pizza-status Flink job on Apache Flink', () => {
+  const bootstrapServers = inject('kafkaBootstrap');
+  const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrapServers], logLevel: KafkaJS.logLevel.NOTHING } });
+  const fixture = testSettings();
+  const settings = flinkTestSettings(fixture.settings, bootstrapServers);
+  const { topics } = settings;
+  const flinkLog: string[] = [];
+  let flink: FlinkSqlRun | undefined;
+  let workDir = '';
+
+  const flinkFailure = (error: Error): never => {
+    throw new Error(`${error.message}\nFlink log (${flink?.logFile}):\n${flinkLog.join('\n')}`);
+  };
+  const send = async (messages: Array<{ topic: string; key: string; value: string }>): Promise<void> => {
+    const producer = kafka.producer();
+    await producer.connect();
+    try {
+      for (const { topic, key, value } of messages) await producer.send({ topic, messages: [{ key, value }] });
+    } finally {
+      await producer.disconnect();
+    }
+  };
+
+  beforeAll(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'pizza-flink-status-'));
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({
+      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
+    });
+    await admin.disconnect();
+    // The SQL exactly as `pizza flink:print --dialect apache` prints it for these settings.
+    const sqlFile = join(workDir, 'pizza-status.sql');
+    await writeFile(sqlFile, flinkScript(flinkStatements(settings, 'apache')));
+    flink = await startFlinkSql({ sqlFile, log: (line) => flinkLog.push(line) });
+  }, 240_000);
+
+  afterAll(async () => {
+    await flink?.stop();
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
+    await admin.disconnect();
+    fixture.cleanup();
+    if (workDir) await rm(workDir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('keeps the newest status per order by event time, pizza-pending included', async () => {
+    expect(flink?.jobIds).toHaveLength(1);
+
+    const rows: Array<{ key: string; value: StatusRow | null }> = [];
+    const consumer = kafka.consumer({ kafkaJS: { groupId: `check-${randomUUID()}`, fromBeginning: true } });
+    await consumer.connect();
+    await consumer.subscribe({ topics: [topics.status] });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        rows.push({
+          key: message.key?.toString('utf8') ?? '',
+          value: message.value ? (JSON.parse(message.value.toString('utf8')) as StatusRow) : null,
+        });
+      },
+    });
+
+    const t0 = Date.now();
+    const [delivered, pending, placed, sentinel] = ['a1', 'b2', 'c3', 'd4'].map(
+      (id) => `${id}${randomUUID().slice(0, 6)}`,
+    ) as [string, string, string, string];
+    await send([
+      { topic: topics.ordered, key: delivered, value: event(100, t0) },
+      { topic: topics.ordered, key: pending, value: event(100, t0) },
+      { topic: topics.ordered, key: placed, value: event(100, t0) },
+      { topic: topics.assembled, key: delivered, value: event(200, t0 + 1_000) },
+      { topic: topics.baked, key: delivered, value: event(300, t0 + 2_000) },
+      { topic: topics.baked, key: pending, value: event(300, t0 + 2_000) },
+      { topic: topics.pending, key: pending, value: event(150, t0 + 3_000) },
+      { topic: topics.delivered, key: delivered, value: event(999, t0 + 4_000) },
+      // Unreadable values are dropped by the job, not fatal to it.
+      { topic: topics.baked, key: placed, value: 'not json' },
+    ]);
+    const rowIndex = (key: string, status: number): number =>
+      rows.findIndex((row) => row.key === key && row.value?.status === status);
+    await waitFor(
+      () => rowIndex(delivered, 999) >= 0 && rowIndex(pending, 150) >= 0,
+      'the delivered and pending rows',
+      60_000,
+    ).catch(flinkFailure);
+
+    // An older event read after a newer one must not win. Until Flink has read the newer
+    // one it may show briefly (the sources are read side by side), so it is sent only
+    // once the newer row is out; then a later event on the same topic and partition,
+    // whose row proves the late one has been read.
+    const lastSentAt = Date.now();
+    await send([
+      { topic: topics.assembled, key: delivered, value: event(200, t0 + 1_500) },
+      { topic: topics.assembled, key: sentinel, value: event(200, t0 + 5_000) },
+    ]);
+    await waitFor(() => rows.some((row) => row.key === sentinel), `the row for ${sentinel}`, 60_000).catch(
+      flinkFailure,
+    );
+    const latencyMs = Date.now() - lastSentAt;
+    await consumer.disconnect();
+
+    const latest = new Map(rows.map((row) => [row.key, row.value]));
+    expect(Object.fromEntries(latest)).toEqual({
+      [delivered]: { orderid: delivered, status: 999, timestamp: t0 + 4_000 },
+      [pending]: { orderid: pending, status: 150, timestamp: t0 + 3_000 },
+      [placed]: { orderid: placed, status: 100, timestamp: t0 },
+      [sentinel]: { orderid: sentinel, status: 200, timestamp: t0 + 5_000 },
+    });
+    const afterDelivered = rows.slice(rowIndex(delivered, 999) + 1).filter((row) => row.key === delivered);
+    expect(afterDelivered).toEqual([]);
+    console.log(`flink: pizza-status row out ${latencyMs} ms after its event was produced`);
+  }, 120_000);
+
+  it('feeds the status role, which moves an order to delivered in the orders view', async () => {
+    const logs = capturingLogs();
+    const shop = await startShop({ settings, roles: ['status'], logs });
+    try {
+      // Placed as the web app does: into the view, and onto pizza-ordered for Flink.
+      const order = await placeOrder(shop.bus, settings, sampleOrder());
+      const t0 = Date.now();
+      await send([
+        { topic: topics.assembled, key: order.orderId, value: event(200, t0 + 1_000) },
+        { topic: topics.baked, key: order.orderId, value: event(300, t0 + 2_000) },
+        { topic: topics.delivered, key: order.orderId, value: event(999, t0 + 3_000) },
+      ]);
+      await waitFor(() => viewStatus(settings, order.orderId) === 999, 'the order delivered in the view', 60_000).catch(
+        flinkFailure,
+      );
+
+      // It came through pizza-status: the role reads nothing else in this mode.
+      const store = openOrders(settings);
+      try {
+        const seen = store.listEvents(order.orderId);
+        expect(seen.length).toBeGreaterThan(0);
+        expect(new Set(seen.map((row) => row.topic))).toEqual(new Set([topics.status]));
+        expect(seen.at(-1)?.status).toBe(999);
+      } finally {
+        store.close();
+      }
+      expect(logs.lines.filter((line) => line.level === 40 || line.level === 50)).toEqual([]);
+    } finally {
+      await shop.stop();
+    }
+  }, 120_000);
+});
