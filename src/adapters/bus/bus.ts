@@ -6,7 +6,10 @@ export interface BusRecord {
   partition: number;
   /** Kafka offsets are 64-bit, so they travel as decimal strings. */
   offset: string;
+  /** The key as UTF-8 text: the order id, on every topic the roles read. */
   key: string | null;
+  /** The key's bytes as they are, for keys that are not plain text (Schema Registry framing). */
+  keyBytes: Buffer | null;
   value: Buffer | null;
   /** The record's timestamp, epoch ms. */
   timestamp: number;

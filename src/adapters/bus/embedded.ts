@@ -48,7 +48,15 @@ export class EmbeddedBus implements Bus {
     const partition = partitionForKey(key, partitions.length);
     const log = partitions[partition] as BusRecord[];
     const offset = String(log.length);
-    log.push({ topic, partition, offset, key, value, timestamp: (this.options.clock ?? Date.now)() });
+    log.push({
+      topic,
+      partition,
+      offset,
+      key,
+      keyBytes: Buffer.from(key, 'utf8'),
+      value,
+      timestamp: (this.options.clock ?? Date.now)(),
+    });
     for (const wake of [...this.waiters]) wake();
     return { topic, partition, offset };
   }

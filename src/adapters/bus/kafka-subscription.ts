@@ -145,6 +145,7 @@ export async function subscribeKafka(
         partition,
         offset: message.offset,
         key: message.key ? message.key.toString('utf8') : null,
+        keyBytes: message.key ?? null,
         value: message.value,
         timestamp: Number(message.timestamp),
       };

@@ -2,7 +2,7 @@ import { InvalidEventError } from '../../domain/events.js';
 import type { StatusRecordDecoder, StatusUpdate } from '../../roles/status-records.js';
 import type { BusRecord } from '../bus/bus.js';
 import { type AvroValueReader, registryAvroReader } from './registry.js';
-import { lowerCaseFields, orderIdField, parseJson, readFramedKeyText, readKeyPayload, unframe } from './wire.js';
+import { lowerCaseFields, orderIdField, parseJson, readKeyPayload, unframe } from './wire.js';
 
 export interface StatusTopicDecoderOptions {
   /**
@@ -13,7 +13,6 @@ export interface StatusTopicDecoderOptions {
 }
 
 /** A record as a bus may hand it over: some keep the key's bytes as they were on the wire. */
-type RecordWithKeyBytes = BusRecord & { keyBytes?: Buffer | null };
 
 const FIX_TABLE = "or recreate the table with 'value.format' = 'json-registry' (see `pizza flink:print`)";
 
@@ -29,7 +28,7 @@ export function createStatusTopicDecoder(options: StatusTopicDecoderOptions): St
   return async (record) => {
     if (record.value === null) return undefined;
     const fields = await decodeValue(record.topic, record.value, options.avro);
-    const orderId = orderIdField(fields) ?? decodeKey(record as RecordWithKeyBytes);
+    const orderId = orderIdField(fields) ?? decodeKey(record as BusRecord);
     return statusUpdate(orderId, lowerCaseFields(fields));
   };
 }
@@ -66,18 +65,14 @@ async function decodeValue(
   return decoded;
 }
 
-function decodeKey(record: RecordWithKeyBytes): string {
+function decodeKey(record: BusRecord): string {
   if (record.keyBytes) {
     const framed = unframe(record.keyBytes);
     const orderId = framed ? readKeyPayload(framed.payload) : record.keyBytes.toString('utf8');
     if (orderId) return orderId;
-  } else if (record.key) {
-    if (!record.key.startsWith('\u0000')) return record.key;
-    const orderId = readFramedKeyText(record.key);
-    if (orderId) return orderId;
   }
   throw new InvalidEventError(
-    record.key === null && !record.keyBytes
+    !record.keyBytes
       ? 'record has no key and no orderid field in its value; the order id is expected in one of them'
       : "key is in Schema Registry format but holds neither a JSON nor an Avro string; declare the table with 'key.format' = 'raw'",
   );

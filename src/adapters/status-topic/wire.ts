@@ -48,21 +48,6 @@ export function readAvroString(bytes: Buffer): string | undefined {
   return Buffer.from(text, 'utf8').equals(body) ? text : undefined;
 }
 
-/**
- * A framed key as the Kafka bus hands it over: decoded to a string as UTF-8. The
- * schema id bytes are often not valid UTF-8 and become U+FFFD, so the header's
- * width in characters is unknown (1 to 4 after the NUL), but the payload, plain
- * ASCII for an order id, survives. Tries each width, longest header first.
- */
-export function readFramedKeyText(key: string): string | undefined {
-  if (!key.startsWith('\u0000')) return undefined;
-  for (let start = HEADER_BYTES; start >= 2; start--) {
-    const orderId = readKeyPayload(Buffer.from(key.slice(start), 'utf8'));
-    if (orderId !== undefined) return orderId;
-  }
-  return undefined;
-}
-
 /** The order id in a framed key's payload: JSON (`"id"` or `{"orderid": "id"}`) or Avro. */
 export function readKeyPayload(payload: Buffer): string | undefined {
   const json = parseJson(payload);
