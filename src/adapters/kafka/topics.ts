@@ -45,7 +45,13 @@ export async function inspectTopics(admin: KafkaAdmin, settings: Settings): Prom
     };
   });
 
-  const problems = topics.filter((topic) => !topic.exists).map((topic) => `${topic.name} does not exist`);
+  const problems = topics
+    .filter((topic) => !topic.exists)
+    .map((topic) =>
+      topic.key === 'status' && flinkCreatesStatusTopic(settings)
+        ? `${topic.name} does not exist yet: the Flink statements from \`pizza flink:print\` create it on Confluent Cloud`
+        : `${topic.name} does not exist`,
+    );
   const ordered = topics.find((topic) => topic.key === 'ordered');
   const baked = topics.find((topic) => topic.key === 'baked');
   if (ordered?.partitions !== undefined && baked?.partitions !== undefined && ordered.partitions !== baked.partitions) {
@@ -63,7 +69,13 @@ export async function createMissingTopics(
   settings: Settings,
   report: TopicReport,
 ): Promise<string[]> {
-  const missing = [...new Set(report.topics.filter((topic) => !topic.exists).map((topic) => topic.name))];
+  const missing = [
+    ...new Set(
+      report.topics
+        .filter((topic) => !topic.exists && !(topic.key === 'status' && flinkCreatesStatusTopic(settings)))
+        .map((topic) => topic.name),
+    ),
+  ];
   if (missing.length === 0) return [];
   const { numPartitions, replicationFactor } = settings.topicConfig;
   try {
@@ -81,6 +93,15 @@ export async function createMissingTopics(
     });
   }
   return missing;
+}
+
+/**
+ * On Confluent Cloud every topic is already a table, so a `pizza-status` topic
+ * made in advance would make Flink's CREATE TABLE fail: there the Flink
+ * statement creates it. Apache Flink's upsert-kafka sink needs it to exist.
+ */
+export function flinkCreatesStatusTopic(settings: Settings): boolean {
+  return /\.confluent\.cloud(:\d+)?(,|$)/.test(settings.kafka?.['bootstrap.servers'] ?? '');
 }
 
 /** A role must not start on topics that are not there: it would wait forever, silently. */
