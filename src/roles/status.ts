@@ -25,23 +25,24 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
   const update = await deps.decode(record);
   if (!update) return;
   const now = clock.now();
-  if (record.topic === settings.topics.ordered) {
-    // An order placed by another web app (the workshop's, say) joins the view too.
-    store.rememberOrder(
-      orderFromEvent(update.orderId, decodeEvent(orderedEventSchema, record.value)),
-      update.timestamp,
-    );
-  }
-  store.recordEvent({
-    orderId: update.orderId,
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    status: update.status,
-    eventTimestamp: update.timestamp,
-    receivedAt: now,
-  });
-  const changed = store.applyStatus(update.orderId, update, settings.statuses, now);
+  // An order placed by another web app (the workshop's, say) joins the view too.
+  const order =
+    record.topic === settings.topics.ordered
+      ? orderFromEvent(update.orderId, decodeEvent(orderedEventSchema, record.value))
+      : undefined;
+  const changed = store.applyEvent(
+    {
+      orderId: update.orderId,
+      topic: record.topic,
+      partition: record.partition,
+      offset: record.offset,
+      status: update.status,
+      eventTimestamp: update.timestamp,
+      receivedAt: now,
+    },
+    settings.statuses,
+    order,
+  );
   const label = statusLabel(settings.statuses, update.status);
   if (changed) log.info({ orderId: update.orderId, status: update.status, topic: record.topic }, `status: ${label}`);
   else

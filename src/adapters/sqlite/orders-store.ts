@@ -97,11 +97,6 @@ export class OrdersStore {
     })();
   }
 
-  /** Adds an order learned from `pizza-ordered` (placed by another web app); no-op if known. */
-  rememberOrder(order: Order, createdAt: number): void {
-    this.insertOrder(order, createdAt);
-  }
-
   getOrder(orderId: string): OrderView | undefined {
     const row = this.sql(`${SELECT_ORDER} WHERE o.order_id = ?`).get(orderId) as OrderRow | undefined;
     return row && toView(row);
@@ -141,6 +136,24 @@ export class OrdersStore {
              event_timestamp = excluded.event_timestamp, updated_at = excluded.updated_at, seq = excluded.seq`,
       ).run(orderId, next.status, next.eventStatus, next.eventTimestamp, next.updatedAt);
       return true;
+    })();
+  }
+
+  /**
+   * Records an event in the order's timeline and applies its status, in one
+   * transaction (one write to the WAL per event). `order` comes with a
+   * `pizza-ordered` event, for orders placed elsewhere. True when the status changed.
+   */
+  applyEvent(event: OrderEvent, catalog: StatusCatalog, order?: Order): boolean {
+    return this.db.transaction(() => {
+      if (order) this.insertOrder(order, event.eventTimestamp);
+      this.recordEvent(event);
+      return this.applyStatus(
+        event.orderId,
+        { status: event.status, timestamp: event.eventTimestamp },
+        catalog,
+        event.receivedAt,
+      );
     })();
   }
 
