@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
 import type { StageRole } from '../config/settings.js';
@@ -21,6 +22,8 @@ export interface ConsumingRoleSpec {
 export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   const { bus, settings, log } = deps;
   const abort = new AbortController();
+  // Every record in flight waits on this one signal; capacity, not 10, bounds the listeners.
+  setMaxListeners(0, abort.signal);
   let subscription: Subscription | undefined;
   let stopping: Promise<void> | undefined;
 
