@@ -1,0 +1,81 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import type { RoleName, Settings } from '../../src/config/settings.js';
+import { type RunningPizza, startPizza } from '../support/cli.js';
+import { ShopHttpClient } from '../support/http-client.js';
+import { createShopTopics, kafkaTestSettings } from '../support/kafka.js';
+
+/** The ini a user would write for this test's broker, topics and groups. */
+function writeConfig(settings: Settings): string {
+  const path = join(settings.shop.dataDir, 'client.ini');
+  const lines = [
+    '[kafka]',
+    `bootstrap.servers = ${settings.kafka?.['bootstrap.servers']}`,
+    '[kafka-topics]',
+    ...Object.entries({
+      pizza_ordered: settings.topics.ordered,
+      pizza_assembled: settings.topics.assembled,
+      pizza_baked: settings.topics.baked,
+      pizza_delivered: settings.topics.delivered,
+      pizza_pending: settings.topics.pending,
+      pizza_status: settings.topics.status,
+    }).map(([key, topic]) => `${key} = ${topic}`),
+    '[kafka-consumer-group-id]',
+    `microservice_assembled = ${settings.groupIds.assemble}`,
+    `microservice_baked = ${settings.groupIds.bake}`,
+    `microservice_delivery = ${settings.groupIds.deliver}`,
+    `microservice_status = ${settings.groupIds.status}`,
+    '[pizza-shop]',
+    'time_scale = 0.01',
+    'status_source = topics',
+    'port = 0',
+    `data_dir = ${settings.shop.dataDir}`,
+    `log_dir = ${settings.shop.logDir}`,
+  ];
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+describe('one role per process, as in one terminal each', () => {
+  it('delivers an order placed over HTTP, and the web app shows another process’s log lines', async () => {
+    const settings = kafkaTestSettings();
+    await createShopTopics(settings);
+    const config = writeConfig(settings);
+
+    const roles: RoleName[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
+    const processes = new Map<RoleName, RunningPizza>();
+    onTestFinished(async () => {
+      await Promise.all([...processes.values()].map((pizza) => pizza.stop()));
+    });
+    for (const role of roles) processes.set(role, startPizza([role, '--config', config]));
+    for (const [role, pizza] of processes) {
+      await pizza.waitForLine(role === 'serve' ? /pizza shop open at/ : /pizza \w+ running/, 60_000);
+    }
+    const [, url] = await (processes.get('serve') as RunningPizza).waitForLine(/pizza shop open at (http:\/\/[^\s"]+)/);
+
+    const customer = new ShopHttpClient(url ?? '');
+    await customer.login('terminals');
+    const orderId = await customer.order({
+      sauce: 'Marinara',
+      cheese: 'Ricotta',
+      mainTopping: 'Sausage',
+      extraToppings: [],
+    });
+    const deadline = Date.now() + 60_000;
+    let page = '';
+    while (Date.now() < deadline && !page.includes('Your pizza was delivered')) {
+      page = await customer.page(`/orders/${orderId}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    expect(page).toContain('Your pizza was delivered');
+
+    // bake ran in another process; its lines reach the web app through bake's log file.
+    expect(await customer.page(`/orders/${orderId}/logs/bake`)).toContain('baking the pizza');
+
+    for (const [role, pizza] of processes) {
+      expect(await pizza.stop(), `${role} exit code`).toBe(0);
+      expect(pizza.output(), `${role} output`).toContain('stopped cleanly');
+    }
+  });
+});
