@@ -1,21 +1,11 @@
-import type { Logger } from 'pino';
-import type { Bus, BusRecord } from '../adapters/bus/bus.js';
-import type { Settings } from '../config/settings.js';
+import type { BusRecord } from '../adapters/bus/bus.js';
 import { decodeEvent, encodeEvent, orderedEventSchema, orderFromEvent } from '../domain/events.js';
 import { assemblingSeconds, bakingSeconds, scaledMs } from '../domain/timings.js';
-import { consumingRole, requireKey } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
-
-export interface AssembleDeps {
-  bus: Bus;
-  settings: Settings;
-  clock: Clock;
-  log: Logger;
-  signal: AbortSignal;
-}
+import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
+import type { Role, RoleDeps } from './role.js';
 
 /** `pizza-ordered` → assemble for the recipe's time → `pizza-assembled` with the baking time. */
-export async function assemblePizza(record: BusRecord, deps: AssembleDeps): Promise<void> {
+export async function assemblePizza(record: BusRecord, deps: HandlerDeps): Promise<void> {
   const { bus, settings, clock, log, signal } = deps;
   const orderId = requireKey(record);
   const order = orderFromEvent(orderId, decodeEvent(orderedEventSchema, record.value));

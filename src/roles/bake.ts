@@ -1,21 +1,11 @@
-import type { Logger } from 'pino';
-import type { Bus, BusRecord } from '../adapters/bus/bus.js';
-import type { Settings } from '../config/settings.js';
+import type { BusRecord } from '../adapters/bus/bus.js';
 import { assembledEventSchema, decodeEvent, encodeEvent } from '../domain/events.js';
 import { scaledMs } from '../domain/timings.js';
-import { consumingRole, requireKey } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
-
-export interface BakeDeps {
-  bus: Bus;
-  settings: Settings;
-  clock: Clock;
-  log: Logger;
-  signal: AbortSignal;
-}
+import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
+import type { Role, RoleDeps } from './role.js';
 
 /** `pizza-assembled` → bake for its `baking_time` → `pizza-baked`. */
-export async function bakePizza(record: BusRecord, deps: BakeDeps): Promise<void> {
+export async function bakePizza(record: BusRecord, deps: HandlerDeps): Promise<void> {
   const { bus, settings, clock, log, signal } = deps;
   const orderId = requireKey(record);
   const assembled = decodeEvent(assembledEventSchema, record.value);

@@ -1,20 +1,13 @@
 import { join } from 'node:path';
-import type { Logger } from 'pino';
-import type { Bus, BusRecord } from '../adapters/bus/bus.js';
+import type { BusRecord } from '../adapters/bus/bus.js';
 import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
-import type { Settings } from '../config/settings.js';
 import { type DeliveryDecision, onBakedEvent, onOrderEvent } from '../domain/delivery.js';
 import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
 import { deliverySeconds, scaledMs } from '../domain/timings.js';
-import { consumingRole, requireKey } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
+import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
+import type { Role, RoleDeps } from './role.js';
 
-export interface DeliverDeps {
-  bus: Bus;
-  settings: Settings;
-  clock: Clock;
-  log: Logger;
-  signal: AbortSignal;
+export interface DeliverDeps extends HandlerDeps {
   store: DeliveryStore;
 }
 

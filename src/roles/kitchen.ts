@@ -5,6 +5,11 @@ import type { StageRole } from '../config/settings.js';
 import { InvalidEventError } from '../domain/events.js';
 import { type Role, type RoleDeps, SHUTDOWN_GRACE_MS } from './role.js';
 
+/** What a record handler works with: the role's collaborators, its order's logger, and the stop signal. */
+export interface HandlerDeps extends RoleDeps {
+  signal: AbortSignal;
+}
+
 export interface ConsumingRoleSpec {
   name: StageRole;
   topics: string[];

@@ -6,16 +6,16 @@
  * (or `$PIZZA_CACHE_DIR/flink/runner`) and rebuilt only when pom.xml or the Java sources
  * change. Needs `java` (17+) and, for the build, `mvn` on the PATH (or JAVA_HOME set).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, rmSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { javaCommand, LineTail, toolCacheDir, trackJvm, untrackJvm } from '../jvm.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(toolDir, '..', '..');
 const pomFile = join(toolDir, 'pom.xml');
 const sourceDir = join(toolDir, 'src');
 
@@ -75,41 +75,6 @@ export interface FlinkSqlRun {
   stop(): Promise<void>;
 }
 
-function defaultCacheDir(): string {
-  const root = process.env.PIZZA_CACHE_DIR ? resolve(process.env.PIZZA_CACHE_DIR) : join(repoRoot, '.cache');
-  return join(root, 'flink');
-}
-
-function javaCommand(): string {
-  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
-}
-
-// JVMs still running when node exits are killed, and their temp dirs removed.
-const running = new Map<ChildProcess, string>();
-process.on('exit', () => {
-  for (const [child, tempDir] of running) {
-    child.kill('SIGKILL');
-    try {
-      rmSync(tempDir, { recursive: true, force: true });
-    } catch {
-      // Best effort: the process is going away anyway.
-    }
-  }
-});
-
-/** Keeps the last `limit` lines pushed to it. */
-class LineTail {
-  private readonly lines: string[] = [];
-  constructor(private readonly limit: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.limit) this.lines.shift();
-  }
-  toString(): string {
-    return this.lines.join('\n');
-  }
-}
-
 function lastLines(text: string, count: number): string {
   return text.trimEnd().split('\n').slice(-count).join('\n');
 }
@@ -160,7 +125,7 @@ function runnerClasspath(buildDir: string): string {
  * Builds the SQL runner into `<cacheDir>/runner` unless a build of the same pom.xml and
  * sources is already there, and returns the Java classpath to run it with.
  */
-export async function ensureFlinkRunner(cacheDir: string = defaultCacheDir()): Promise<{ classpath: string }> {
+export async function ensureFlinkRunner(cacheDir: string = toolCacheDir('flink')): Promise<{ classpath: string }> {
   const buildDir = join(cacheDir, 'runner');
   const hash = await sourceHash();
   const isComplete = async (): Promise<boolean> => {
@@ -208,7 +173,7 @@ async function pruneLogs(logDir: string, keep: number): Promise<void> {
  */
 export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<FlinkSqlRun> {
   const log = options.log ?? (() => {});
-  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const cacheDir = options.cacheDir ?? toolCacheDir('flink');
   const sqlFile = resolve(options.sqlFile);
   await access(sqlFile);
   const { classpath } = await ensureFlinkRunner(cacheDir);
@@ -236,7 +201,7 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
   ];
   log(`flink: running ${sqlFile}, log ${logFile}`);
   const child = spawn(javaCommand(), args, { cwd: tempDir, stdio: ['ignore', 'pipe', 'pipe'] });
-  running.set(child, tempDir);
+  trackJvm(child, tempDir);
 
   const jobIds: string[] = [];
   const output = new LineTail(40);
@@ -271,7 +236,7 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
     // 'close' rather than 'exit': it comes after the last output has been read.
     child.once('close', (code) => {
       exitCode = code;
-      running.delete(child);
+      untrackJvm(child);
       resolveExit(code);
     });
   });
@@ -295,7 +260,7 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
           await exited;
         }
       }
-      running.delete(child);
+      untrackJvm(child);
       await new Promise<void>((done) => logStream.end(done));
       await rm(tempDir, { recursive: true, force: true });
     })();

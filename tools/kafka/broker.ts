@@ -6,14 +6,15 @@
  * `<repo>/.cache/kafka/lib` (or `$PIZZA_CACHE_DIR/kafka/lib`). Needs `java` (17+)
  * and, on the first run, `mvn` on the PATH (or JAVA_HOME set).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { javaCommand, LineTail, toolCacheDir, trackJvm, untrackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
   /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
@@ -42,7 +43,6 @@ export interface ApiVersionRange {
 }
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
-const repoRoot = resolve(toolDir, '..', '..');
 const pomFile = join(toolDir, 'pom.xml');
 
 const READY_TIMEOUT_MS = 60_000;
@@ -50,41 +50,6 @@ const READY_POLL_MS = 200;
 const STOP_GRACE_MS = 15_000;
 const HEAP_OPTS = ['-Xms256m', '-Xmx512m'];
 const MARKER_FILE = '.complete';
-
-function defaultCacheDir(): string {
-  const root = process.env.PIZZA_CACHE_DIR ? resolve(process.env.PIZZA_CACHE_DIR) : join(repoRoot, '.cache');
-  return join(root, 'kafka');
-}
-
-function javaCommand(): string {
-  return process.env.JAVA_HOME ? join(process.env.JAVA_HOME, 'bin', 'java') : 'java';
-}
-
-// The one module-level registry: brokers still running when node exits are killed.
-const running = new Map<ChildProcess, string>();
-process.on('exit', () => {
-  for (const [child, tempDir] of running) {
-    child.kill('SIGKILL');
-    try {
-      rmSync(tempDir, { recursive: true, force: true });
-    } catch {
-      // Best effort: the process is going away anyway.
-    }
-  }
-});
-
-/** Keeps the last `limit` lines written to it. */
-class LineTail {
-  private readonly lines: string[] = [];
-  constructor(private readonly limit: number) {}
-  push(line: string): void {
-    this.lines.push(line);
-    if (this.lines.length > this.limit) this.lines.shift();
-  }
-  toString(): string {
-    return this.lines.join('\n');
-  }
-}
 
 interface RunResult {
   code: number | null;
@@ -115,7 +80,7 @@ function lastLines(text: string, count: number): string {
  * Makes sure the Kafka jars are in `<cacheDir>/lib` and returns that directory.
  * Maven runs only when the marker file is missing or was written for another pom.xml.
  */
-export async function ensureKafkaJars(cacheDir: string = defaultCacheDir()): Promise<string> {
+export async function ensureKafkaJars(cacheDir: string = toolCacheDir('kafka')): Promise<string> {
   const libDir = join(cacheDir, 'lib');
   const markerPath = join(libDir, MARKER_FILE);
   const pomHash = createHash('sha256')
@@ -333,7 +298,7 @@ const delay = (ms: number): Promise<void> => new Promise((done) => setTimeout(do
 
 export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): Promise<KafkaBroker> {
   const log = options.log ?? (() => {});
-  const libDir = await ensureKafkaJars(options.cacheDir ?? defaultCacheDir());
+  const libDir = await ensureKafkaJars(options.cacheDir ?? toolCacheDir('kafka'));
   const classpath = join(libDir, '*');
 
   const tempDir = await mkdtemp(join(tmpdir(), 'pizza-kafka-'));
@@ -368,7 +333,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     cwd: tempDir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  running.set(child, tempDir);
+  trackJvm(child, tempDir);
   const output = new LineTail(50);
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
@@ -386,12 +351,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     child.once('error', (error) => {
       output.push(`could not start java: ${error.message}`);
       exitCode = null;
-      running.delete(child);
+      untrackJvm(child);
       resolveExit(null);
     });
     child.once('exit', (code) => {
       exitCode = code;
-      running.delete(child);
+      untrackJvm(child);
       resolveExit(code);
     });
   });
@@ -415,7 +380,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
           await exited;
         }
       }
-      running.delete(child);
+      untrackJvm(child);
       await rm(tempDir, { recursive: true, force: true });
     })();
     return stopping;
