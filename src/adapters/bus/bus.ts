@@ -27,7 +27,11 @@ export interface SubscribeOptions {
   groupId: string;
   clientId: string;
   topics: string[];
-  /** Most records in the hands of the handler at once. */
+  /**
+   * Most records in the hands of the handler at once. Records are taken on in
+   * partition order; two records with the same key (one order's events) never
+   * run at once, so their order holds, while different orders overlap.
+   */
   capacity: number;
   /**
    * Does the work for one record and resolves once its output is published;

@@ -39,7 +39,11 @@ export class Dispatcher {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
       if (this.stopping) return;
     }
-    if (!stillOwned()) return;
+    if (!stillOwned()) {
+      // We were woken for a free slot we will not use: pass it on, or its next taker sleeps forever.
+      if (this.active < this.options.capacity) this.slotWaiters.shift()?.();
+      return;
+    }
     this.active += 1;
     this.revoked.delete(OffsetTracker.key(record.topic, record.partition));
     this.tracker.start(record.topic, record.partition, record.offset);

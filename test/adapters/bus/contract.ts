@@ -87,17 +87,40 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       for (const record of seen) expect(record.partition).toBe(partitionForKey(record.key ?? '', 4));
     });
 
-    it('keeps the order of records within a partition', async () => {
-      const topic = await fixture.createTopic(3);
-      await Promise.all(Array.from({ length: 40 }, (_, i) => fixture.bus.publish(topic, 'samekey1', value(String(i)))));
-      const seen: string[] = [];
-      await subscribe([topic], fixture.newGroupId(), async (record) => {
-        seen.push(record.value?.toString() ?? '');
-      });
-      await until(() => seen.length === 40, '40 records');
-      const offsets = seen.map(Number);
-      // Published concurrently, so compare with the log's own order: values were appended 0..39 per the bus.
-      expect(offsets).toEqual([...offsets].sort((a, b) => a - b));
+    it('hands records over in partition order, and never reorders one key even with capacity > 1', async () => {
+      const topic = await fixture.createTopic(1);
+      const published = Array.from({ length: 40 }, (_, i) => ({ key: `key0000${i % 5}`, text: String(i) }));
+      for (const { key, text } of published) await fixture.bus.publish(topic, key, value(text));
+
+      const oneAtATime: string[] = [];
+      await subscribe(
+        [topic],
+        fixture.newGroupId(),
+        async (record) => {
+          oneAtATime.push(record.value?.toString() ?? '');
+        },
+        1,
+      );
+      const concurrent: BusRecord[] = [];
+      await subscribe(
+        [topic],
+        fixture.newGroupId(),
+        async (record) => {
+          // Uneven work, so records of different keys finish out of order.
+          await new Promise((resolve) => setTimeout(resolve, Number(record.value?.toString()) % 3));
+          concurrent.push(record);
+        },
+        4,
+      );
+      await until(() => oneAtATime.length === 40 && concurrent.length === 40, 'both groups to read all 40');
+      expect(oneAtATime).toEqual(published.map(({ text }) => text));
+      for (let k = 0; k < 5; k += 1) {
+        const ofKey = concurrent
+          .filter((record) => record.key === `key0000${k}`)
+          .map((record) => Number(record.value?.toString()));
+        expect(ofKey).toEqual([...ofKey].sort((x, y) => x - y));
+        expect(ofKey).toHaveLength(8);
+      }
     });
 
     it('shares the partitions of a topic among the members of a group', async () => {
@@ -119,6 +142,34 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       expect(byMember[1]?.size).toBeGreaterThan(0);
       const overlap = [...(byMember[0] ?? [])].filter((partition) => byMember[1]?.has(partition));
       expect(overlap).toEqual([]);
+    });
+
+    it('keeps working for every member when one joins while work is in flight', async () => {
+      const topic = await fixture.createTopic(2);
+      const groupId = fixture.newGroupId();
+      const held = gate();
+      const handled = new Set<string>();
+      let holding = true;
+      await subscribe(
+        [topic],
+        groupId,
+        async (record) => {
+          if (holding) await held.promise;
+          handled.add(record.key ?? '');
+        },
+        1,
+      );
+      const keys = Array.from({ length: 12 }, (_, i) => `join${String(i).padStart(4, '0')}`);
+      await Promise.all(keys.map((key) => fixture.bus.publish(topic, key, value(key))));
+      // The first member is busy with its one slot; a second member joins and takes a partition.
+      await subscribe([topic], groupId, async (record) => {
+        handled.add(record.key ?? '');
+      });
+      holding = false;
+      held.resolve();
+      await until(() => keys.every((key) => handled.has(key)), 'every record handled by one member or the other');
+      await fixture.bus.publish(topic, 'latecomer', value('late'));
+      await until(() => handled.has('latecomer'), 'a record published after the rebalance');
     });
 
     it('does not redeliver what a group acknowledged', async () => {
