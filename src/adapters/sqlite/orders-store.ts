@@ -56,6 +56,12 @@ CREATE TABLE IF NOT EXISTS status (
 );
 CREATE INDEX IF NOT EXISTS status_by_update ON status (updated_at);
 CREATE INDEX IF NOT EXISTS status_by_seq ON status (seq);
+-- The last change's number, kept apart from the rows so that purging them never resets it.
+CREATE TABLE IF NOT EXISTS status_changes (
+  id  INTEGER PRIMARY KEY CHECK (id = 1),
+  seq INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO status_changes (id, seq) VALUES (1, (SELECT coalesce(max(seq), 0) FROM status));
 CREATE TABLE IF NOT EXISTS order_events (
   topic           TEXT NOT NULL,
   partition       INTEGER NOT NULL,
@@ -131,10 +137,10 @@ export class OrdersStore {
       if (!next) return false;
       this.sql(
         `INSERT INTO status (order_id, status, event_status, event_timestamp, updated_at, seq)
-           VALUES (?, ?, ?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM status))
+           VALUES (?, ?, ?, ?, ?, ?)
            ON CONFLICT (order_id) DO UPDATE SET status = excluded.status, event_status = excluded.event_status,
              event_timestamp = excluded.event_timestamp, updated_at = excluded.updated_at, seq = excluded.seq`,
-      ).run(orderId, next.status, next.eventStatus, next.eventTimestamp, next.updatedAt);
+      ).run(orderId, next.status, next.eventStatus, next.eventTimestamp, next.updatedAt, this.nextSeq());
       return true;
     })();
   }
@@ -222,10 +228,8 @@ export class OrdersStore {
           stuckAfterMs,
         ),
       );
-      const update = this.sql(
-        'UPDATE status SET status = ?, updated_at = ?, seq = (SELECT coalesce(max(seq), 0) + 1 FROM status) WHERE order_id = ?',
-      );
-      for (const row of stuck) update.run(catalog.ids.stuck, now, row.order_id);
+      const update = this.sql('UPDATE status SET status = ?, updated_at = ?, seq = ? WHERE order_id = ?');
+      for (const row of stuck) update.run(catalog.ids.stuck, now, this.nextSeq(), row.order_id);
       return stuck.map((row) => row.order_id);
     })();
   }
@@ -242,7 +246,13 @@ export class OrdersStore {
 
   /** The newest change's sequence number; start `statusChangesSince` from it. */
   latestStatusSeq(): number {
-    const row = this.sql('SELECT coalesce(max(seq), 0) AS seq FROM status').get() as { seq: number };
+    const row = this.sql('SELECT seq FROM status_changes WHERE id = 1').get() as { seq: number };
+    return row.seq;
+  }
+
+  /** Takes the next change number; call inside the transaction that makes the change. */
+  private nextSeq(): number {
+    const row = this.sql('UPDATE status_changes SET seq = seq + 1 WHERE id = 1 RETURNING seq').get() as { seq: number };
     return row.seq;
   }
 
