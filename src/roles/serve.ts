@@ -39,6 +39,8 @@ export function createServeRole(deps: RoleDeps): Role & { url(): string | undefi
   return {
     name: 'serve',
     async start() {
+      // Without its topic every order would hang until the producer gives up: say so at start.
+      await bus.requireTopics([settings.topics.ordered]);
       store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
       app = await buildApp({ settings, store, bus, clock, log, sessionSecret: resolveSessionSecret(settings) });
       await app.listen({ host: settings.shop.host, port: settings.shop.port });

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RoleName, Settings } from '../../src/config/settings.js';
-import { type RunningPizza, startPizza } from '../support/cli.js';
+import { type RunningPizza, runPizza, startPizza } from '../support/cli.js';
 import { ShopHttpClient } from '../support/http-client.js';
 import { createShopTopics, kafkaTestSettings } from '../support/kafka.js';
 
@@ -78,4 +78,23 @@ describe('one role per process, as in one terminal each', () => {
       expect(pizza.output(), `${role} output`).toContain('stopped cleanly');
     }
   });
+
+  it.each(['serve', 'bake', 'deliver'])(
+    'refuses to start %s while its topics are missing, naming them and the fix',
+    (role) => {
+      const settings = kafkaTestSettings();
+      const config = writeConfig(settings);
+      const result = runPizza([role, '--config', config]);
+      expect(result.code).toBe(1);
+      const expected = {
+        serve: settings.topics.ordered,
+        bake: settings.topics.assembled,
+        deliver: settings.topics.baked,
+      };
+      expect(result.stderr).toContain(expected[role as keyof typeof expected]);
+      expect(result.stderr).toContain('pizza topics:check');
+      expect(result.stderr).toContain('--create');
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
 });

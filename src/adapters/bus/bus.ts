@@ -60,6 +60,8 @@ export interface Subscription {
 export interface Bus {
   readonly kind: 'embedded' | 'kafka';
   publish(topic: string, key: string, value: Buffer): Promise<Delivery>;
+  /** Fails with a clear message when a topic a role will use does not exist. */
+  requireTopics(topics: string[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
   /** Stops every subscription and releases the bus. Idempotent. */
   close(): Promise<void>;

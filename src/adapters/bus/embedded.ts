@@ -61,6 +61,9 @@ export class EmbeddedBus implements Bus {
     return { topic, partition, offset };
   }
 
+  /** Topics come into being on first use here, so every topic exists. */
+  async requireTopics(): Promise<void> {}
+
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('the embedded bus is closed');
     const group = this.group(options.groupId);

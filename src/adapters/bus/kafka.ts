@@ -66,6 +66,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
     },
 
+    requireTopics(topics: string[]): Promise<void> {
+      return requireTopics(admin, topics, settings);
+    },
+
     async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
       if (closing) throw new Error('the Kafka bus is closed');
       await requireTopics(admin, subscribeOptions.topics, settings);

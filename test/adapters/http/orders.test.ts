@@ -121,6 +121,7 @@ describe('web app: placing orders', () => {
       publish: async () => {
         throw new Error('broker down');
       },
+      requireTopics: async () => {},
       subscribe: async () => ({ stop: async () => {} }),
       close: async () => {},
     };
