@@ -17,9 +17,16 @@ export interface Order {
 
 export type PizzaChoice = Pick<Order, 'sauce' | 'cheese' | 'mainTopping' | 'extraToppings'>;
 
-/** Order ids are the last 8 hex digits of a random UUID, as in the workshop. */
-export function newOrderId(): string {
-  return randomUUID().replaceAll('-', '').slice(-8);
+/**
+ * Order ids are the last 8 hex digits of a random UUID, as in the workshop.
+ * 32 bits collide within a few tens of thousands of orders, so the caller says
+ * which ids are taken and gets one that is not.
+ */
+export function newOrderId(isTaken: (orderId: string) => boolean = () => false): string {
+  for (;;) {
+    const orderId = randomUUID().replaceAll('-', '').slice(-8);
+    if (!isTaken(orderId)) return orderId;
+  }
 }
 
 /** Customer ids are a random UUID's 32 hex digits. */

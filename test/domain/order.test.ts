@@ -40,4 +40,17 @@ describe('order validation against the menu', () => {
     expect(newCustomerId()).toMatch(/^[0-9a-f]{32}$/);
     expect(newOrderId()).not.toBe(newOrderId());
   });
+
+  it('never hands out an order id that is already taken', () => {
+    const taken = new Set<string>();
+    let asked = 0;
+    const orderId = newOrderId((candidate) => {
+      asked += 1;
+      // Pretend the first three candidates are taken.
+      if (asked <= 3) taken.add(candidate);
+      return taken.has(candidate);
+    });
+    expect(asked).toBe(4);
+    expect(taken.has(orderId)).toBe(false);
+  });
 });

@@ -68,7 +68,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     }
 
     const order: Order = {
-      orderId: newOrderId(),
+      orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined),
       customerId: customer.customerId,
       username: customer.username,
       ...parsed.data,
