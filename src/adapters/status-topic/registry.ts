@@ -48,10 +48,32 @@ export function registryAvroReader(options: RegistryOptions): AvroValueReader {
       try {
         return await (await deserializer).deserialize(topic, value);
       } catch (error) {
+        // An outage passes: fail the attempt so the record is retried, rather than skip it for good.
+        if (isTransient(error)) {
+          throw new Error(`Schema Registry is not reachable right now (schema id ${schemaId}); will retry`, {
+            cause: error,
+          });
+        }
         throw new InvalidEventError(registryProblem(error, schemaId), { cause: error });
       }
     },
   };
+}
+
+const TRANSIENT_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+
+/** Server trouble or a dropped connection, as opposed to a refusal or bytes that are not Avro. */
+export function isTransient(error: unknown): boolean {
+  const { status, code } = (error ?? {}) as { status?: unknown; code?: unknown };
+  if (typeof status === 'number') return status >= 500 || status === 429;
+  return typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code);
 }
 
 /** A message that says what went wrong with the registry and what to change. */

@@ -152,6 +152,30 @@ describe('pizza-status decoder: values', () => {
     );
   });
 
+  it.each([
+    ['an HTTP 503', { status: 503 }],
+    ['a refused connection', { code: 'ECONNREFUSED' }],
+  ])(
+    'fails the attempt, to be retried, when the registry is down (%s), instead of skipping the record',
+    async (_, problem) => {
+      const value = withSchemaId(
+        await serialize(new MockClient(), 'value', 'AVRO', AVRO_VALUE, { status: 300, timestamp: TIMESTAMP }),
+        100_138,
+      );
+      const outage = Object.assign(new Error('registry down'), problem);
+      const unreachable = new Proxy(new MockClient(), {
+        get: (target, property) => {
+          const member = Reflect.get(target, property);
+          return typeof member === 'function' ? async () => Promise.reject(outage) : member;
+        },
+      });
+      const decode = createStatusTopicDecoder({ avro: registryAvroReader({ section: {}, client: unreachable }) });
+      const failure = decode(record(ORDER_ID, value));
+      await expect(failure).rejects.toThrow(/not reachable right now \(schema id 100138\); will retry/);
+      await expect(failure).rejects.not.toBeInstanceOf(InvalidEventError);
+    },
+  );
+
   it('rejects a value that is neither JSON nor framed, with the format to declare', async () => {
     const failure = withoutRegistry(record(ORDER_ID, Buffer.from([0x89, 0x50, 0x4e, 0x47])));
     await expect(failure).rejects.toBeInstanceOf(InvalidEventError);
