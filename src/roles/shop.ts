@@ -70,9 +70,12 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const stop = () => {
     stopping ??= (async () => {
       // The web app goes first so no new orders arrive; then the kitchen, back to front.
-      for (const role of [...roles].reverse()) await role.stop();
-      if (ownsBus) await bus.close();
+      // One role failing to stop must not keep the others (or the bus) running.
+      const failures: unknown[] = [];
+      for (const role of [...roles].reverse()) await role.stop().catch((error: unknown) => failures.push(error));
+      if (ownsBus) await bus.close().catch((error: unknown) => failures.push(error));
       logs.flush();
+      if (failures.length > 0) throw failures[0];
     })();
     return stopping;
   };

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { createLoggerFactory } from '../../adapters/logs/logger.js';
-import type { RoleName } from '../../config/settings.js';
+import { createLoggerFactory, type LoggerFactory } from '../../adapters/logs/logger.js';
+import type { RoleName, Settings } from '../../config/settings.js';
 import { startShop } from '../../roles/shop.js';
 import { parseCommonOptions, withRoleOptions, withStatusOptions, withWebOptions } from '../options.js';
 
@@ -28,24 +28,37 @@ export function roleCommand(program: Command, name: RoleName | 'all'): Command {
   return command.action(async (raw: Record<string, unknown>) => {
     const { settings, logLevel } = parseCommonOptions(raw);
     const logs = createLoggerFactory({ level: logLevel, logDir: settings.shop.logDir });
-    const shop = await startShop({ settings, roles, logs });
-    logs.root.info(
-      {
-        bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
-        roles,
-        timeScale: settings.shop.timeScale,
-        dataDir: settings.shop.dataDir,
-        logDir: settings.shop.logDir,
-      },
-      shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
-    );
-    if (shop.url && process.stdout.isTTY) printBanner(shop.url, settings.kafka ? 'Kafka' : 'the embedded bus');
-    await waitForSignal();
-    logs.root.info('shutting down: no new work, handing back what is unfinished');
-    await shop.stop();
-    logs.root.info('stopped cleanly');
-    logs.flush();
+    try {
+      await runUntilSignal(name, roles, settings, logs);
+    } finally {
+      // Role files are written asynchronously: the last lines often say why it stopped.
+      logs.flush();
+    }
   });
+}
+
+async function runUntilSignal(
+  name: RoleName | 'all',
+  roles: RoleName[],
+  settings: Settings,
+  logs: LoggerFactory,
+): Promise<void> {
+  const shop = await startShop({ settings, roles, logs });
+  logs.root.info(
+    {
+      bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
+      roles,
+      timeScale: settings.shop.timeScale,
+      dataDir: settings.shop.dataDir,
+      logDir: settings.shop.logDir,
+    },
+    shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
+  );
+  if (shop.url && process.stdout.isTTY) printBanner(shop.url, settings.kafka ? 'Kafka' : 'the embedded bus');
+  await waitForSignal();
+  logs.root.info('shutting down: no new work, handing back what is unfinished');
+  await shop.stop();
+  logs.root.info('stopped cleanly');
 }
 
 function printBanner(url: string, bus: string): void {
