@@ -11,7 +11,7 @@ export interface LogLine {
 }
 
 /** How much of a log file's end is scanned for one order's lines. */
-const TAIL_BYTES = 4 * 1024 * 1024;
+const TAIL_BYTES = 1024 * 1024;
 
 /**
  * Reads one role's log lines about one order from the role's file, which

@@ -1,6 +1,7 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { MAX_STREAMS_PER_CUSTOMER } from '../../../src/adapters/http/routes/live.js';
 import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
 
 let web: TestWeb;
@@ -157,6 +158,27 @@ describe('web app: live updates, logs and timeline', () => {
     });
     const body = (await client.get(`/orders/${orderId}`)).body;
     expect(body).toMatch(/<code>pizza-ordered<\/code><\/td><td>0<\/td><td>7<\/td>/);
+  });
+
+  it('refuses more than a handful of live streams per customer, and frees a slot when one closes', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const open = () => fetch(`${base}/orders/${orderId}/live`, { headers: { cookie: client.cookieHeader() } });
+    const streams = await Promise.all(Array.from({ length: MAX_STREAMS_PER_CUSTOMER }, open));
+    expect(streams.map((response) => response.status)).toEqual(streams.map(() => 200));
+    expect((await open()).status).toBe(429);
+
+    await streams[0]?.body?.cancel();
+    let status = 429;
+    for (let attempt = 0; attempt < 50 && status === 429; attempt += 1) {
+      const response = await open();
+      status = response.status;
+      await response.body?.cancel();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(status).toBe(200);
+    for (const response of streams.slice(1)) await response.body?.cancel();
   });
 
   it('ends open event streams when the app closes', async () => {

@@ -4,6 +4,8 @@ import { isFlowService, type LogRow, logRows, statusView, timelineRows } from '.
 import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
 
 const HEARTBEAT_MS = 15_000;
+/** Open live streams one customer may hold: several tabs, but not an amplifier (each may scan log files). */
+export const MAX_STREAMS_PER_CUSTOMER = 8;
 
 interface EventStream {
   send(event: string, data: unknown): void;
@@ -48,6 +50,22 @@ function openStream(fastify: FastifyInstance, request: FastifyRequest, reply: Fa
 
 export default async function liveRoutes(fastify: FastifyInstance) {
   const { settings, store } = fastify.shop;
+  const openStreams = new Map<string, number>();
+  /** Counts a customer's stream; false when they hold too many already. */
+  const claimStream = (customerId: string, stream: () => EventStream): EventStream | undefined => {
+    const open = openStreams.get(customerId) ?? 0;
+    if (open >= MAX_STREAMS_PER_CUSTOMER) return undefined;
+    openStreams.set(customerId, open + 1);
+    const claimed = stream();
+    claimed.onEnd(() => {
+      const left = (openStreams.get(customerId) ?? 1) - 1;
+      if (left > 0) openStreams.set(customerId, left);
+      else openStreams.delete(customerId);
+    });
+    return claimed;
+  };
+  const tooMany = (reply: FastifyReply) =>
+    reply.code(429).type('text/plain').send('Too many live pages open; close some tabs.');
   const readLogs = async (service: string, orderId: string) =>
     logRows(await readOrderLog(settings.shop.logDir, service, orderId));
 
@@ -55,7 +73,8 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   fastify.get('/orders/live', async (request, reply) => {
     const customer = request.customer;
     if (!customer) return reply.code(404).type('text/plain').send('Not found');
-    const stream = openStream(fastify, request, reply);
+    const stream = claimStream(customer.customerId, () => openStream(fastify, request, reply));
+    if (!stream) return tooMany(reply);
     stream.onEnd(
       fastify.live.onStatus((change) => {
         if (ownedOrder(fastify, customer, change.orderId)) {
@@ -74,7 +93,8 @@ export default async function liveRoutes(fastify: FastifyInstance) {
       if (!order) return reply.code(404).type('text/plain').send('Not found');
       const requested = request.query.service ?? '';
       const service = isFlowService(requested) ? requested : undefined;
-      const stream = openStream(fastify, request, reply);
+      const stream = claimStream(order.customerId, () => openStream(fastify, request, reply));
+      if (!stream) return tooMany(reply);
 
       const sendTimeline = () => stream.send('timeline', timelineRows(settings, store.listEvents(orderId)));
       let lastLogs = '';
