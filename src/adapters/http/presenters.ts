@@ -105,6 +105,13 @@ export interface LogRow {
 const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
 const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'role', 'orderId', 'pid', 'hostname']);
 
+/** Customers see what went wrong, not the server's file paths in a stack trace. */
+function withoutStack(value: unknown): unknown {
+  if (!value || typeof value !== 'object' || !('stack' in value)) return value;
+  const { stack: _stack, ...rest } = value as Record<string, unknown>;
+  return rest;
+}
+
 export function logRows(lines: LogLine[]): LogRow[] {
   return lines.map((line) => ({
     time: new Date(typeof line.time === 'number' ? line.time : Date.parse(String(line.time))).toISOString(),
@@ -112,7 +119,7 @@ export function logRows(lines: LogLine[]): LogRow[] {
     msg: String(line.msg ?? ''),
     details: Object.entries(line)
       .filter(([key]) => !HIDDEN_FIELDS.has(key))
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`)
+      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(withoutStack(value))}`)
       .join(' '),
   }));
 }
