@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BusRecord } from '../adapters/bus/bus.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
 import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
@@ -15,13 +16,13 @@ export interface StatusDeps {
   settings: Settings;
   clock: Clock;
   log: Logger;
-  store: OrdersStore;
+  view: ViewWriter;
   decode: StatusRecordDecoder;
 }
 
 /** Applies one status-bearing record to the orders view and the order's timeline. */
 export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Promise<void> {
-  const { settings, store, clock, log } = deps;
+  const { settings, view, clock, log } = deps;
   const update = await deps.decode(record);
   if (!update) return;
   const now = clock.now();
@@ -30,7 +31,7 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
     record.topic === settings.topics.ordered
       ? orderFromEvent(update.orderId, decodeEvent(orderedEventSchema, record.value))
       : undefined;
-  const changed = store.applyEvent(
+  const changed = await view.apply(
     {
       orderId: update.orderId,
       topic: record.topic,
@@ -40,7 +41,6 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
       eventTimestamp: update.timestamp,
       receivedAt: now,
     },
-    settings.statuses,
     order,
   );
   const label = statusLabel(settings.statuses, update.status);
@@ -91,6 +91,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
     ? decodeStageRecord
     : (options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry));
   let store: OrdersStore | undefined;
+  let view: ViewWriter | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let silenceCheck: NodeJS.Timeout | undefined;
   let silence: FlinkSilence | undefined;
@@ -130,6 +131,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
     topics,
     onStart() {
       store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
+      view = new ViewWriter(store, settings.statuses);
       const activeStore = store;
       watchdog = setInterval(() => tick(activeStore), watchdogTimings(settings).intervalMs);
       watchdog.unref();
@@ -160,10 +162,10 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       store?.close();
     },
     handle: async (record, _signal, orderLog) => {
-      if (!store) throw new Error('status received an event before it started');
-      if (fromTopics) return applyStatusRecord(record, { settings, clock, log: orderLog, store, decode });
+      if (!store || !view) throw new Error('status received an event before it started');
+      if (fromTopics) return applyStatusRecord(record, { settings, clock, log: orderLog, view, decode });
       try {
-        await applyStatusRecord(record, { settings, clock, log: orderLog, store, decode });
+        await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode });
       } catch (error) {
         if (!(error instanceof InvalidEventError)) throw error;
         reportOnce(record, error, orderLog);

@@ -163,6 +163,14 @@ export class OrdersStore {
     })();
   }
 
+  /** Applies several events in one transaction (one WAL commit); a result per event. */
+  applyEvents(
+    items: ReadonlyArray<{ event: OrderEvent; order?: Order | undefined }>,
+    catalog: StatusCatalog,
+  ): boolean[] {
+    return this.db.transaction(() => items.map(({ event, order }) => this.applyEvent(event, catalog, order)))();
+  }
+
   recordEvent(event: OrderEvent): void {
     this.sql(
       `INSERT OR IGNORE INTO order_events (topic, partition, offset, order_id, status, event_timestamp, received_at)
