@@ -50,3 +50,58 @@ export class LineTail {
     return this.lines.join('\n');
   }
 }
+
+export interface SupervisedJvm {
+  /** Settles with the exit code (null when killed by a signal or never started). */
+  exited: Promise<number | null>;
+  running(): boolean;
+  /** SIGTERM, then SIGKILL after `graceMs`; resolves once the JVM is gone. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Watches a JVM child until it exits and stops it on request. `close` rather
+ * than `exit` is awaited when the caller reads the last of its output.
+ */
+export function superviseJvm(
+  child: ChildProcess,
+  options: { output: LineTail; graceMs: number; onKill: () => void; exitEvent?: 'exit' | 'close' },
+): SupervisedJvm {
+  let exitCode: number | null | undefined;
+  const exited = new Promise<number | null>((resolveExit) => {
+    child.once('error', (error) => {
+      options.output.push(`could not start java: ${error.message}`);
+      exitCode = null;
+      untrackJvm(child);
+      resolveExit(null);
+    });
+    child.once(options.exitEvent ?? 'exit', (code: number | null) => {
+      exitCode = code;
+      untrackJvm(child);
+      resolveExit(code);
+    });
+  });
+  return {
+    exited,
+    running: () => exitCode === undefined,
+    async terminate() {
+      if (exitCode === undefined) {
+        child.kill('SIGTERM');
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = await Promise.race([
+          exited.then(() => false),
+          new Promise<boolean>((done) => {
+            timer = setTimeout(() => done(true), options.graceMs);
+          }),
+        ]);
+        clearTimeout(timer);
+        if (timedOut) {
+          options.onKill();
+          child.kill('SIGKILL');
+          await exited;
+        }
+      }
+      untrackJvm(child);
+    },
+  };
+}

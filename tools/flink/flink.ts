@@ -13,7 +13,7 @@ import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, w
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { javaCommand, LineTail, toolCacheDir, trackJvm, untrackJvm } from '../jvm.js';
+import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
 const pomFile = join(toolDir, 'pom.xml');
@@ -226,41 +226,18 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
     });
   }
 
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolveExit) => {
-    child.once('error', (error) => {
-      output.push(`could not start java: ${error.message}`);
-      exitCode = null;
-      resolveExit(null);
-    });
-    // 'close' rather than 'exit': it comes after the last output has been read.
-    child.once('close', (code) => {
-      exitCode = code;
-      untrackJvm(child);
-      resolveExit(code);
-    });
+  const jvm = superviseJvm(child, {
+    output,
+    graceMs: STOP_GRACE_MS,
+    exitEvent: 'close',
+    onKill: () => log('flink: JVM did not stop in time, killing it'),
   });
+  const { exited } = jvm;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (exitCode === undefined) {
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          exited.then(() => false),
-          new Promise<boolean>((done) => {
-            timer = setTimeout(() => done(true), STOP_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (timedOut) {
-          log('flink: JVM did not stop within 10 s, killing it');
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-      untrackJvm(child);
+      await jvm.terminate();
       await new Promise<void>((done) => logStream.end(done));
       await rm(tempDir, { recursive: true, force: true });
     })();
@@ -281,7 +258,7 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
 
   const reason =
     outcome === 'exited'
-      ? `Flink SQL runner exited with code ${exitCode} before its jobs were running`
+      ? `Flink SQL runner exited with code ${await exited} before its jobs were running`
       : `Flink SQL runner did not get its jobs running within ${timeoutMs} ms`;
   await stop();
   throw new Error(`${reason} (full log: ${logFile}).\n--- last output ---\n${output.toString()}`);

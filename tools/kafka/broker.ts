@@ -14,7 +14,7 @@ import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { javaCommand, LineTail, toolCacheDir, trackJvm, untrackJvm } from '../jvm.js';
+import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
   /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
@@ -346,41 +346,17 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
       }
     });
   }
-  let exitCode: number | null | undefined;
-  const exited = new Promise<number | null>((resolveExit) => {
-    child.once('error', (error) => {
-      output.push(`could not start java: ${error.message}`);
-      exitCode = null;
-      untrackJvm(child);
-      resolveExit(null);
-    });
-    child.once('exit', (code) => {
-      exitCode = code;
-      untrackJvm(child);
-      resolveExit(code);
-    });
+  const jvm = superviseJvm(child, {
+    output,
+    graceMs: STOP_GRACE_MS,
+    onKill: () => log('kafka: broker did not stop in time, killing it'),
   });
+  const { exited } = jvm;
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      if (exitCode === undefined) {
-        child.kill('SIGTERM');
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = await Promise.race([
-          exited.then(() => false),
-          new Promise<boolean>((done) => {
-            timer = setTimeout(() => done(true), STOP_GRACE_MS);
-          }),
-        ]);
-        clearTimeout(timer);
-        if (timedOut) {
-          log('kafka: broker did not stop within 15 s, killing it');
-          child.kill('SIGKILL');
-          await exited;
-        }
-      }
-      untrackJvm(child);
+      await jvm.terminate();
       await rm(tempDir, { recursive: true, force: true });
     })();
     return stopping;
@@ -389,9 +365,9 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (exitCode !== undefined) {
+    if (!jvm.running()) {
       const message =
-        `Kafka broker exited with code ${exitCode} before it answered.\n` +
+        `Kafka broker exited with code ${await exited} before it answered.\n` +
         `--- output ---\n${output.toString()}\n--- ${serverLog} ---\n${await readTail(serverLog, 40)}`;
       await stop();
       throw new Error(message);
