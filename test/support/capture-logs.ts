@@ -1,5 +1,5 @@
-import pino from 'pino';
-import type { LoggerFactory } from '../../src/adapters/logs/logger.js';
+import { Writable } from 'node:stream';
+import { createLoggerFactory, type LoggerFactory } from '../../src/adapters/logs/logger.js';
 
 export interface LogLine {
   role?: string;
@@ -8,24 +8,14 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** Loggers that keep every line in memory, for tests that check what a role said it did. */
+/** The product's loggers, writing every line to memory, for tests that check what a role said it did. */
 export function capturingLogs(): LoggerFactory & { lines: LogLine[] } {
   const lines: LogLine[] = [];
-  const destination = { write: (line: string) => void lines.push(JSON.parse(line) as LogLine) };
-  const build = (role?: string) => pino({ level: 'debug', base: role ? { role } : {} }, destination);
-  const root = build();
-  const roles = new Map<string, pino.Logger>();
-  return {
-    lines,
-    root,
-    forRole(role) {
-      let logger = roles.get(role);
-      if (!logger) {
-        logger = build(role);
-        roles.set(role, logger);
-      }
-      return logger;
+  const console = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text) as LogLine);
+      done();
     },
-    flush: () => {},
-  };
+  });
+  return { lines, ...createLoggerFactory({ level: 'debug', logDir: undefined, console }) };
 }
