@@ -43,13 +43,11 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
     },
     order,
   );
-  const label = statusLabel(settings.statuses, update.status);
-  if (changed) log.info({ orderId: update.orderId, status: update.status, topic: record.topic }, `status: ${label}`);
-  else
-    log.debug(
-      { orderId: update.orderId, status: update.status, topic: record.topic },
-      'older or duplicate status ignored',
-    );
+  // The role's logger already carries the record's key; a framed key needs the decoded id instead.
+  const orderLog = update.orderId === record.key ? log : log.child({ orderId: update.orderId });
+  const fields = { status: update.status, topic: record.topic };
+  if (changed) orderLog.info(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
+  else orderLog.debug(fields, 'older or duplicate status ignored');
 }
 
 /** How long an order may sit still before the watchdog flags it, in real ms. */
