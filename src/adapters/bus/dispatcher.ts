@@ -30,19 +30,20 @@ export class Dispatcher {
   constructor(private readonly options: DispatcherOptions) {}
 
   /**
-   * Resolves when the record has been taken on, which may wait for a free slot.
-   * `stillOwned` is asked after that wait: a partition revoked meanwhile is not ours to work on.
+   * Resolves once the record has been taken on, which may wait for a free slot;
+   * false when it was not (we are stopping, or `stillOwned`, asked after the
+   * wait, says the partition moved). A record not taken must be read again.
    */
-  async dispatch(record: BusRecord, stillOwned: () => boolean = () => true): Promise<void> {
-    if (this.stopping) return;
+  async dispatch(record: BusRecord, stillOwned: () => boolean = () => true): Promise<boolean> {
+    if (this.stopping) return false;
     while (this.active >= this.options.capacity) {
       await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
-      if (this.stopping) return;
+      if (this.stopping) return false;
     }
     if (!stillOwned()) {
       // We were woken for a free slot we will not use: pass it on, or its next taker sleeps forever.
       if (this.active < this.options.capacity) this.slotWaiters.shift()?.();
-      return;
+      return false;
     }
     this.active += 1;
     this.revoked.delete(OffsetTracker.key(record.topic, record.partition));
@@ -61,6 +62,7 @@ export class Dispatcher {
     });
     this.running.add(work);
     if (record.key !== null) this.keyTails.set(record.key, work);
+    return true;
   }
 
   /** A partition was taken away: its unfinished records are the next owner's. */

@@ -101,12 +101,12 @@ export async function subscribeKafka(
       joined();
     } else if (err.code === REVOKE_PARTITIONS) {
       const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
+      // At once, before any await: the client may go on handing us records of these
+      // partitions meanwhile, and those must be read again by the next owner, not worked on.
+      for (const key of revoked) owned.delete(key);
       for (const tp of assignment) dispatcher.revoke(tp.topic, tp.partition);
       await flush(revoked).catch(() => {});
-      for (const key of revoked) {
-        owned.delete(key);
-        pending.delete(key);
-      }
+      for (const key of revoked) pending.delete(key);
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions revoked');
     }
   };
@@ -150,7 +150,15 @@ export async function subscribeKafka(
         timestamp: Number(message.timestamp),
       };
       // A record taken while the partition was ours must not start after it moved, even if it came back.
-      await dispatcher.dispatch(record, () => !stopping && receivedIn !== undefined && owned.get(key) === receivedIn);
+      const taken = await dispatcher.dispatch(
+        record,
+        () => !stopping && receivedIn !== undefined && owned.get(key) === receivedIn,
+      );
+      if (!taken && !stopping) {
+        // Returning would count it as consumed, and a later record's commit would pass it:
+        // failing makes the client seek back, so it is read again by whoever owns the partition.
+        throw new Error(`${topic}[${partition}] moved while offset ${message.offset} waited; it will be read again`);
+      }
     },
   });
   let joinTimer: NodeJS.Timeout | undefined;
