@@ -53,6 +53,12 @@ function clients(): KafkaClients {
 
 /** Creates topics on the suite's broker, deleted again when the test finishes. */
 export async function createTopics(names: string[], partitions: number): Promise<void> {
+  await createTopicsKeptByCaller(names, partitions);
+  onTestFinished(() => deleteTopics(names));
+}
+
+/** Creates topics whose deletion the caller registers (outside a test, e.g. in a fixture). */
+export async function createTopicsKeptByCaller(names: string[], partitions: number): Promise<void> {
   const admin = clients().admin();
   await admin.connect();
   try {
@@ -62,7 +68,6 @@ export async function createTopics(names: string[], partitions: number): Promise
   } finally {
     await admin.disconnect();
   }
-  onTestFinished(() => deleteTopics(names));
 }
 
 /** Creates every topic the settings name, as `pizza topics:check --create` would. */

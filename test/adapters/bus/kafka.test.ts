@@ -1,9 +1,14 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
-import { KafkaClients } from '../../../src/adapters/kafka/client.js';
 import { PizzaError } from '../../../src/errors.js';
-import { createTopics, deleteTopics, kafkaBootstrap, kafkaTestSettings, randomName } from '../../support/kafka.js';
+import {
+  createTopics,
+  createTopicsKeptByCaller,
+  deleteTopics,
+  kafkaTestSettings,
+  randomName,
+} from '../../support/kafka.js';
 import { busContract } from './contract.js';
 
 const log = pino({ level: 'silent' });
@@ -17,7 +22,7 @@ busContract('kafka', async () => {
     async createTopic(partitions) {
       const topic = randomName('contract');
       // Created here, not with createTopics: the contract's hooks run outside a test's own lifetime.
-      await createTopicsNow([topic], partitions);
+      await createTopicsKeptByCaller([topic], partitions);
       topics.push(topic);
       return topic;
     },
@@ -28,18 +33,6 @@ busContract('kafka', async () => {
     },
   };
 });
-
-async function createTopicsNow(names: string[], partitions: number): Promise<void> {
-  const admin = new KafkaClients({ 'bootstrap.servers': kafkaBootstrap() }, log).admin();
-  await admin.connect();
-  try {
-    await admin.createTopics({
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
-    });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 describe('kafka bus: what a user meets', () => {
   it('refuses to subscribe to topics that do not exist, naming them and the command that creates them', async () => {
