@@ -3,10 +3,7 @@ export type PizzaErrorCode =
   | 'CONFIG'
   | 'KAFKA_UNREACHABLE'
   | 'KAFKA_AUTH'
-  | 'TOPICS_MISSING'
-  | 'NOT_AVAILABLE'
-  | 'INVALID_EVENT'
-  | 'SCHEMA_REGISTRY';
+  | 'TOPICS_MISSING';
 
 /** Exit codes, so scripts and CI can tell a user mistake from a failed check. */
 export const EXIT_CODES = { ok: 0, failed: 1, usage: 2 } as const;

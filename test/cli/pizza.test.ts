@@ -76,12 +76,7 @@ describe('the pizza command line', () => {
         mainTopping: 'Pork',
         extraToppings: ['Egg'],
       });
-      const deadline = Date.now() + 30_000;
-      let page = '';
-      while (Date.now() < deadline && !page.includes('Your pizza was delivered')) {
-        page = await client.page(`/orders/${orderId}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
+      const page = await client.waitForPage(`/orders/${orderId}`, 'Your pizza was delivered', 30_000);
       expect(page).toContain('Your pizza was delivered');
     } finally {
       const code = await pizza.stop();

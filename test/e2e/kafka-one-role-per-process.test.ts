@@ -62,12 +62,7 @@ describe('one role per process, as in one terminal each', () => {
       mainTopping: 'Sausage',
       extraToppings: [],
     });
-    const deadline = Date.now() + 60_000;
-    let page = '';
-    while (Date.now() < deadline && !page.includes('Your pizza was delivered')) {
-      page = await customer.page(`/orders/${orderId}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
+    const page = await customer.waitForPage(`/orders/${orderId}`, 'Your pizza was delivered', 60_000);
     expect(page).toContain('Your pizza was delivered');
 
     // bake ran in another process; its lines reach the web app through bake's log file.

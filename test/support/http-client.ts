@@ -41,6 +41,17 @@ export class ShopHttpClient {
     return response.status === 200 ? this.lastBody : `HTTP ${response.status}`;
   }
 
+  /** Reloads a page until it shows `text` or `timeoutMs` passes; returns the last HTML seen. */
+  async waitForPage(path: string, text: string, timeoutMs: number): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    let page = await this.page(path);
+    while (!page.includes(text) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      page = await this.page(path);
+    }
+    return page;
+  }
+
   private lastBody = '';
 
   private async request(

@@ -71,10 +71,6 @@ export class Dispatcher {
     this.tracker.forget(topic, partition);
   }
 
-  inFlight(): number {
-    return this.active;
-  }
-
   /** Stops taking records and waits up to `graceMs` for those in flight. */
   async drain(graceMs: number): Promise<void> {
     this.stopping = true;
