@@ -1,9 +1,5 @@
 /** Codes for the errors a user can meet and act on. */
-export type PizzaErrorCode =
-  | 'CONFIG'
-  | 'KAFKA_UNREACHABLE'
-  | 'KAFKA_AUTH'
-  | 'TOPICS_MISSING';
+export type PizzaErrorCode = 'CONFIG' | 'KAFKA_UNREACHABLE' | 'KAFKA_AUTH' | 'TOPICS_MISSING';
 
 /** Exit codes, so scripts and CI can tell a user mistake from a failed check. */
 export const EXIT_CODES = { ok: 0, failed: 1, usage: 2 } as const;
