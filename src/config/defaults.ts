@@ -11,6 +11,7 @@ pizza_assembled = pizza-assembled
 pizza_baked = pizza-baked
 pizza_delivered = pizza-delivered
 pizza_status = pizza-status
+pizza_dead_letter = pizza-dead-letter
 
 [kafka-topic-config]
 num_partitions = 1
@@ -110,4 +111,6 @@ log_dir = .data/logs
 host = 127.0.0.1
 port = 8000
 status_source = auto
+session_timeout_ms = 6000
+heartbeat_interval_ms = 1500
 `;

@@ -16,6 +16,8 @@ export interface Topics {
   delivered: string;
   pending: string;
   status: string;
+  /** Where records that can never be worked on go, with headers that say why. */
+  deadLetter: string;
 }
 
 export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -48,6 +50,9 @@ export interface Settings {
     host: string;
     port: number;
     statusSource: StatusSource;
+    /** A consumer that stops heartbeating loses its partitions after this long (crash failover). */
+    sessionTimeoutMs: number;
+    heartbeatIntervalMs: number;
     /** Signs session cookies; generated into the data dir when not set. */
     sessionSecret: string | undefined;
   };
@@ -100,6 +105,7 @@ const FIELDS = {
   'topics.delivered': ['kafka-topics', 'pizza_delivered', name, 'a topic name'],
   'topics.pending': ['kafka-topics', 'pizza_pending', name, 'a topic name'],
   'topics.status': ['kafka-topics', 'pizza_status', name, 'a topic name'],
+  'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
   'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
   'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],
@@ -137,6 +143,18 @@ const FIELDS = {
     'status_source',
     z.enum(['auto', 'topics', 'pizza-status']),
     'one of auto, topics, pizza-status',
+  ],
+  'shop.sessionTimeoutMs': [
+    'pizza-shop',
+    'session_timeout_ms',
+    z.coerce.number().int().min(1000).max(3_600_000),
+    'milliseconds, at least the broker\'s group.min.session.timeout.ms (6000 by default)',
+  ],
+  'shop.heartbeatIntervalMs': [
+    'pizza-shop',
+    'heartbeat_interval_ms',
+    z.coerce.number().int().min(100).max(3_600_000),
+    'milliseconds, well below session_timeout_ms (a third or less)',
   ],
 } as const satisfies Record<string, readonly [string, string, z.ZodType, string]>;
 
