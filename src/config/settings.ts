@@ -148,7 +148,7 @@ const FIELDS = {
     'pizza-shop',
     'session_timeout_ms',
     z.coerce.number().int().min(1000).max(3_600_000),
-    'milliseconds, at least the broker\'s group.min.session.timeout.ms (6000 by default)',
+    "milliseconds, at least the broker's group.min.session.timeout.ms (6000 by default)",
   ],
   'shop.heartbeatIntervalMs': [
     'pizza-shop',
