@@ -57,6 +57,8 @@ export interface SupervisedJvm {
   running(): boolean;
   /** SIGTERM, then SIGKILL after `graceMs`; resolves once the JVM is gone. */
   terminate(): Promise<void>;
+  /** SIGKILL at once, as a crash would: no shutdown hooks run. Resolves once the JVM is gone. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -100,6 +102,13 @@ export function superviseJvm(
           child.kill('SIGKILL');
           await exited;
         }
+      }
+      untrackJvm(child);
+    },
+    async kill() {
+      if (exitCode === undefined) {
+        child.kill('SIGKILL');
+        await exited;
       }
       untrackJvm(child);
     },

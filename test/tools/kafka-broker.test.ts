@@ -29,8 +29,8 @@ function tryConnect(host: string, port: number): Promise<string> {
 
 describe('tools/kafka/broker', () => {
   const started: KafkaBroker[] = [];
-  const start = async (dataDir?: string): Promise<KafkaBroker> => {
-    const broker = await startKafkaBroker(dataDir ? { dataDir } : {});
+  const start = async (dataDir?: string, port?: number): Promise<KafkaBroker> => {
+    const broker = await startKafkaBroker({ ...(dataDir ? { dataDir } : {}), ...(port ? { port } : {}) });
     started.push(broker);
     return broker;
   };
@@ -77,6 +77,46 @@ describe('tools/kafka/broker', () => {
       } finally {
         await rm(dataDir, { recursive: true, force: true });
       }
+    },
+    START_TIMEOUT_MS,
+  );
+
+  it(
+    'kill() crashes the broker; restart() brings it back on the same port and data dir',
+    async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'pizza-kafka-test-data-'));
+      try {
+        const first = await start(dataDir);
+        const [host, port] = hostPort(first.bootstrapServers);
+        await first.kill();
+        await expect(first.exited).resolves.toBeNull(); // Killed by a signal, not an exit code.
+        expect(await tryConnect(host, port)).toBe('ECONNREFUSED');
+
+        const second = await first.restart();
+        started.push(second);
+        expect(second.bootstrapServers).toBe(first.bootstrapServers);
+        expect(second.controllerPort).toBe(first.controllerPort);
+        expect(second.logDir).toBe(dataDir);
+        expect(await requestApiVersions(host, port)).not.toHaveLength(0);
+        await second.stop();
+        await first.stop();
+        expect(existsSync(join(dataDir, 'meta.properties'))).toBe(true);
+      } finally {
+        await rm(dataDir, { recursive: true, force: true });
+      }
+    },
+    START_TIMEOUT_MS,
+  );
+
+  it(
+    'starts on a fixed port when asked',
+    async () => {
+      const free = await start();
+      const [, port] = hostPort(free.bootstrapServers);
+      await free.stop();
+      const fixed = await start(undefined, port);
+      expect(fixed.port).toBe(port);
+      expect(fixed.bootstrapServers).toBe(`127.0.0.1:${port}`);
     },
     START_TIMEOUT_MS,
   );

@@ -19,6 +19,10 @@ import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../
 export interface KafkaBroker {
   /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
   bootstrapServers: string;
+  /** The PLAINTEXT listener's port. */
+  port: number;
+  /** The KRaft controller listener's port. */
+  controllerPort: number;
   /** Kafka's `log.dirs`: where the broker keeps its topic data and metadata log. */
   logDir: string;
   /** The broker's own log4j log file (removed by stop() along with the temp dir). */
@@ -26,12 +30,27 @@ export interface KafkaBroker {
   /** Settles when the Java process exits, with its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
   stop(): Promise<void>;
+  /**
+   * SIGKILLs the JVM, as a crash would: no shutdown, no flush. The data dir is
+   * left as the crash left it; `stop()` still removes the temp dir afterwards.
+   */
+  kill(): Promise<void>;
+  /**
+   * Starts a new broker on the same data dir and the same ports (clients only
+   * know the old address), once this one is gone; kills it first if it still runs.
+   * Needs a `dataDir` given at start: a temp one goes away with this broker.
+   */
+  restart(): Promise<KafkaBroker>;
 }
 
 export interface StartKafkaBrokerOptions {
   cacheDir?: string;
   /** Persistent data directory; a fresh one inside the temp dir when omitted. */
   dataDir?: string;
+  /** The PLAINTEXT port; a free one when omitted. Fix it to restart where clients look. */
+  port?: number;
+  /** The controller port; a free one when omitted. */
+  controllerPort?: number;
   /** Receives the launcher's progress lines and anything the JVM prints. */
   log?: (line: string) => void;
 }
@@ -316,9 +335,12 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   let brokerPort: number;
   let controllerPort: number;
   try {
-    const ports = await freePorts(2);
-    if (ports[0] === undefined || ports[1] === undefined) throw new Error('could not pick free ports');
-    [brokerPort, controllerPort] = [ports[0], ports[1]];
+    // A free port that happens to equal a fixed one must not be used twice.
+    const free = (await freePorts(2)).filter((port) => port !== options.port && port !== options.controllerPort);
+    const pickedBroker = options.port ?? free.shift();
+    const pickedController = options.controllerPort ?? free.shift();
+    if (pickedBroker === undefined || pickedController === undefined) throw new Error('could not pick free ports');
+    [brokerPort, controllerPort] = [pickedBroker, pickedController];
     await mkdir(dataDir, { recursive: true });
     await writeFile(configFile, serverProperties(brokerPort, controllerPort, dataDir));
     await writeFile(log4jFile, log4jProperties(serverLog));
@@ -362,6 +384,16 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     return stopping;
   };
 
+  const kill = async (): Promise<void> => {
+    log('kafka: killing the broker (SIGKILL)');
+    await jvm.kill();
+  };
+  const restart = async (): Promise<KafkaBroker> => {
+    if (!options.dataDir) throw new Error('restart() needs a broker started with a dataDir');
+    await kill();
+    return startKafkaBroker({ ...options, dataDir, port: brokerPort, controllerPort });
+  };
+
   const deadline = Date.now() + READY_TIMEOUT_MS;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -375,7 +407,17 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     try {
       await requestApiVersions('127.0.0.1', brokerPort);
       log(`kafka: broker ready at 127.0.0.1:${brokerPort}`);
-      return { bootstrapServers: `127.0.0.1:${brokerPort}`, logDir: dataDir, serverLog, exited, stop };
+      return {
+        bootstrapServers: `127.0.0.1:${brokerPort}`,
+        port: brokerPort,
+        controllerPort,
+        logDir: dataDir,
+        serverLog,
+        exited,
+        stop,
+        kill,
+        restart,
+      };
     } catch (error) {
       lastError = error;
     }
