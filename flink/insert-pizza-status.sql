@@ -1,14 +1,22 @@
--- Keeps pizza-status at one row per order: the status event with the newest
--- event time, from every topic that carries a status. pizza-pending is among them;
--- without it an order waiting for its customer details never shows "checking".
+-- Keeps pizza-status at one row per order: the status event furthest along the
+-- order's lifecycle, from every topic that carries a status. pizza-pending is among
+-- them; without it an order waiting for its customer details never shows "checking".
 --
--- "Newest" means the events' own `timestamp`, not the order Flink reads them in:
--- the stage topics are separate logs, so an older event can arrive after a newer
--- one (a consumer lagging on one topic, a replay). ROW_NUMBER() = 1 ordered by a
--- plain column is Flink's Top-N: it remembers the newest row per order, emits an
--- upsert only when a newer event arrives, and ignores a late, older one. Equal
--- timestamps fall back to the higher status id, so the result never depends on
--- arrival order.
+-- Forward only, by lifecycle step, never by clock: an event's `timestamp` comes from
+-- whichever service wrote it, and a stage redone after a crash (at-least-once)
+-- publishes a duplicate with a newer timestamp, which must not move a baked order
+-- back to assembled. lifecycle_rank is generated from the [status-id] and
+-- status_completed_when settings by the same function the built-in status view uses
+-- (placed 1, assembled 2, baked 3, pending 4, something_wrong 5, completed 6);
+-- statuses off the lifecycle (stuck, unknown, ids the settings do not know) get NULL
+-- and are dropped. ROW_NUMBER() = 1 ordered by plain columns is Flink's Top-N: it
+-- remembers the furthest row per order and emits an upsert only when a further step
+-- arrives. Within one step the earliest event wins, so a later duplicate emits nothing.
+-- The row keeps the status id and timestamp of the winning event.
+--
+-- Changing this statement means stopping the running one and starting the new one
+-- from the earliest offsets: Flink does not carry the Top-N state over to a changed
+-- query, so it must be rebuilt from the whole history of the stage topics.
 --
 -- The source columns are those Confluent Cloud infers for a topic without a schema
 -- (`key` and `val` as bytes); the Apache Flink tables declare the same, so this
@@ -21,38 +29,46 @@ FROM (
     orderid,
     status,
     `timestamp`,
-    ROW_NUMBER() OVER (PARTITION BY orderid ORDER BY `timestamp` DESC, status DESC) AS newest_first
+    ROW_NUMBER() OVER (PARTITION BY orderid ORDER BY lifecycle_rank DESC, `timestamp` ASC) AS furthest_first
   FROM (
     SELECT
-      CAST(`key` AS STRING) AS orderid,
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT) AS status,
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT) AS `timestamp`
-    FROM {{ident:ordered}}
-    UNION ALL
-    SELECT
-      CAST(`key` AS STRING),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
-    FROM {{ident:pending}}
-    UNION ALL
-    SELECT
-      CAST(`key` AS STRING),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
-    FROM {{ident:assembled}}
-    UNION ALL
-    SELECT
-      CAST(`key` AS STRING),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
-    FROM {{ident:baked}}
-    UNION ALL
-    SELECT
-      CAST(`key` AS STRING),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-      TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
-    FROM {{ident:delivered}}
+      orderid,
+      status,
+      `timestamp`,
+      {{raw:lifecycleRank}} AS lifecycle_rank
+    FROM (
+      SELECT
+        CAST(`key` AS STRING) AS orderid,
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT) AS status,
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT) AS `timestamp`
+      FROM {{ident:ordered}}
+      UNION ALL
+      SELECT
+        CAST(`key` AS STRING),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+      FROM {{ident:pending}}
+      UNION ALL
+      SELECT
+        CAST(`key` AS STRING),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+      FROM {{ident:assembled}}
+      UNION ALL
+      SELECT
+        CAST(`key` AS STRING),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+      FROM {{ident:baked}}
+      UNION ALL
+      SELECT
+        CAST(`key` AS STRING),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+      FROM {{ident:delivered}}
+    )
+    WHERE orderid IS NOT NULL AND status IS NOT NULL AND `timestamp` IS NOT NULL
   )
-  WHERE orderid IS NOT NULL AND status IS NOT NULL AND `timestamp` IS NOT NULL
+  WHERE lifecycle_rank IS NOT NULL
 )
-WHERE newest_first = 1
+WHERE furthest_first = 1

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Settings, Topics } from '../config/settings.js';
+import { lifecycleRank } from '../domain/status-view.js';
+import { STATUS_NAMES, type StatusCatalog } from '../domain/statuses.js';
 import { configError } from '../errors.js';
 import { javaClientProperties } from './kafka-properties.js';
 
@@ -9,7 +11,11 @@ export type FlinkDialect = (typeof FLINK_DIALECTS)[number];
 export interface FlinkStatement {
   /** A short name, used for the file `--out` writes: `01-<name>.sql`. */
   name: string;
-  /** One statement, ending with a semicolon, comments included. */
+  /**
+   * One statement, ending with a semicolon, comments included. The INSERT comes
+   * with the SET that configures it, because a Confluent Cloud workspace runs a
+   * SET only together with the statement it applies to.
+   */
   sql: string;
 }
 
@@ -36,13 +42,16 @@ const TEMPLATE_DIR = new URL('../../flink/', import.meta.url);
  */
 export function flinkStatements(settings: Settings, dialect: FlinkDialect): FlinkStatement[] {
   const { topics } = settings;
-  const insert: FlinkStatement = {
-    name: `insert-${topics.status}`,
-    sql: renderTemplate(readTemplate('insert-pizza-status.sql'), {
-      status: topics.status,
-      ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
-    }),
-  };
+  const stateTtl = renderTemplate(readTemplate(`${dialect}/state-ttl.sql`), {
+    ttl: flinkStateTtl(settings),
+    retention: `${settings.orders.statusRetentionHours} h`,
+  });
+  const insertInto = renderTemplate(readTemplate('insert-pizza-status.sql'), {
+    status: topics.status,
+    lifecycleRank: lifecycleRankSql(settings.statuses),
+    ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
+  });
+  const insert: FlinkStatement = { name: `insert-${topics.status}`, sql: `${stateTtl}\n\n${insertInto}` };
 
   if (dialect === 'confluent') {
     return [
@@ -74,6 +83,34 @@ export function flinkStatements(settings: Settings, dialect: FlinkDialect): Flin
     },
     insert,
   ];
+}
+
+/**
+ * How long Flink keeps an idle order's Top-N state: the orders view's status
+ * retention, so Flink forgets an order when the view does. A Flink duration
+ * takes whole units, so a fractional number of hours is given in seconds.
+ */
+export function flinkStateTtl(settings: Settings): string {
+  const hours = settings.orders.statusRetentionHours;
+  return Number.isInteger(hours) ? `${hours} h` : `${Math.ceil(hours * 3_600)} s`;
+}
+
+/**
+ * `CASE status WHEN <id> THEN <rank> ... END`: each status id's step in the
+ * order's lifecycle, from the same `lifecycleRank` the status view applies, so
+ * both agree on which event wins. Statuses with no step are left out (NULL).
+ */
+export function lifecycleRankSql(catalog: StatusCatalog): string {
+  const ranks = new Map<number, { rank: number; name: string }>();
+  for (const name of STATUS_NAMES) {
+    const id = catalog.ids[name];
+    const rank = lifecycleRank(catalog, id);
+    if (rank !== undefined && !ranks.has(id)) ranks.set(id, { rank, name });
+  }
+  const whens = [...ranks]
+    .sort(([idA, a], [idB, b]) => a.rank - b.rank || idA - idB)
+    .map(([id, { rank, name }]) => `WHEN ${id} THEN ${rank} -- ${name}`);
+  return ['CASE status', ...whens.map((when) => `  ${when}`), 'END'].join('\n      ');
 }
 
 /** The statements as one script: each ends with `;`, separated by a blank line. */

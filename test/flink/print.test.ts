@@ -29,6 +29,7 @@ function statements(script: string): string[] {
   const code = script
     .split('\n')
     .filter((line) => !line.trim().startsWith('--'))
+    .map((line) => line.replace(/\s+-- [\w ]+$/, ''))
     .join('\n');
   return code
     .split(';\n')
@@ -66,14 +67,51 @@ describe('pizza flink:print', () => {
 
   it('prints the Confluent Cloud statements: create pizza-status, then an insert that reads pizza-pending too', async () => {
     const printed = statements(await flinkPrint());
-    expect(printed).toHaveLength(2);
+    expect(printed).toHaveLength(3);
     expect(printed[0]).toMatch(/^CREATE TABLE `pizza-status` \(/);
     expect(printed[0]).toContain("'key.format' = 'raw'");
     expect(printed[0]).toContain("'value.format' = 'json-registry'");
-    expect(printed[1]).toMatch(/^INSERT INTO `pizza-status`/);
+    expect(printed[1]).toBe("SET 'sql.state-ttl' = '4 h'");
+    expect(printed[2]).toMatch(/^INSERT INTO `pizza-status`/);
     for (const topic of ['pizza-ordered', 'pizza-pending', 'pizza-assembled', 'pizza-baked', 'pizza-delivered']) {
-      expect(printed[1]).toContain(`FROM \`${topic}\``);
+      expect(printed[2]).toContain(`FROM \`${topic}\``);
     }
+  });
+
+  it('keeps the furthest lifecycle step per order, ranked from the status ids, earliest event first within a step', async () => {
+    const insert = statements(await flinkPrint()).at(-1) ?? '';
+    expect(insert).toContain(
+      'CASE status WHEN 100 THEN 1 WHEN 200 THEN 2 WHEN 300 THEN 3 WHEN 150 THEN 4 WHEN 430 THEN 5 WHEN 499 THEN 6 WHEN 999 THEN 6 END AS lifecycle_rank',
+    );
+    expect(insert).toContain('WHERE lifecycle_rank IS NOT NULL');
+    expect(insert).toContain('ROW_NUMBER() OVER (PARTITION BY orderid ORDER BY lifecycle_rank DESC, `timestamp` ASC)');
+    expect(insert).toMatch(/^INSERT INTO `pizza-status` SELECT orderid, status, `timestamp` FROM/);
+  });
+
+  it('takes the ranks, the completed statuses and the state TTL from the settings', async () => {
+    const system = join(tempDir(), 'system.ini');
+    writeFileSync(
+      system,
+      [
+        '[status-id]',
+        'order_placed = 1',
+        'pizza_assembled = 2',
+        'pizza_baked = 3',
+        'pending = 4',
+        'something_wrong = 5',
+        'cancelled = 6',
+        'delivered = 7',
+        '[state-store-orders]',
+        'table_status_retention_hours = 0.5',
+        'status_completed_when = delivered, something_wrong',
+        '',
+      ].join('\n'),
+    );
+    const printed = statements(await flinkPrint('--system-config', system));
+    expect(printed[1]).toBe("SET 'sql.state-ttl' = '1800 s'");
+    expect(printed[2]).toContain(
+      'CASE status WHEN 1 THEN 1 WHEN 2 THEN 2 WHEN 3 THEN 3 WHEN 4 THEN 4 WHEN 5 THEN 6 WHEN 6 THEN 6 WHEN 7 THEN 6 END',
+    );
   });
 
   it('prints the Apache Flink statements with the connection and credentials from --config', async () => {
@@ -87,8 +125,10 @@ describe('pizza flink:print', () => {
       'CREATE TABLE pizza-baked',
       'CREATE TABLE pizza-delivered',
       'CREATE TABLE pizza-status',
+      undefined, // the SET below
       'INSERT INTO pizza-status',
     ]);
+    expect(printed[6]).toBe("SET 'table.exec.state.ttl' = '4 h'");
     for (const statement of printed.slice(0, 6)) {
       expect(statement).toContain("'properties.bootstrap.servers' = 'pkc-12345.europe-west1.gcp.confluent.cloud:9092'");
       expect(statement).toContain("'properties.security.protocol' = 'SASL_SSL'");
@@ -100,7 +140,7 @@ describe('pizza flink:print', () => {
     }
     expect(printed[1]).toContain("'topic' = 'pizza-pending'");
     expect(printed[5]).toContain("'connector' = 'upsert-kafka'");
-    expect(printed[6]).toContain('FROM `pizza-pending`');
+    expect(printed[7]).toContain('FROM `pizza-pending`');
   });
 
   it('uses the topic names from the settings', async () => {
@@ -108,8 +148,8 @@ describe('pizza flink:print', () => {
     writeFileSync(system, '[kafka-topics]\npizza_pending = shop1.pending\npizza_status = shop1.status\n');
     const printed = statements(await flinkPrint('--system-config', system));
     expect(printed[0]).toMatch(/^CREATE TABLE `shop1\.status`/);
-    expect(printed[1]).toContain('FROM `shop1.pending`');
-    expect(printed[1]).not.toContain('pizza-pending');
+    expect(printed[2]).toContain('FROM `shop1.pending`');
+    expect(printed[2]).not.toContain('pizza-pending');
   });
 
   it('writes one numbered file per statement with --out', async () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Settings } from '../../src/config/settings.js';
+import { lifecycleRank } from '../../src/domain/status-view.js';
 import { flinkScript, flinkStatements } from '../../src/flink/statements.js';
 import { startShop } from '../../src/roles/shop.js';
 import { type FlinkSqlRun, startFlinkSql } from '../../tools/flink/flink.js';
@@ -17,6 +18,12 @@ interface StatusRow {
   orderid: string;
   status: number;
   timestamp: number;
+}
+
+/** A pizza-status record; a null value is a tombstone. */
+interface StatusRecord {
+  key: string;
+  value: StatusRow | null;
 }
 
 /** Settings for this file: the suite's broker, random topic and group names, the view fed from pizza-status. */
@@ -83,10 +90,9 @@ describe('the pizza-status Flink job on Apache Flink', () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('keeps the newest status per order by event time, pizza-pending included', async () => {
-    expect(flink?.jobIds).toHaveLength(1);
-
-    const rows: Array<{ key: string; value: StatusRow | null }> = [];
+  /** Collects every record of pizza-status, tombstones included, until `stop()`. */
+  const watchStatusTopic = async (): Promise<{ rows: StatusRecord[]; stop(): Promise<void> }> => {
+    const rows: StatusRecord[] = [];
     const consumer = kafka.consumer({ kafkaJS: { groupId: `check-${randomUUID()}`, fromBeginning: true } });
     await consumer.connect();
     await consumer.subscribe({ topics: [topics.status] });
@@ -98,6 +104,13 @@ describe('the pizza-status Flink job on Apache Flink', () => {
         });
       },
     });
+    return { rows, stop: () => consumer.disconnect() };
+  };
+
+  it('keeps the furthest status per order, pizza-pending included', async () => {
+    expect(flink?.jobIds).toHaveLength(1);
+
+    const { rows, stop } = await watchStatusTopic();
 
     const t0 = Date.now();
     const [delivered, pending, placed, sentinel] = ['a1', 'b2', 'c3', 'd4'].map(
@@ -123,10 +136,10 @@ describe('the pizza-status Flink job on Apache Flink', () => {
       60_000,
     ).catch(flinkFailure);
 
-    // An older event read after a newer one must not win. Until Flink has read the newer
-    // one it may show briefly (the sources are read side by side), so it is sent only
-    // once the newer row is out; then a later event on the same topic and partition,
-    // whose row proves the late one has been read.
+    // An event of an earlier step read after a further one must not win. Until Flink has
+    // read the further one it may show briefly (the sources are read side by side), so
+    // it is sent only once the further row is out; then a later event on the same topic
+    // and partition, whose row proves the late one has been read.
     const lastSentAt = Date.now();
     await send([
       { topic: topics.assembled, key: delivered, value: event(200, t0 + 1_500) },
@@ -136,7 +149,7 @@ describe('the pizza-status Flink job on Apache Flink', () => {
       flinkFailure,
     );
     const latencyMs = Date.now() - lastSentAt;
-    await consumer.disconnect();
+    await stop();
 
     const latest = new Map(rows.map((row) => [row.key, row.value]));
     expect(Object.fromEntries(latest)).toEqual({
@@ -148,6 +161,44 @@ describe('the pizza-status Flink job on Apache Flink', () => {
     const afterDelivered = rows.slice(rowIndex(delivered, 999) + 1).filter((row) => row.key === delivered);
     expect(afterDelivered).toEqual([]);
     console.log(`flink: pizza-status row out ${latencyMs} ms after its event was produced`);
+  }, 120_000);
+
+  it('never moves an order backward: a redone stage’s newer duplicate is ignored, a delivered stamped before baked wins', async () => {
+    const { rows, stop } = await watchStatusTopic();
+    const [order, sentinel] = ['e5', 'f6'].map((id) => `${id}${randomUUID().slice(0, 6)}`) as [string, string];
+    const rowsOf = (key: string) => rows.filter((row) => row.key === key);
+    const t0 = Date.now();
+    await send([
+      { topic: topics.ordered, key: order, value: event(100, t0) },
+      { topic: topics.assembled, key: order, value: event(200, t0 + 1_000) },
+      { topic: topics.baked, key: order, value: event(300, t0 + 2_000) },
+    ]);
+    await waitFor(() => rowsOf(order).some((row) => row.value?.status === 300), 'the baked row', 60_000).catch(
+      flinkFailure,
+    );
+
+    // Assembling redone after a crash: the same step again, stamped later than baked.
+    // Delivery's clock runs behind: delivered is stamped before baked. The sentinel
+    // follows the duplicate on its topic and partition, so its row proves the
+    // duplicate has been read.
+    await send([
+      { topic: topics.assembled, key: order, value: event(200, t0 + 9_000) },
+      { topic: topics.delivered, key: order, value: event(999, t0 + 1_500) },
+      { topic: topics.assembled, key: sentinel, value: event(200, t0 + 10_000) },
+    ]);
+    await waitFor(
+      () => rowsOf(sentinel).length > 0 && rowsOf(order).some((row) => row.value?.status === 999),
+      'the delivered row and the sentinel',
+      60_000,
+    ).catch(flinkFailure);
+    await stop();
+
+    // Every row a step further than the one before: no tombstone, no step back, no repeat.
+    const steps = rowsOf(order).map((row) => (row.value ? lifecycleRank(settings.statuses, row.value.status) : 0) ?? 0);
+    const forward = steps.every((step, index) => step > (index === 0 ? 0 : (steps[index - 1] ?? 0)));
+    expect(forward, `pizza-status rows: ${JSON.stringify(rowsOf(order))}`).toBe(true);
+    expect(rowsOf(order).at(-1)?.value).toEqual({ orderid: order, status: 999, timestamp: t0 + 1_500 });
+    expect(rowsOf(order).filter((row) => row.value?.timestamp === t0 + 9_000)).toEqual([]);
   }, 120_000);
 
   it('feeds the status role, which moves an order to delivered in the orders view', async () => {

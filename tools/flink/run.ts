@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { handleError } from '../../src/cli/handle-error.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { flinkScript, flinkStatements } from '../../src/flink/statements.js';
+import { flinkScript, flinkStatements, flinkStateTtl } from '../../src/flink/statements.js';
 import { startFlinkSql } from './flink.js';
 
 async function main(): Promise<void> {
@@ -26,6 +26,10 @@ async function main(): Promise<void> {
   await writeFile(sqlFile, script, { mode: 0o600 });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`flink: building ${settings.topics.status} from the stage topics on ${settings.kafka?.['bootstrap.servers']}`);
+  // Said out loud: Flink forgets an order idle for longer, so a late event for it starts over.
+  log(
+    `flink: Top-N state TTL ${flinkStateTtl(settings)} (table_status_retention_hours); every run reads the stage topics from the earliest offsets, as a changed statement must`,
+  );
   log('flink: the first run downloads Flink from Maven Central, which takes a few minutes');
 
   const run = await startFlinkSql({ sqlFile, log }).finally(() => rm(dir, { recursive: true, force: true }));

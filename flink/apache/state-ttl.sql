@@ -1,0 +1,5 @@
+-- Bounds the Top-N state of the INSERT below: Flink forgets an order that has had
+-- no event for {{raw:retention}} (table_status_retention_hours in the settings, the
+-- same time after which the status view drops an idle order). Without it the state
+-- grows with every order ever placed. SET applies to the statements after it.
+SET 'table.exec.state.ttl' = {{string:ttl}}
