@@ -3,6 +3,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../adapters/http/app.js';
+import { OrderPlacement } from '../adapters/http/order-placement.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import type { Settings } from '../config/settings.js';
 import type { Role, RoleDeps } from './role.js';
@@ -28,13 +29,26 @@ export function resolveSessionSecret(settings: Settings): string {
   return secret;
 }
 
+export interface ServeRoleOptions {
+  /**
+   * How long an order a crash left `placing` gets to show up in the status
+   * view before it is published again (see OrderPlacement); 10 s by default.
+   */
+  placingWindowMs?: number;
+}
+
 /** The web app: the shop's front door, and the producer of `pizza-ordered`. */
-export function createServeRole(deps: RoleDeps): Role & { url(): string | undefined } {
+export function createServeRole(
+  deps: RoleDeps,
+  options: ServeRoleOptions = {},
+): Role & { url(): string | undefined; settled(): Promise<void> } {
   const { settings, log, bus, clock } = deps;
   let app: FastifyInstance | undefined;
   let store: OrdersStore | undefined;
   let address: string | undefined;
   let stopping: Promise<void> | undefined;
+  let settling: Promise<void> = Promise.resolve();
+  const stopSettling = new AbortController();
 
   return {
     name: 'serve',
@@ -42,8 +56,35 @@ export function createServeRole(deps: RoleDeps): Role & { url(): string | undefi
       // Without its topic every order would hang until the producer gives up: say so at start.
       await bus.requireTopics([settings.topics.ordered]);
       store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
-      app = await buildApp({ settings, store, bus, clock, log, sessionSecret: resolveSessionSecret(settings) });
+      const placement = new OrderPlacement({
+        settings,
+        store,
+        bus,
+        clock,
+        log,
+        placingWindowMs: options.placingWindowMs,
+      });
+      app = await buildApp({
+        settings,
+        store,
+        bus,
+        clock,
+        log,
+        placement,
+        sessionSecret: resolveSessionSecret(settings),
+      });
       await app.listen({ host: settings.shop.host, port: settings.shop.port });
+      // Orders a crash left being placed are settled in the background: the window must not hold up the start.
+      settling = placement.reconcile(stopSettling.signal).then(
+        (counts) => {
+          if (counts.confirmed + counts.published + counts.unsettled > 0) {
+            log.info(counts, 'orders left being placed are settled');
+          }
+        },
+        (err) => {
+          if (!stopSettling.signal.aborted) log.error({ err }, 'could not settle the orders left being placed');
+        },
+      );
       const bound = app.server.address();
       const port = typeof bound === 'object' && bound ? bound.port : settings.shop.port;
       const host = settings.shop.host.includes(':') ? `[${settings.shop.host}]` : settings.shop.host;
@@ -53,7 +94,10 @@ export function createServeRole(deps: RoleDeps): Role & { url(): string | undefi
     async stop() {
       stopping ??= (async () => {
         try {
+          // The settling's wait ends at once; a publish already under way finishes before the store closes.
+          stopSettling.abort(new Error('serve is stopping'));
           await app?.close();
+          await settling;
         } finally {
           store?.close();
           address = undefined;
@@ -63,5 +107,6 @@ export function createServeRole(deps: RoleDeps): Role & { url(): string | undefi
       return stopping;
     },
     url: () => address,
+    settled: () => settling,
   };
 }

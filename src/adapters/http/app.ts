@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AppOptions } from './context.js';
+import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
 import metrics from './plugins/metrics.js';
 import security, { FORM_BODY_LIMIT } from './plugins/security.js';
@@ -25,6 +26,20 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     bus: options.bus,
     clock: options.clock,
   });
+  const closing = new AbortController();
+  fastify.decorate('closing', closing.signal);
+  fastify.addHook('preClose', async () => closing.abort(new Error('the web app is closing')));
+  fastify.decorate(
+    'placement',
+    options.placement ??
+      new OrderPlacement({
+        settings: options.settings,
+        store: options.store,
+        bus: options.bus,
+        clock: options.clock,
+        log: options.log,
+      }),
+  );
   await fastify.register(metrics);
   await fastify.register(security, { secret: options.sessionSecret });
   await fastify.register(session);
@@ -32,7 +47,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     templatesDir: options.templatesDir ?? DEFAULT_TEMPLATES_DIR,
     shopName: 'Pizza shop',
   });
-  await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS });
+  await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS, log: options.log });
 
   fastify.setNotFoundHandler(async (_request, reply) =>
     reply.page(

@@ -5,6 +5,7 @@ import type { Clock } from '../../roles/role.js';
 import type { Bus } from '../bus/bus.js';
 import type { OrdersStore } from '../sqlite/orders-store.js';
 import type { LiveFeed } from './live-feed.js';
+import type { OrderPlacement } from './order-placement.js';
 
 /** Everything the web app is built from; passed in, never imported. */
 export interface AppOptions {
@@ -19,6 +20,8 @@ export interface AppOptions {
   livePollMs?: number;
   /** Where the views and static files live; the repository's `templates/` by default. */
   templatesDir?: string;
+  /** Places the orders; one on the options' store and bus by default. */
+  placement?: OrderPlacement;
 }
 
 /** A logged-in customer, as the signed session cookie carries them. */
@@ -41,8 +44,12 @@ export interface PageContext {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    shop: Omit<AppOptions, 'log' | 'sessionSecret' | 'livePollMs' | 'templatesDir'>;
+    shop: Omit<AppOptions, 'log' | 'sessionSecret' | 'livePollMs' | 'templatesDir' | 'placement'>;
     live: LiveFeed;
+    /** Places orders once per form, and settles those a crash left being placed. */
+    placement: OrderPlacement;
+    /** Aborts when the app closes, ending waits that would outlive it. */
+    closing: AbortSignal;
     metrics: ShopMetrics;
     /** Ends every open event stream; run before the server closes. */
     endStreams(): void;

@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import type { Logger } from 'pino';
 import { logFilePath } from '../logs/logger.js';
 import type { OrdersStore } from '../sqlite/orders-store.js';
 
@@ -22,9 +23,17 @@ export class LiveFeed {
   private lastSeq = 0;
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
+  /** Set while the store keeps failing, so a broken store is logged once, not every poll. */
+  private storeFailing = false;
 
   constructor(
-    private readonly options: { store: OrdersStore; logDir: string; roles: readonly string[]; intervalMs: number },
+    private readonly options: {
+      store: OrdersStore;
+      logDir: string;
+      roles: readonly string[];
+      intervalMs: number;
+      log: Logger;
+    },
   ) {}
 
   /** Calls `listener` for every status change from now on; returns the unsubscribe. */
@@ -53,7 +62,12 @@ export class LiveFeed {
   }
 
   private startTimer(): void {
-    this.lastSeq = this.options.store.latestStatusSeq();
+    try {
+      this.lastSeq = this.options.store.latestStatusSeq();
+    } catch (err) {
+      // Keep the last known position; the first poll that can read the store catches up from there.
+      this.options.log.warn({ err }, 'live updates: the orders view cannot be read; retrying');
+    }
     this.timer = setInterval(() => void this.poll(), this.options.intervalMs);
     this.timer.unref();
   }
@@ -64,12 +78,15 @@ export class LiveFeed {
     this.logSizes.clear();
   }
 
+  /** Runs from a timer with no one to await it: it must never reject, or the process ends. */
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
     try {
       if (this.statusListeners.size > 0) this.pollStatuses();
       if (this.logListeners.size > 0) await this.pollLogs();
+    } catch (err) {
+      this.options.log.error({ err }, 'live updates: a poll failed; polling goes on');
     } finally {
       this.polling = false;
     }
@@ -79,12 +96,28 @@ export class LiveFeed {
     let changes: ReturnType<OrdersStore['statusChangesSince']>;
     try {
       changes = this.options.store.statusChangesSince(this.lastSeq);
-    } catch {
-      return; // The store is closing; the app is going away.
+    } catch (err) {
+      // A busy or closing database: the same changes are asked for again on the next poll.
+      if (!this.storeFailing) this.options.log.warn({ err }, 'live updates: the orders view cannot be read; retrying');
+      this.storeFailing = true;
+      return;
     }
+    if (this.storeFailing) this.options.log.info('live updates: the orders view can be read again');
+    this.storeFailing = false;
     for (const change of changes) {
       this.lastSeq = change.seq;
-      for (const listener of this.statusListeners) listener({ orderId: change.orderId, status: change.status });
+      for (const listener of this.statusListeners) {
+        this.notify(listener, { orderId: change.orderId, status: change.status });
+      }
+    }
+  }
+
+  /** One listener's failure (its page's stream, say) must not keep the change from the others. */
+  private notify<T>(listener: Listener<T>, change: T): void {
+    try {
+      listener(change);
+    } catch (err) {
+      this.options.log.warn({ err }, 'live updates: a listener failed on a change');
     }
   }
 
@@ -98,7 +131,7 @@ export class LiveFeed {
       this.logSizes.set(role, size);
       // The first look also counts as a change: lines may have landed since the page read them.
       if (known !== size) {
-        for (const listener of this.logListeners) listener(role);
+        for (const listener of this.logListeners) this.notify(listener, role);
       }
     }
   }

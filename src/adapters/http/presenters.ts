@@ -11,8 +11,14 @@ export function isFlowService(value: string): value is FlowService {
   return (FLOW_SERVICES as readonly string[]).includes(value);
 }
 
-/** Where an order is in the kitchen: the service working on it now, or how it ended. */
-export type Stage = 'assemble' | 'bake' | 'deliver' | 'delivered' | 'trouble';
+/**
+ * Where an order is: still being placed by the web app, the kitchen service
+ * working on it now, or how it ended.
+ */
+export type Stage = 'placing' | 'assemble' | 'bake' | 'deliver' | 'delivered' | 'trouble';
+
+/** What a customer reads while the web app has not yet heard that the order reached the kitchen. */
+export const PLACING_LABEL = 'Placing your order…';
 
 export function stageOf(settings: Settings, status: number): Stage {
   switch (statusName(settings.statuses, status)) {
@@ -53,6 +59,22 @@ export function statusView(settings: Settings, orderId: string, status: number):
   };
 }
 
+/** An order's status as its page shows it: `placing` until the publish is confirmed, never a wrong label. */
+export function orderStatusView(
+  settings: Settings,
+  order: Pick<OrderView, 'orderId' | 'status' | 'placement'>,
+): StatusView {
+  if (order.placement === 'placed') return statusView(settings, order.orderId, order.status);
+  return {
+    orderId: order.orderId,
+    status: order.status,
+    label: PLACING_LABEL,
+    stage: 'placing',
+    complete: false,
+    tone: 'progress',
+  };
+}
+
 export interface OrderPage extends StatusView {
   username: string;
   sauce: string;
@@ -64,7 +86,7 @@ export interface OrderPage extends StatusView {
 
 export function orderPage(settings: Settings, order: OrderView): OrderPage {
   return {
-    ...statusView(settings, order.orderId, order.status),
+    ...orderStatusView(settings, order),
     username: order.username,
     sauce: order.sauce,
     cheese: order.cheese,

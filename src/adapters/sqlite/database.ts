@@ -30,3 +30,19 @@ export function statementCache(db: SqliteDatabase): (sql: string) => Database.St
     return statement;
   };
 }
+
+/**
+ * Adds the columns a table lacks, for files made by an older version. Two
+ * processes (serve and status) open the same file, so the look and the change
+ * happen in one write transaction.
+ */
+export function addMissingColumns(db: SqliteDatabase, table: string, columns: Record<string, string>): void {
+  db.transaction(() => {
+    const present = new Set(
+      (db.pragma(`table_info(${table})`) as Array<{ name: string }>).map((column) => column.name),
+    );
+    for (const [name, definition] of Object.entries(columns)) {
+      if (!present.has(name)) db.exec(`ALTER TABLE ${table} ADD COLUMN ${name} ${definition}`);
+    }
+  }).immediate();
+}

@@ -5,6 +5,7 @@ import type { OrderEvent, OrdersStore } from './orders-store.js';
 interface Pending {
   event: OrderEvent;
   order: Order | undefined;
+  idempotencyKey: string | undefined;
   resolve(changed: boolean): void;
   reject(error: unknown): void;
 }
@@ -22,10 +23,14 @@ export class ViewWriter {
     private readonly catalog: StatusCatalog,
   ) {}
 
-  /** Resolves once the event is in the view: true when the order's status changed. */
-  apply(event: OrderEvent, order?: Order): Promise<boolean> {
+  /**
+   * Resolves once the event is in the view: true when the order's status
+   * changed. A `pizza-ordered` event brings its `order`, and the idempotency
+   * key from its header when it has one.
+   */
+  apply(event: OrderEvent, order?: Order, idempotencyKey?: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, order, resolve, reject });
+      this.queue.push({ event, order, idempotencyKey, resolve, reject });
       if (this.queue.length === 1) setImmediate(() => this.flush());
     });
   }

@@ -1,4 +1,4 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MAX_STREAMS_PER_CUSTOMER } from '../../../src/adapters/http/routes/live.js';
@@ -194,5 +194,34 @@ describe('web app: live updates, logs and timeline', () => {
       if (done) break;
     }
     expect(web.app.server.listening).toBe(false);
+  });
+
+  it('keeps a live page going when its log file cannot be read, and sends the lines once it can', async () => {
+    const rejections: unknown[] = [];
+    const onRejection = (reason: unknown) => rejections.push(reason);
+    process.on('unhandledRejection', onRejection);
+    try {
+      const client = new WebClient(web.app);
+      const orderId = await placedOrder(client);
+      // A directory where the log file should be: opening it works, reading it fails.
+      const logFile = join(web.settings.shop.logDir, 'bake.log');
+      mkdirSync(logFile, { recursive: true });
+      const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+      const response = await fetch(`${base}/orders/${orderId}/live?service=bake`, {
+        headers: { cookie: client.cookieHeader() },
+      });
+      expect(response.status).toBe(200);
+      const events = readEvents(response, (seen) => seen.some((e) => e.event === 'logs'));
+      setTimeout(() => {
+        rmSync(logFile, { recursive: true });
+        writeLogLine('bake', { orderId, msg: 'baking the pizza' });
+      }, 300);
+      const seen = await events;
+      const logs = seen.find((e) => e.event === 'logs')?.data as { rows: Array<{ msg: string }> };
+      expect(logs.rows.map((row) => row.msg)).toEqual(['baking the pizza']);
+      expect(rejections).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onRejection);
+    }
   });
 });

@@ -1,7 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Bus } from '../../../src/adapters/bus/bus.js';
 import { orderedEventSchema } from '../../../src/domain/events.js';
-import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
+import { flakyBus, GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
 
 let web: TestWeb;
 beforeEach(async () => {
@@ -114,24 +113,22 @@ describe('web app: placing orders', () => {
     expect(web.bus.records(web.settings.topics.ordered)).toHaveLength(0);
   });
 
-  it('says the order was not placed, with 503, when the bus refuses it, and stores nothing', async () => {
+  it('says the order was not placed, with 503, when the bus refuses it, and shows no order', async () => {
     await web.close();
-    const failing: Bus = {
-      kind: 'embedded',
-      publish: async () => {
-        throw new Error('broker down');
+    web = await startTestWeb({
+      wrapBus: (bus) => {
+        const flaky = flakyBus(bus);
+        flaky.failing = true;
+        return flaky.bus;
       },
-      requireTopics: async () => {},
-      subscribe: async () => ({ stop: async () => {} }),
-      close: async () => {},
-    };
-    web = await startTestWeb({ bus: failing });
+    });
     const client = new WebClient(web.app);
     await client.login('Ada');
     const response = await client.order(GOOD_PIZZA);
     expect(response.statusCode).toBe(503);
     expect(response.body).toContain('Your order was not placed');
     expect(web.store.latestStatusSeq()).toBe(0);
+    expect((await client.get('/orders')).body).toContain('No orders yet.');
   });
 });
 

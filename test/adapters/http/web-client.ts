@@ -3,6 +3,7 @@ import pino from 'pino';
 import type { Bus } from '../../../src/adapters/bus/bus.js';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { buildApp } from '../../../src/adapters/http/app.js';
+import { OrderPlacement } from '../../../src/adapters/http/order-placement.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import type { Settings } from '../../../src/config/settings.js';
 import { systemClock } from '../../../src/roles/role.js';
@@ -10,29 +11,66 @@ import { testSettings } from '../../support/settings.js';
 
 export interface TestWeb {
   app: FastifyInstance;
+  placement: OrderPlacement;
   bus: EmbeddedBus;
   store: OrdersStore;
   settings: Settings;
   close(): Promise<void>;
 }
 
+/**
+ * A bus that publishes through `inner` until `failing` is set, then rejects
+ * every publish as a broker outage would.
+ */
+export function flakyBus(inner: Bus): { bus: Bus; failing: boolean; attempts: number } {
+  const control = { bus: inner, failing: false, attempts: 0 };
+  control.bus = new Proxy(inner, {
+    get(target, property) {
+      if (property === 'publish') {
+        return async (...args: Parameters<Bus['publish']>) => {
+          control.attempts += 1;
+          if (control.failing) throw new Error('broker down');
+          return target.publish(...args);
+        };
+      }
+      const value = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return control;
+}
+
 /** The web app on an embedded bus and a fresh data dir, for `inject()`. */
-export async function startTestWeb(options: { bus?: Bus } = {}): Promise<TestWeb> {
+export async function startTestWeb(
+  options: { wrapBus?: (bus: EmbeddedBus) => Bus; placingWindowMs?: number } = {},
+): Promise<TestWeb> {
   const { settings, cleanup } = testSettings();
   const bus = new EmbeddedBus({ partitions: 1 });
   const store = OrdersStore.open(':memory:');
-  const app = await buildApp({
+  const log = pino({ level: 'silent' });
+  const publishing = options.wrapBus ? options.wrapBus(bus) : bus;
+  const placement = new OrderPlacement({
     settings,
     store,
-    bus: options.bus ?? bus,
+    bus: publishing,
     clock: systemClock,
-    log: pino({ level: 'silent' }),
+    log,
+    placingWindowMs: options.placingWindowMs,
+  });
+  const app = await buildApp({
+    placement,
+    settings,
+    store,
+    bus: publishing,
+    clock: systemClock,
+    log,
     sessionSecret: 'a-test-secret-that-is-long-enough-to-sign',
     livePollMs: 50,
   });
   await app.ready();
   return {
     app,
+    placement,
     bus,
     store,
     settings,
@@ -49,6 +87,8 @@ export async function startTestWeb(options: { bus?: Bus } = {}): Promise<TestWeb
 export class WebClient {
   private readonly cookies = new Map<string, string>();
   csrfToken = '';
+  /** The idempotency key of the last order form seen. */
+  idempotencyKey = '';
 
   constructor(private readonly app: FastifyInstance) {}
 
@@ -81,10 +121,10 @@ export class WebClient {
     return this.post('/login', { username });
   }
 
-  /** Places an order from the menu page; returns the response. */
+  /** Places an order from a fresh menu page, with the form's idempotency key; returns the response. */
   async order(form: Record<string, string | string[]>): Promise<LightMyRequestResponse> {
     await this.get('/menu');
-    return this.post('/orders', form);
+    return this.post('/orders', { idempotencyKey: this.idempotencyKey, ...form });
   }
 
   cookieHeader(): string {
@@ -103,6 +143,8 @@ export class WebClient {
     }
     const token = /name="_csrf" value="([^"]+)"/.exec(response.body)?.[1];
     if (token) this.csrfToken = token;
+    const key = /name="idempotencyKey" value="([^"]+)"/.exec(response.body)?.[1];
+    if (key) this.idempotencyKey = key;
   }
 }
 

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryStore } from '../../../src/adapters/sqlite/delivery-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
@@ -83,6 +84,118 @@ describe('the orders view', () => {
     const fresh = sampleOrder();
     store.placeOrder(fresh, { status: 100, timestamp: 6_000 }, catalog, 6_000);
     expect(store.statusChangesSince(afterOld)).toEqual([{ orderId: fresh.orderId, status: 100, seq: afterOld + 1 }]);
+  });
+});
+
+describe('the status history', () => {
+  it('keeps one row per applied change, numbered like the status, with its source; duplicates only counted', () => {
+    const store = memory();
+    const order = sampleOrder();
+    store.placeOrder(order, { status: 100, timestamp: 1_000 }, catalog, 1_000);
+    const placedSeq = store.latestStatusSeq();
+    expect(store.applyEvent(event(order.orderId, 200, 2_000, '7'), catalog)).toBe(true);
+    const assembledSeq = store.latestStatusSeq();
+    expect(store.applyEvent(event(order.orderId, 200, 2_000, '7'), catalog)).toBe(false);
+    expect(store.applyEvent(event(order.orderId, 100, 1_000, '8'), catalog)).toBe(false);
+    expect(store.markStuck(catalog, 100_000, 45_000)).toEqual([order.orderId]);
+
+    expect(store.statusHistory(order.orderId)).toEqual([
+      { seq: placedSeq, status: 100, eventStatus: 100, eventTimestamp: 1_000, changedAt: 1_000 },
+      {
+        seq: assembledSeq,
+        status: 200,
+        eventStatus: 200,
+        eventTimestamp: 2_000,
+        changedAt: 2_000,
+        topic: 't',
+        partition: 0,
+        offset: '7',
+      },
+      { seq: store.latestStatusSeq(), status: 50, eventStatus: 200, eventTimestamp: 2_000, changedAt: 100_000 },
+    ]);
+    expect(store.duplicatesIgnored()).toBe(2);
+  });
+
+  it('goes with the status retention, and the duplicates count outlives it', () => {
+    const store = memory();
+    const order = sampleOrder();
+    store.placeOrder(order, { status: 100, timestamp: 0 }, catalog, 0);
+    store.applyEvent(event(order.orderId, 100, 0), catalog);
+    store.purge(5 * 3_600_000, 3_600_000, 3_600_000);
+    expect(store.statusHistory(order.orderId)).toEqual([]);
+    expect(store.duplicatesIgnored()).toBe(1);
+  });
+});
+
+describe('orders being placed', () => {
+  const KEY = '0f8fad5b-d9cb-469f-a165-70867728950e';
+
+  it('writes an order as placing once per customer and key, and lists it only until it fails', () => {
+    const store = memory();
+    const order = sampleOrder();
+    const first = store.beginPlacement(order, KEY, 1_000);
+    expect(first).toMatchObject({ created: true, order: { orderId: order.orderId, placement: 'placing', status: 0 } });
+    const again = store.beginPlacement({ ...order, orderId: 'ffffffff' }, KEY, 2_000);
+    expect(again).toMatchObject({ created: false, order: { orderId: order.orderId } });
+    expect(store.getOrder('ffffffff')).toBeUndefined();
+    expect(store.ordersBeingPlaced().map((row) => row.orderId)).toEqual([order.orderId]);
+    expect(store.listOrders(order.customerId).map((row) => row.orderId)).toEqual([order.orderId]);
+    expect(store.latestStatusSeq()).toBe(0);
+
+    expect(store.failPlacement(order.orderId)).toBe(true);
+    expect(store.listOrders(order.customerId)).toEqual([]);
+    expect(store.ordersBeingPlaced()).toEqual([]);
+    expect(store.findByIdempotencyKey(order.customerId, KEY)?.placement).toBe('failed');
+  });
+
+  it('is confirmed by any event of the order that the status role applies, even one that seemed to fail', () => {
+    const store = memory();
+    const placing = sampleOrder();
+    const failed = sampleOrder();
+    store.beginPlacement(placing, KEY, 1_000);
+    store.beginPlacement(failed, '7c9e6679-7425-40de-944b-e07fc1f90ae7', 1_000);
+    store.failPlacement(failed.orderId);
+    store.applyEvent(event(placing.orderId, 200, 2_000), catalog);
+    store.applyEvent(event(failed.orderId, 100, 1_000), catalog, failed);
+    expect(store.getOrder(placing.orderId)).toMatchObject({ placement: 'placed', status: 200 });
+    expect(store.getOrder(failed.orderId)).toMatchObject({ placement: 'placed', status: 100 });
+    expect(store.hasEvents(placing.orderId)).toBe(true);
+    expect(store.hasEvents('0badf00d')).toBe(false);
+  });
+
+  it('keeps the key a pizza-ordered header brings, unless it is malformed or another order of the customer has it', () => {
+    const store = memory();
+    const fromTopic = sampleOrder();
+    store.applyEvent(event(fromTopic.orderId, 100, 1_000), catalog, fromTopic, KEY);
+    expect(store.findByIdempotencyKey(fromTopic.customerId, KEY)?.orderId).toBe(fromTopic.orderId);
+
+    const sameCustomer = sampleOrder({ customerId: fromTopic.customerId });
+    store.applyEvent(event(sameCustomer.orderId, 100, 1_000), catalog, sameCustomer, KEY);
+    expect(store.getOrder(sameCustomer.orderId)).toMatchObject({ placement: 'placed', idempotencyKey: undefined });
+
+    const garbage = sampleOrder();
+    store.applyEvent(event(garbage.orderId, 100, 1_000), catalog, garbage, "'; DROP TABLE orders; --");
+    expect(store.getOrder(garbage.orderId)?.idempotencyKey).toBeUndefined();
+  });
+
+  it('adds the new columns to a file made by an older version, keeping its orders placed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pizza-orders-'));
+    try {
+      const path = join(dir, 'orders.db');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, username TEXT NOT NULL,
+        sauce TEXT NOT NULL, cheese TEXT NOT NULL, main_topping TEXT NOT NULL, extra_toppings TEXT NOT NULL,
+        created_at INTEGER NOT NULL);
+        INSERT INTO orders VALUES ('0000abcd', '${'c'.repeat(32)}', 'old', 'Tomato', 'Gouda', 'Ham', '[]', 5);`);
+      old.close();
+      const store = OrdersStore.open(path);
+      stores.push(store);
+      expect(store.getOrder('0000abcd')).toMatchObject({ placement: 'placed', idempotencyKey: undefined });
+      store.beginPlacement(sampleOrder({ customerId: 'c'.repeat(32) }), KEY, 6);
+      expect(store.findByIdempotencyKey('c'.repeat(32), KEY)?.placement).toBe('placing');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -33,6 +33,16 @@ describe('the view writer', () => {
     store.close();
   });
 
+  it('stores the idempotency key that came with a pizza-ordered event', async () => {
+    const store = OrdersStore.open(':memory:');
+    const writer = new ViewWriter(store, catalog);
+    const order = sampleOrder();
+    const key = '0f8fad5b-d9cb-469f-a165-70867728950e';
+    await writer.apply(event(order.orderId, 100, 1_000), order, key);
+    expect(store.findByIdempotencyKey(order.customerId, key)?.orderId).toBe(order.orderId);
+    store.close();
+  });
+
   it('fails every event of a batch the store could not write, so each is retried', async () => {
     const store = OrdersStore.open(':memory:');
     const writer = new ViewWriter(store, catalog);

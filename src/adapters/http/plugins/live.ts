@@ -1,16 +1,18 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
+import type { Logger } from 'pino';
 import { LiveFeed } from '../live-feed.js';
 import { FLOW_SERVICES } from '../presenters.js';
 
 /** The shared poller behind every event stream, and the streams' shutdown. */
 export default fp(
-  async function live(fastify: FastifyInstance, options: { intervalMs: number }) {
+  async function live(fastify: FastifyInstance, options: { intervalMs: number; log: Logger }) {
     const feed = new LiveFeed({
       store: fastify.shop.store,
       logDir: fastify.shop.settings.shop.logDir,
       roles: FLOW_SERVICES,
       intervalMs: options.intervalMs,
+      log: options.log.child({ component: 'live-feed' }),
     });
     const streams = new Set<() => void>();
     fastify.decorate('live', feed);

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { readOrderLog } from '../../logs/log-reader.js';
-import { isFlowService, type LogRow, logRows, statusView, timelineRows } from '../presenters.js';
+import { isFlowService, type LogRow, logRows, orderStatusView, statusView, timelineRows } from '../presenters.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -98,16 +98,24 @@ export default async function liveRoutes(fastify: FastifyInstance) {
 
       const sendTimeline = () => stream.send('timeline', timelineRows(settings, store.listEvents(orderId)));
       let lastLogs = '';
+      // Runs from the feed's callbacks with no one to await it: it must never reject.
       const sendLogs = async () => {
         if (!service) return;
-        const rows: LogRow[] = await readLogs(service, orderId);
-        const text = JSON.stringify(rows);
-        if (text === lastLogs) return;
-        lastLogs = text;
-        stream.send('logs', { service, rows });
+        try {
+          const rows: LogRow[] = await readLogs(service, orderId);
+          const text = JSON.stringify(rows);
+          if (text === lastLogs) return;
+          lastLogs = text;
+          stream.send('logs', { service, rows });
+        } catch (err) {
+          request.log.warn(
+            { err, orderId, service },
+            'could not read log lines for a live page; trying again on the next change',
+          );
+        }
       };
 
-      stream.send('status', statusView(settings, orderId, order.status));
+      stream.send('status', orderStatusView(settings, order));
       sendTimeline();
       stream.onEnd(
         fastify.live.onStatus((change) => {

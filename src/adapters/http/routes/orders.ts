@@ -1,8 +1,14 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { encodeEvent, orderedEvent } from '../../../domain/events.js';
-import { newOrderId, ORDER_ID_PATTERN, type Order, pizzaChoiceSchema } from '../../../domain/order.js';
+import {
+  newOrderId,
+  ORDER_ID_PATTERN,
+  type Order,
+  type PizzaChoice,
+  pizzaChoiceSchema,
+} from '../../../domain/order.js';
 import { readOrderLog } from '../../logs/log-reader.js';
-import type { OrderView } from '../../sqlite/orders-store.js';
+import { isIdempotencyKey, type OrderView } from '../../sqlite/orders-store.js';
 import type { Customer } from '../context.js';
 import {
   FLOW_SERVICES,
@@ -10,7 +16,7 @@ import {
   isFlowService,
   logRows,
   orderPage,
-  statusView,
+  orderStatusView,
   timelineRows,
 } from '../presenters.js';
 
@@ -27,7 +33,8 @@ export function ownedOrder(
 ): OrderView | undefined {
   if (!customer || !ORDER_ID_PATTERN.test(orderId)) return undefined;
   const order = fastify.shop.store.getOrder(orderId);
-  return order && order.customerId === customer.customerId ? order : undefined;
+  // An order whose customer was told it was not placed is not theirs to see.
+  return order && order.customerId === customer.customerId && order.placement !== 'failed' ? order : undefined;
 }
 
 export function orderNotFound(reply: FastifyReply, orderId: string) {
@@ -39,13 +46,31 @@ interface ChoiceForm {
   cheese?: unknown;
   mainTopping?: unknown;
   extraToppings?: unknown;
+  /** The menu page's random key: sending one form twice places one order. */
+  idempotencyKey?: unknown;
+}
+
+function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
+  return (
+    order.sauce === choice.sauce &&
+    order.cheese === choice.cheese &&
+    order.mainTopping === choice.mainTopping &&
+    order.extraToppings.join('\n') === choice.extraToppings.join('\n')
+  );
 }
 
 export default async function orderRoutes(fastify: FastifyInstance) {
-  const { settings, store, bus, clock } = fastify.shop;
+  const { settings, store } = fastify.shop;
   const choiceSchema = pizzaChoiceSchema(settings.menu);
-  const menuPage = (reply: FastifyReply, extra: Record<string, unknown> = {}, statusCode = 200) =>
-    reply.page('menu', { title: 'Menu', menu: settings.menu, choice: { extraToppings: [] }, ...extra }, statusCode);
+  const menuPage = (reply: FastifyReply, extra: Record<string, unknown> = {}, statusCode = 200) => {
+    // Never cached, so that Back shows a form with a fresh key rather than one already used.
+    reply.header('cache-control', 'no-store');
+    return reply.page(
+      'menu',
+      { title: 'Menu', menu: settings.menu, choice: { extraToppings: [] }, idempotencyKey: randomUUID(), ...extra },
+      statusCode,
+    );
+  };
 
   fastify.get('/menu', { preHandler: requireCustomer }, async (_request, reply) => menuPage(reply));
 
@@ -60,11 +85,30 @@ export default async function orderRoutes(fastify: FastifyInstance) {
       // A form sends one checked box as a string and several as an array.
       extraToppings: extras === undefined ? [] : Array.isArray(extras) ? extras : [extras],
     };
+    const key = form.idempotencyKey;
+    if (key !== undefined && !isIdempotencyKey(key)) {
+      fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
+      return menuPage(
+        reply,
+        { errors: ['This form was damaged on its way. Check your pizza and order again.'], choice },
+        400,
+      );
+    }
     const parsed = choiceSchema.safeParse(choice);
     if (!parsed.success) {
       fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
       const errors = [...new Set(parsed.error.issues.map((issue) => issue.message))];
-      return menuPage(reply, { errors, choice }, 400);
+      // The same key again: nothing was placed with it, and sending the corrected form twice still places one order.
+      return menuPage(reply, { errors, choice, ...(key === undefined ? {} : { idempotencyKey: key }) }, 400);
+    }
+
+    // A client that sends no key (a script, a page from before keys) gets no protection against repeats.
+    const idempotencyKey = key ?? randomUUID();
+    const earlier = store.findByIdempotencyKey(customer.customerId, idempotencyKey);
+    if (earlier && !sameChoice(earlier, parsed.data)) {
+      fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
+      const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
+      return menuPage(reply, { errors: [message], choice: parsed.data }, 409);
     }
 
     const order: Order = {
@@ -73,24 +117,15 @@ export default async function orderRoutes(fastify: FastifyInstance) {
       username: customer.username,
       ...parsed.data,
     };
-    const now = clock.now();
-    const status = settings.statuses.ids.order_placed;
-    const log = request.log.child({ orderId: order.orderId });
-    try {
-      // The event goes first: an order the kitchen never hears of must not show as placed.
-      await bus.publish(settings.topics.ordered, order.orderId, encodeEvent(orderedEvent(order, status, now)));
-    } catch (err) {
-      log.error({ err }, 'could not publish the order; it was not placed');
+    const outcome = await fastify.placement.place(order, idempotencyKey, fastify.closing);
+    if (!outcome.placed) {
       fastify.metrics.ordersRejected.inc({ reason: 'unavailable' });
-      return reply.page('unavailable', { title: 'Order not placed' }, 503);
+      return reply.page('unavailable', { title: 'Order not placed', choice: parsed.data, idempotencyKey }, 503);
     }
-    store.placeOrder(order, { status, timestamp: now }, settings.statuses, now);
-    fastify.metrics.ordersPlaced.inc();
-    log.info(
-      { sauce: order.sauce, cheese: order.cheese, mainTopping: order.mainTopping },
-      'order placed, pizza-ordered published',
-    );
-    return reply.redirect(`/orders/${order.orderId}`, 303);
+    if (outcome.again)
+      request.log.info({ orderId: outcome.orderId }, 'the same form again: showing the order it placed');
+    else fastify.metrics.ordersPlaced.inc();
+    return reply.redirect(`/orders/${outcome.orderId}`, 303);
   });
 
   fastify.get('/orders', { preHandler: requireCustomer }, async (request, reply) => {
@@ -128,7 +163,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
         statusSource: settings.shop.statusSource,
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
         logs: logRows(await readOrderLog(settings.shop.logDir, service, order.orderId)),
-        live: statusView(settings, order.orderId, order.status),
+        live: orderStatusView(settings, order),
       });
     },
   );
@@ -138,5 +173,6 @@ export default async function orderRoutes(fastify: FastifyInstance) {
 function defaultService(stage: ReturnType<typeof orderPage>['stage']): FlowService {
   if (stage === 'delivered') return 'deliver';
   if (stage === 'trouble') return 'status';
+  if (stage === 'placing') return 'serve';
   return stage;
 }

@@ -1,0 +1,102 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { LiveFeed, type StatusChange } from '../../../src/adapters/http/live-feed.js';
+import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
+import { testSettings } from '../../support/settings.js';
+import { sampleOrder } from '../../support/shop.js';
+
+const fixture = testSettings();
+fixture.cleanup();
+const catalog = fixture.settings.statuses;
+
+let store: OrdersStore;
+let feed: LiveFeed;
+let logDir: string;
+const rejections: unknown[] = [];
+const onRejection = (reason: unknown) => rejections.push(reason);
+
+beforeEach(() => {
+  rejections.length = 0;
+  process.on('unhandledRejection', onRejection);
+  logDir = mkdtempSync(join(tmpdir(), 'pizza-feed-'));
+  store = OrdersStore.open(':memory:');
+  feed = new LiveFeed({ store, logDir, roles: ['bake'], intervalMs: 10, log: pino({ level: 'silent' }) });
+});
+afterEach(() => {
+  feed.close();
+  store.close();
+  rmSync(logDir, { recursive: true, force: true });
+  process.off('unhandledRejection', onRejection);
+  vi.restoreAllMocks();
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(10);
+  }
+}
+
+function place(status = 100): string {
+  const order = sampleOrder();
+  store.placeOrder(order, { status, timestamp: Date.now() }, catalog, Date.now());
+  return order.orderId;
+}
+
+describe('the live feed', () => {
+  it('keeps polling through a store that throws, and delivers the changes once it reads again', async () => {
+    const seen: StatusChange[] = [];
+    feed.onStatus((change) => seen.push(change));
+    const broken = vi.spyOn(store, 'statusChangesSince').mockImplementation(() => {
+      throw new Error('database is locked');
+    });
+    const orderId = place();
+    await sleep(100);
+    expect(broken).toHaveBeenCalled();
+    expect(seen).toEqual([]);
+
+    broken.mockRestore();
+    await until(() => seen.length > 0);
+    expect(seen).toEqual([{ orderId, status: 100 }]);
+    expect(rejections).toEqual([]);
+  });
+
+  it('survives a listener that throws (its store read fails), tells the other listeners, and goes on', async () => {
+    const others: StatusChange[] = [];
+    let failing = true;
+    const reached: string[] = [];
+    feed.onStatus((change) => {
+      if (failing) throw new Error('the page could not read the order');
+      reached.push(change.orderId);
+    });
+    feed.onStatus((change) => others.push(change));
+    const first = place();
+    await until(() => others.length === 1);
+    await sleep(50);
+
+    failing = false;
+    const second = place();
+    await until(() => reached.length === 1);
+    expect(reached).toEqual([second]);
+    expect(others.map((change) => change.orderId)).toEqual([first, second]);
+    expect(rejections).toEqual([]);
+  });
+
+  it('survives a closed store under a log listener, with no unhandled rejection', async () => {
+    const roles: string[] = [];
+    feed.onLog((role) => {
+      roles.push(role);
+      store.listEvents('0000abcd');
+    });
+    feed.onStatus(() => {});
+    store.close();
+    await sleep(100);
+    expect(roles).toEqual(['bake']);
+    expect(rejections).toEqual([]);
+  });
+});
