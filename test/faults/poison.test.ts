@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { DEAD_LETTER_HEADERS, reportAndCheck, ViewWatcher } from '../support/faults-checks.js';
+import { bytesProducer, type ProducedRecord, type RecordedRecord } from '../support/faults-kafka.js';
+import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
+import { type FaultRole, FaultShop, type FaultTopics } from '../support/faults-shop.js';
+import { kafkaBootstrap } from '../support/kafka.js';
+
+const GOOD_ORDERS = 16;
+const POISON_AFTER_ORDERS = 6;
+
+interface Poison {
+  name: string;
+  topic: keyof FaultTopics;
+  key: Buffer;
+  value: Buffer;
+  /**
+   * `dead-letter`: nothing can be done with it. `dead-letter-or-delivered`:
+   * odd but workable (a framed value, an unusual key); either outcome is
+   * handling it, silence is not.
+   */
+  expect: 'dead-letter' | 'dead-letter-or-delivered';
+}
+
+const orderId = () => randomBytes(4).toString('hex');
+const json = (text: string) => Buffer.from(text, 'utf8');
+const orderValue = () =>
+  JSON.stringify({
+    status: 100,
+    timestamp: Date.now(),
+    order: {
+      extra_toppings: [],
+      sauce: 'Tomato',
+      cheese: 'Mozzarella',
+      main_topping: 'Pepperoni',
+      customer_id: randomBytes(16).toString('hex'),
+      username: 'poison',
+    },
+  });
+
+function poisons(): Poison[] {
+  const now = Date.now();
+  const assembled = (bakingTime: string) => json(`{"status":200,"baking_time":${bakingTime},"timestamp":${now}}`);
+  const schemaRegistryFramed = Buffer.concat([Buffer.from([0x00, 0x00, 0x00, 0x00, 0x07]), json(orderValue())]);
+  return [
+    {
+      name: 'baking_time 3e7',
+      topic: 'assembled',
+      key: json(orderId()),
+      value: assembled('3e7'),
+      expect: 'dead-letter',
+    },
+    { name: 'baking_time -5', topic: 'assembled', key: json(orderId()), value: assembled('-5'), expect: 'dead-letter' },
+    {
+      name: 'baking_time 1e308',
+      topic: 'assembled',
+      key: json(orderId()),
+      value: assembled('1e308'),
+      expect: 'dead-letter',
+    },
+    // Passes the broker (1 MiB + 12 bytes per batch), not a role's producer (1,000,000 bytes) for its output.
+    {
+      name: '1,000,500-byte key',
+      topic: 'ordered',
+      key: Buffer.alloc(1_000_500, 'k'),
+      value: json(orderValue()),
+      expect: 'dead-letter',
+    },
+    ...(['ordered', 'assembled', 'baked', 'pending', 'delivered'] as const).map(
+      (topic): Poison => ({
+        name: 'not JSON',
+        topic,
+        key: json(orderId()),
+        value: json('{"status": 100, oops'),
+        expect: 'dead-letter',
+      }),
+    ),
+    {
+      name: 'Schema Registry framed JSON',
+      topic: 'ordered',
+      key: json(orderId()),
+      value: schemaRegistryFramed,
+      expect: 'dead-letter-or-delivered',
+    },
+    {
+      name: 'emoji key',
+      topic: 'ordered',
+      key: json('🍕💥🍕'),
+      value: json(orderValue()),
+      expect: 'dead-letter-or-delivered',
+    },
+    {
+      name: 'invalid UTF-8 key',
+      topic: 'ordered',
+      key: Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x80]),
+      value: json(orderValue()),
+      expect: 'dead-letter',
+    },
+    {
+      name: '10 KB key',
+      topic: 'ordered',
+      key: Buffer.alloc(10_240, 'x'),
+      value: json(orderValue()),
+      expect: 'dead-letter-or-delivered',
+    },
+  ];
+}
+
+const deadLetterFor = (produced: ProducedRecord) => (record: RecordedRecord) =>
+  record.headers['pizza-dlq-topic'] === produced.topic &&
+  record.headers['pizza-dlq-partition'] === String(produced.partition) &&
+  record.headers['pizza-dlq-offset'] === produced.offset;
+
+describe('poison events produced straight to the topics', () => {
+  it('dead-letters every bad event, and every good order around them is delivered', async () => {
+    const shop = await FaultShop.create({ bootstrap: kafkaBootstrap() });
+    onTestFinished(() => shop.close());
+    const roles: FaultRole[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
+    await Promise.all(roles.map((role) => shop.start(role)));
+    const producer = await bytesProducer(shop.options.bootstrap);
+    onTestFinished(() => producer.disconnect());
+    const watcher = new ViewWatcher(shop);
+    const placer = new OrderPlacer(shop.serveUrl);
+
+    const placing = placer.place({ count: GOOD_ORDERS, intervalMs: 200 });
+    await placer.placedAtLeast(POISON_AFTER_ORDERS);
+    const sent: Array<{ poison: Poison; produced: ProducedRecord }> = [];
+    for (const poison of poisons()) {
+      sent.push({ poison, produced: await producer.send(shop.topics[poison.topic], poison.key, poison.value) });
+    }
+    const orderIds = await placing;
+    const { missing } = await waitForDelivered(shop, orderIds, 60_000);
+
+    // Bad events are handled by then or never; give the dead letters a few more seconds.
+    const outcome = () =>
+      sent.map(({ poison, produced }) => {
+        const letters = shop.recorder.topic(shop.topics.deadLetter).filter(deadLetterFor(produced));
+        // Only an order can end up delivered; a record on pizza-delivered itself is not its own delivery.
+        const delivered =
+          poison.topic === 'ordered' &&
+          shop.recorder.topic(shop.topics.delivered).some((record) => record.key?.equals(poison.key));
+        return { poison, letters, delivered };
+      });
+    const settled = () =>
+      outcome().every(({ poison, letters, delivered }) =>
+        poison.expect === 'dead-letter' ? letters.length > 0 : letters.length > 0 || delivered,
+      );
+    const deadline = Date.now() + 15_000;
+    while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 500));
+    watcher.stop();
+
+    const results = outcome();
+    const deadLetters = shop.recorder.topic(shop.topics.deadLetter);
+    const good = new Set(orderIds);
+    reportAndCheck(shop, {
+      trial: 'poison events',
+      orderIds,
+      deadLetters: deadLetters.length,
+      failoverMs: {},
+      watcher,
+      notes: [
+        `${sent.length} poison records; good orders blocked (undelivered): ${missing.length}`,
+        ...results.map(({ poison, letters, delivered }) => {
+          const by = letters.map(
+            (letter) => `${letter.headers['pizza-dlq-role']}/${letter.headers['pizza-dlq-reason']}`,
+          );
+          return `${poison.name} on ${poison.topic}: ${letters.length > 0 ? `dead-lettered by ${by.join(', ')}` : 'no dead letter'}${delivered ? ', delivered' : ''}`;
+        }),
+      ],
+    });
+    expect
+      .soft(
+        results
+          .filter(({ poison, letters, delivered }) =>
+            poison.expect === 'dead-letter' ? letters.length === 0 : letters.length === 0 && !delivered,
+          )
+          .map(({ poison }) => `${poison.name} on ${poison.topic}`),
+        'bad events neither in the dead-letter topic nor (where workable) delivered',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        deadLetters.flatMap((letter) =>
+          DEAD_LETTER_HEADERS.filter((header) => !letter.headers[header]).map(
+            (header) => `${letter.headers['pizza-dlq-topic']}@${letter.headers['pizza-dlq-offset']} lacks ${header}`,
+          ),
+        ),
+        'dead letters without the headers that say where they came from and why',
+      )
+      .toEqual([]);
+    expect
+      .soft(
+        deadLetters
+          .filter((letter) => good.has(letter.key?.toString('utf8') ?? ''))
+          .map((letter) => letter.key?.toString()),
+        'good orders dead-lettered',
+      )
+      .toEqual([]);
+    expect.soft(orderIds.length, 'good orders placed').toBe(GOOD_ORDERS);
+  }, 180_000);
+});
