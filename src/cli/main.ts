@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { deadLettersCommand } from './commands/dead-letters.js';
 import { flinkPrintCommand } from './commands/flink-print.js';
 import { roleCommand } from './commands/run-roles.js';
 import { topicsCheckCommand } from './commands/topics-check.js';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   for (const role of ['all', 'serve', 'assemble', 'bake', 'deliver', 'status'] as const) roleCommand(program, role);
   topicsCheckCommand(program);
   flinkPrintCommand(program);
+  deadLettersCommand(program);
   return program;
 }
 

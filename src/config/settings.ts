@@ -212,6 +212,12 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
       `${where(layered.get('kafka')?.values().next().value?.origin)}: [kafka] needs bootstrap.servers = host:port.`,
     );
   }
+  if (shaped.shop.heartbeatIntervalMs * 3 > shaped.shop.sessionTimeoutMs) {
+    const heartbeat = layered.get('pizza-shop')?.get('heartbeat_interval_ms');
+    throw configError(
+      `${where(heartbeat?.origin)}: [pizza-shop] heartbeat_interval_ms = ${shaped.shop.heartbeatIntervalMs} is too close to session_timeout_ms = ${shaped.shop.sessionTimeoutMs}: a member would be thrown out of its group after one late heartbeat. Use a third of the session timeout or less.`,
+    );
+  }
   const statusSource =
     shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;
   const sessionSecret = layered.get('pizza-shop')?.get('session_secret')?.value;

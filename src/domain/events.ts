@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import type { Order } from './order.js';
+import { ORDER_ID_PATTERN, type Order } from './order.js';
+import { BAKING_SECONDS } from './timings.js';
 
 /**
  * The JSON on the wire, field for field as the workshop's Python services
@@ -15,7 +16,7 @@ export const orderedEventSchema = z.object({
     sauce: z.string(),
     cheese: z.string(),
     main_topping: z.string(),
-    customer_id: z.string().regex(/^[0-9a-fA-F]+$/),
+    customer_id: z.string().regex(/^[0-9a-fA-F]{32}$/, 'is not a customer id (32 hex characters)'),
     username: z.string(),
   }),
 });
@@ -23,7 +24,11 @@ export type OrderedEvent = z.infer<typeof orderedEventSchema>;
 
 export const assembledEventSchema = z.object({
   status: z.number().int(),
-  baking_time: z.number().nonnegative(),
+  // The recipe's range: a value outside it would hold an oven for longer than any pizza takes.
+  baking_time: z
+    .number()
+    .min(BAKING_SECONDS.min, `is shorter than any recipe (${BAKING_SECONDS.min} to ${BAKING_SECONDS.max} s)`)
+    .max(BAKING_SECONDS.max, `is longer than any recipe (${BAKING_SECONDS.min} to ${BAKING_SECONDS.max} s)`),
   timestamp: epochMillis,
 });
 export type AssembledEvent = z.infer<typeof assembledEventSchema>;
@@ -35,7 +40,27 @@ export const statusEventSchema = z.object({
 });
 export type StatusEvent = z.infer<typeof statusEventSchema>;
 
-export class InvalidEventError extends Error {}
+export class InvalidEventError extends Error {
+  override readonly name = 'InvalidEventError';
+}
+
+/**
+ * The order id a record's key carries, checked on the key's bytes: decoding
+ * first would turn invalid UTF-8 into U+FFFD and let an odd key pass as text.
+ */
+export function orderIdFromKey(keyBytes: Uint8Array | null): string {
+  if (!keyBytes || keyBytes.length === 0) {
+    throw new InvalidEventError('the record has no key; the order id is expected there');
+  }
+  // Order ids are short ASCII hex: anything longer is refused before it is decoded.
+  const text = keyBytes.length <= 64 ? Buffer.from(keyBytes).toString('latin1') : '';
+  if (!ORDER_ID_PATTERN.test(text)) {
+    throw new InvalidEventError(
+      `the key is not an order id (8 lowercase hex characters): ${keyBytes.length} bytes starting ${Buffer.from(keyBytes.subarray(0, 16)).toString('hex')}`,
+    );
+  }
+  return text;
+}
 
 /** Parses a value's bytes as JSON and validates it; throws InvalidEventError. */
 export function decodeEvent<T>(schema: z.ZodType<T>, value: Buffer | null): T {

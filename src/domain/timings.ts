@@ -14,6 +14,9 @@ export function recipeSeed(recipe: Recipe): number {
   return Number.parseInt(createHash('md5').update(text).digest('hex').slice(-4), 16);
 }
 
+/** The recipe's range of baking times, in simulated seconds (seed % 8 + 8); events outside it are bad. */
+export const BAKING_SECONDS = { min: 8, max: 15 } as const;
+
 export function assemblingSeconds(recipe: Recipe): number {
   return (recipeSeed(recipe) % 8) + 4;
 }

@@ -1,9 +1,8 @@
-import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
 import type { StageRole } from '../config/settings.js';
-import { InvalidEventError } from '../domain/events.js';
-import { type Role, type RoleDeps, SHUTDOWN_GRACE_MS } from './role.js';
+import { orderIdFromKey } from '../domain/events.js';
+import type { Role, RoleDeps } from './role.js';
 
 /** What a record handler works with: the role's collaborators, its order's logger, and the stop signal. */
 export interface HandlerDeps extends RoleDeps {
@@ -13,7 +12,7 @@ export interface HandlerDeps extends RoleDeps {
 export interface ConsumingRoleSpec {
   name: StageRole;
   topics: string[];
-  /** The work for one record. `signal` aborts when the role is stopping. */
+  /** The work for one record. `signal` aborts when the record is taken back (revoked, or the role stopping). */
   handle(record: BusRecord, signal: AbortSignal, log: Logger): Promise<void>;
   onStart?(): void;
   onStop?(): void;
@@ -26,9 +25,6 @@ export interface ConsumingRoleSpec {
  */
 export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   const { bus, settings, log } = deps;
-  const abort = new AbortController();
-  // Every record in flight waits on this one signal; capacity, not 10, bounds the listeners.
-  setMaxListeners(0, abort.signal);
   let subscription: Subscription | undefined;
   let stopping: Promise<void> | undefined;
 
@@ -41,34 +37,18 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         clientId: settings.clientIds[spec.name],
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],
+        role: spec.name,
         log,
-        handle: async (record) => {
-          const orderLog = log.child({ orderId: record.key ?? undefined });
-          try {
-            await spec.handle(record, abort.signal, orderLog);
-          } catch (err) {
-            if (err instanceof InvalidEventError) {
-              // Retrying cannot fix a malformed event: say why, then move past it.
-              orderLog.error(
-                { topic: record.topic, partition: record.partition, offset: record.offset, reason: err.message },
-                'skipping an event that cannot be read',
-              );
-              return;
-            }
-            throw err;
-          }
-        },
+        // A bad event (InvalidEventError) is not retried: the bus dead-letters it with the reason.
+        handle: (record, signal) => spec.handle(record, signal, log.child({ orderId: record.key ?? undefined })),
       });
       log.info({ topics: spec.topics, capacity: settings.shop.capacity[spec.name] }, 'ready');
     },
     stop() {
       stopping ??= (async () => {
-        const grace = setTimeout(() => abort.abort(new Error('role stopping')), SHUTDOWN_GRACE_MS);
         try {
           await subscription?.stop();
         } finally {
-          clearTimeout(grace);
-          abort.abort(new Error('role stopped'));
           spec.onStop?.();
           log.info('stopped');
         }
@@ -78,8 +58,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   };
 }
 
-/** Every event is keyed by its order id; a record without one cannot be placed. */
+/** Every event is keyed by its order id, checked byte for byte: an odd key is a bad event, never an order. */
 export function requireKey(record: BusRecord): string {
-  if (!record.key) throw new InvalidEventError('the record has no key; the order id is expected there');
-  return record.key;
+  return orderIdFromKey(record.keyBytes);
 }

@@ -30,7 +30,12 @@ export interface RunningShop {
 }
 
 export async function createBus(settings: Settings, logs: LoggerFactory): Promise<Bus> {
-  if (!settings.kafka) return new EmbeddedBus({ partitions: settings.topicConfig.numPartitions });
+  if (!settings.kafka) {
+    return new EmbeddedBus({
+      partitions: settings.topicConfig.numPartitions,
+      deadLetterTopic: settings.topics.deadLetter,
+    });
+  }
   const { createKafkaBus } = await import('../adapters/bus/kafka.js');
   return createKafkaBus({ settings, log: logs.forRole('kafka') });
 }

@@ -1,5 +1,5 @@
 import type { BusRecord } from '../adapters/bus/bus.js';
-import { decodeEvent, InvalidEventError, statusEventSchema } from '../domain/events.js';
+import { decodeEvent, orderIdFromKey, statusEventSchema } from '../domain/events.js';
 
 /** A status change for one order, whichever topic it came from. */
 export interface StatusUpdate {
@@ -13,7 +13,7 @@ export type StatusRecordDecoder = (record: BusRecord) => Promise<StatusUpdate | 
 
 /** The stage topics carry `{status, timestamp}` in their JSON, keyed by order id. */
 export const decodeStageRecord: StatusRecordDecoder = async (record) => {
-  if (!record.key) throw new InvalidEventError('the record has no key; the order id is expected there');
+  const orderId = orderIdFromKey(record.keyBytes);
   const event = decodeEvent(statusEventSchema, record.value);
-  return { orderId: record.key, status: event.status, timestamp: event.timestamp };
+  return { orderId, status: event.status, timestamp: event.timestamp };
 };

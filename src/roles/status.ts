@@ -1,11 +1,13 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BusRecord } from '../adapters/bus/bus.js';
+import type { BusRecord, Connectivity } from '../adapters/bus/bus.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
 import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
+import { HEADERS } from '../domain/headers.js';
+import { ORDER_ID_PATTERN } from '../domain/order.js';
 import { isComplete, statusLabel } from '../domain/statuses.js';
 import { consumingRole } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
@@ -25,6 +27,10 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
   const { settings, view, clock, log } = deps;
   const update = await deps.decode(record);
   if (!update) return;
+  // However the key was framed, only an order id the web app could have issued makes a row.
+  if (!ORDER_ID_PATTERN.test(update.orderId)) {
+    throw new InvalidEventError(`the key is not an order id: ${JSON.stringify(update.orderId.slice(0, 40))}`);
+  }
   const now = clock.now();
   // An order placed by another web app (the workshop's, say) joins the view too.
   const order =
@@ -42,6 +48,7 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
       receivedAt: now,
     },
     order,
+    record.headers[HEADERS.idempotencyKey]?.toString(),
   );
   // The role's logger already carries the record's key; a framed key needs the decoded id instead.
   const orderLog = update.orderId === record.key ? log : log.child({ orderId: update.orderId });
@@ -59,6 +66,15 @@ export function watchdogTimings(settings: Settings): { intervalMs: number; stuck
     intervalMs: settings.orders.watchdogIntervalMinutes * 60_000,
     stuckAfterMs: settings.orders.stuckAfterMinutes * 60_000 * stretch,
   };
+}
+
+/**
+ * An order is stuck when a stage had time to work on it and did not. While
+ * the broker is away no stage can, nor for a full timeout after it is back.
+ */
+export function watchdogMayFlag(connectivity: Connectivity, now: number, stuckAfterMs: number): boolean {
+  if (!connectivity.up) return false;
+  return connectivity.outages === 0 || now - connectivity.since >= stuckAfterMs;
 }
 
 export interface StatusRoleOptions {
@@ -113,7 +129,8 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   const tick = (activeStore: OrdersStore) => {
     const { stuckAfterMs } = watchdogTimings(settings);
     const now = clock.now();
-    for (const orderId of activeStore.markStuck(settings.statuses, now, stuckAfterMs)) {
+    const flagging = watchdogMayFlag(deps.bus.connectivity(), now, stuckAfterMs);
+    for (const orderId of flagging ? activeStore.markStuck(settings.statuses, now, stuckAfterMs) : []) {
       log.warn({ orderId }, `watchdog: no progress for ${Math.round(stuckAfterMs / 1000)} s, order flagged as stuck`);
     }
     const purged = activeStore.purge(

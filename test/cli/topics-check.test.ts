@@ -102,6 +102,7 @@ describe('pizza topics:check', () => {
       'delivered',
       'pending',
       'status',
+      'deadLetter',
     ]);
     for (const topic of report.topics)
       expect(topic).toMatchObject({ exists: true, partitions: 3, replicationFactor: 1 });

@@ -24,6 +24,15 @@ function configFailure(run: () => unknown): PizzaError {
 }
 
 describe('settings', () => {
+  it('refuses a heartbeat interval that is not well below the session timeout', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pizza-settings-'));
+    const file = join(dir, 'system.ini');
+    writeFileSync(file, '[pizza-shop]\nsession_timeout_ms = 6000\nheartbeat_interval_ms = 3000\n');
+    expect(() => loadSettings({ systemConfig: file })).toThrow(
+      /heartbeat_interval_ms = 3000.*session_timeout_ms = 6000/,
+    );
+  });
+
   it("has the workshop's defaults built in, and no Kafka without a config", () => {
     const settings = loadSettings();
     expect(settings.kafka).toBeUndefined();
@@ -34,7 +43,10 @@ describe('settings', () => {
       delivered: 'pizza-delivered',
       pending: 'pizza-pending',
       status: 'pizza-status',
+      deadLetter: 'pizza-dead-letter',
     });
+    expect(settings.shop.sessionTimeoutMs).toBe(6000);
+    expect(settings.shop.heartbeatIntervalMs).toBe(1500);
     expect(settings.topicConfig).toEqual({ numPartitions: 1, replicationFactor: 3 });
     expect(settings.statuses.ids.delivered).toBe(999);
     expect(settings.statuses.completedIds).toEqual([999, 499]);

@@ -13,7 +13,13 @@ export interface BusRecord {
   value: Buffer | null;
   /** The record's timestamp, epoch ms. */
   timestamp: number;
+  /** Record headers by name (names in `domain/headers.ts`); a repeated name keeps its last value. */
+  headers: RecordHeaders;
 }
+
+export type RecordHeaders = Record<string, Buffer>;
+/** Headers as a publisher gives them: text is sent as UTF-8. */
+export type OutgoingHeaders = Record<string, string | Buffer>;
 
 export interface Delivery {
   topic: string;
@@ -21,7 +27,15 @@ export interface Delivery {
   offset: string;
 }
 
-export type RecordHandler = (record: BusRecord) => Promise<void>;
+/**
+ * Does the work for one record. `signal` aborts when the record is taken back
+ * (its partition moved to another member, or the subscription is stopping):
+ * the handler should give up at once, and the record is redelivered.
+ */
+export type RecordHandler = (record: BusRecord, signal: AbortSignal) => Promise<void>;
+
+/** How a failed handler's error should be treated; see `adapters/bus/failures.ts`. */
+export type FailureKind = 'bad-event' | 'permanent' | 'transient' | 'unavailable';
 
 export interface SubscribeOptions {
   groupId: string;
@@ -35,12 +49,24 @@ export interface SubscribeOptions {
   capacity: number;
   /**
    * Does the work for one record and resolves once its output is published;
-   * only then is the record acknowledged. A rejection means "not now": the
-   * record is retried with back-off, and never acknowledged until it succeeds.
-   * A record that can never succeed must be logged and resolved by the handler.
+   * only then is the record acknowledged. A rejection is classified: a bad
+   * event or a permanent error goes to the dead-letter topic at once; a
+   * transient one is retried with back-off, a bounded number of times, then
+   * dead-lettered; "the broker is unavailable" waits, however long, and is
+   * never dead-lettered.
    */
   handle: RecordHandler;
+  /** Named in dead letters' headers, so an operator knows who gave up on a record. */
+  role: string;
+  /** Transient failures: attempts before dead-lettering, and the back-off between them. */
+  retry?: RetryPolicy;
   log: Logger;
+}
+
+export interface RetryPolicy {
+  maxAttempts: number;
+  initialDelayMs: number;
+  maxDelayMs: number;
 }
 
 export interface Subscription {
@@ -59,10 +85,22 @@ export interface Subscription {
  */
 export interface Bus {
   readonly kind: 'embedded' | 'kafka';
-  publish(topic: string, key: string, value: Buffer): Promise<Delivery>;
+  publish(topic: string, key: string | Buffer, value: Buffer | null, headers?: OutgoingHeaders): Promise<Delivery>;
   /** Fails with a clear message when a topic a role will use does not exist. */
   requireTopics(topics: string[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Whether the broker can be reached now, and when that last changed (epoch ms). */
+  connectivity(): Connectivity;
+  /** Every record on a topic from the start, for tools that list a small topic (dead letters). */
+  readTopic(topic: string): Promise<BusRecord[]>;
   /** Stops every subscription and releases the bus. Idempotent. */
   close(): Promise<void>;
+}
+
+export interface Connectivity {
+  up: boolean;
+  /** When the broker last became reachable or unreachable; the bus's start when it never changed. */
+  since: number;
+  /** Outages seen since the bus started. */
+  outages: number;
 }

@@ -1,4 +1,14 @@
-import type { Bus, BusRecord, Delivery, SubscribeOptions, Subscription } from './bus.js';
+import type {
+  Bus,
+  BusRecord,
+  Connectivity,
+  Delivery,
+  OutgoingHeaders,
+  RecordHeaders,
+  SubscribeOptions,
+  Subscription,
+} from './bus.js';
+import { deadLetterFor } from './dead-letter.js';
 import { Dispatcher } from './dispatcher.js';
 import { partitionForKey } from './murmur2.js';
 
@@ -8,6 +18,8 @@ export interface EmbeddedBusOptions {
   /** How long `stop()` waits for records in flight. */
   shutdownGraceMs?: number;
   clock?: () => number;
+  /** Where records that can never be worked on go; kept in memory like every topic here. */
+  deadLetterTopic?: string;
 }
 
 interface Member {
@@ -39,23 +51,37 @@ export class EmbeddedBus implements Bus {
   private readonly subscriptions = new Set<Subscription>();
   private nextMemberId = 1;
   private closed = false;
+  private readonly startedAt: number;
 
-  constructor(private readonly options: EmbeddedBusOptions) {}
+  constructor(private readonly options: EmbeddedBusOptions) {
+    this.startedAt = this.now();
+  }
 
-  async publish(topic: string, key: string, value: Buffer): Promise<Delivery> {
+  async publish(
+    topic: string,
+    key: string | Buffer,
+    value: Buffer | null,
+    headers?: OutgoingHeaders,
+  ): Promise<Delivery> {
     if (this.closed) throw new Error('the embedded bus is closed');
     const partitions = this.log(topic);
-    const partition = partitionForKey(key, partitions.length);
+    const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    const partition = partitionForKey(keyBytes, partitions.length);
     const log = partitions[partition] as BusRecord[];
     const offset = String(log.length);
+    const recordHeaders: RecordHeaders = {};
+    for (const [name, headerValue] of Object.entries(headers ?? {})) {
+      recordHeaders[name] = typeof headerValue === 'string' ? Buffer.from(headerValue, 'utf8') : headerValue;
+    }
     log.push({
       topic,
       partition,
       offset,
-      key,
-      keyBytes: Buffer.from(key, 'utf8'),
+      key: keyBytes.toString('utf8'),
+      keyBytes,
       value,
-      timestamp: (this.options.clock ?? Date.now)(),
+      timestamp: this.now(),
+      headers: recordHeaders,
     });
     for (const wake of [...this.waiters]) wake();
     return { topic, partition, offset };
@@ -63,6 +89,15 @@ export class EmbeddedBus implements Bus {
 
   /** Topics come into being on first use here, so every topic exists. */
   async requireTopics(): Promise<void> {}
+
+  /** In one process there is no broker to lose. */
+  connectivity(): Connectivity {
+    return { up: true, since: this.startedAt, outages: 0 };
+  }
+
+  async readTopic(topic: string): Promise<BusRecord[]> {
+    return this.records(topic);
+  }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
     if (this.closed) throw new Error('the embedded bus is closed');
@@ -75,7 +110,17 @@ export class EmbeddedBus implements Bus {
       dispatcher: new Dispatcher({
         capacity: options.capacity,
         handle: options.handle,
+        retry: options.retry,
         log: options.log,
+        deadLetter: async (record, reason, error) => {
+          const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
+          await this.publish(
+            this.options.deadLetterTopic ?? 'pizza-dead-letter',
+            letter.key,
+            letter.value,
+            letter.headers,
+          );
+        },
         commit: (topic, partition, next) => {
           // A member commits only partitions it still owns, as Kafka's fencing does.
           if (member.assigned.some((tp) => tp.topic === topic && tp.partition === partition)) {
@@ -125,6 +170,10 @@ export class EmbeddedBus implements Bus {
   /** Records on a topic, for tests and tools that inspect the log. */
   records(topic: string): BusRecord[] {
     return (this.topics.get(topic) ?? []).flat();
+  }
+
+  private now(): number {
+    return (this.options.clock ?? Date.now)();
   }
 
   private log(topic: string): BusRecord[][] {
@@ -186,7 +235,9 @@ export class EmbeddedBus implements Bus {
         });
         continue;
       }
-      await member.dispatcher.dispatch(record, () => member.generation === generation);
+      await member.dispatcher.whenRoom();
+      if (this.closed || member.generation !== generation) break;
+      if (!member.dispatcher.dispatch(record)) break;
       position += 1;
     }
   }

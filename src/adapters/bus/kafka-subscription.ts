@@ -1,6 +1,16 @@
-import type { KafkaClients, KafkaConsumer } from '../kafka/client.js';
-import type { BusRecord, SubscribeOptions, Subscription } from './bus.js';
+import type { DeadLetterReason } from '../../domain/headers.js';
+import { HANDED_BACK, type KafkaClients, type KafkaConsumer } from '../kafka/client.js';
+import type { BusRecord, RecordHeaders, SubscribeOptions, Subscription } from './bus.js';
 import { Dispatcher } from './dispatcher.js';
+
+export interface KafkaSubscriptionSettings {
+  /** How long `stop()` waits for records in flight before handing them back. */
+  shutdownGraceMs: number;
+  /** A member that stops heartbeating loses its partitions after this long: the crash failover time. */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown) => Promise<void>;
+}
 
 /** How long subscribe waits to join the group; a member that joined has a defined share of the work. */
 const JOIN_WAIT_MS = 30_000;
@@ -34,7 +44,7 @@ const tpKey = (topic: string, partition: number) => `${topic}\u0000${partition}`
 export async function subscribeKafka(
   clients: KafkaClients,
   options: SubscribeOptions,
-  shutdownGraceMs: number,
+  settings: KafkaSubscriptionSettings,
 ): Promise<Subscription> {
   const { log } = options;
   /** Partitions we own now, each with the generation it was assigned in. */
@@ -60,8 +70,10 @@ export async function subscribeKafka(
       for (const [key] of batch) pending.delete(key);
       try {
         await consumer.commitOffsets(batch.map(([, offset]) => offset));
+        clients.watch.reachable();
       } catch (err) {
-        log.warn(
+        // During an outage the watch reports it; each failed commit is detail.
+        (clients.watch.state().up ? log.warn.bind(log) : log.debug.bind(log))(
           { err, offsets: batch.map(([, offset]) => offset) },
           'commit failed; the records will be redelivered if not committed later',
         );
@@ -76,9 +88,38 @@ export async function subscribeKafka(
     flushTimer ??= setTimeout(() => void flush(), COMMIT_INTERVAL_MS);
   };
 
+  /** Partitions whose fetching we paused while the dispatcher was full. */
+  const paused = new Map<string, TopicPartition>();
+  const pausePartition = (topic: string, partition: number) => {
+    const key = tpKey(topic, partition);
+    if (paused.has(key) || !consumer) return;
+    paused.set(key, { topic, partition });
+    try {
+      consumer.pause([{ topic, partitions: [partition] }]);
+    } catch (err) {
+      log.debug({ err, topic, partition }, 'could not pause fetching');
+    }
+  };
+  /** The client reads on from the last record it handed us. */
+  const resumeAll = () => {
+    if (!consumer || stopping || paused.size === 0) return;
+    const partitions = [...paused.values()];
+    paused.clear();
+    for (const { topic, partition } of partitions) {
+      try {
+        consumer.resume([{ topic, partitions: [partition] }]);
+      } catch (err) {
+        log.debug({ err, topic, partition }, 'could not resume fetching');
+      }
+    }
+  };
+
   const dispatcher = new Dispatcher({
     capacity: options.capacity,
     handle: options.handle,
+    retry: options.retry,
+    deadLetter: settings.deadLetter,
+    onRoom: resumeAll,
     log,
     commit: (topic, partition, nextOffset) => {
       const key = tpKey(topic, partition);
@@ -97,13 +138,23 @@ export async function subscribeKafka(
     if (err.code === ASSIGN_PARTITIONS) {
       generation += 1;
       for (const tp of assignment) owned.set(tpKey(tp.topic, tp.partition), generation);
+      // A partition paused in an earlier assignment must not come back paused (the client
+      // runs this after applying the assignment).
+      try {
+        consumer?.resume(assignment.map((tp) => ({ topic: tp.topic, partitions: [tp.partition] })));
+      } catch (err) {
+        log.debug({ err }, 'could not resume newly assigned partitions');
+      }
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions assigned');
       joined();
     } else if (err.code === REVOKE_PARTITIONS) {
       const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
       // At once, before any await: the client may go on handing us records of these
       // partitions meanwhile, and those must be read again by the next owner, not worked on.
-      for (const key of revoked) owned.delete(key);
+      for (const key of revoked) {
+        owned.delete(key);
+        paused.delete(key);
+      }
       for (const tp of assignment) dispatcher.revoke(tp.topic, tp.partition);
       await flush(revoked).catch(() => {});
       for (const key of revoked) pending.delete(key);
@@ -113,7 +164,12 @@ export async function subscribeKafka(
 
   consumer = clients.consumer(
     clients.config(
-      { 'auto.offset.reset': 'earliest' },
+      // The client's KafkaJS mode would set 30 s; ours come from the settings, and [kafka] may override them.
+      {
+        'auto.offset.reset': 'earliest',
+        'session.timeout.ms': settings.sessionTimeoutMs,
+        'heartbeat.interval.ms': settings.heartbeatIntervalMs,
+      },
       {
         'group.id': options.groupId,
         'client.id': options.clientId,
@@ -138,8 +194,11 @@ export async function subscribeKafka(
   await activeConsumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       if (stopping) return; // Not committed: the next owner reads it again.
-      const key = tpKey(topic, partition);
-      const receivedIn = owned.get(key);
+      if (!owned.has(tpKey(topic, partition))) {
+        // Returning would count it as consumed, and a later record's commit would pass it:
+        // failing makes the client seek back, so it is read again by whoever owns the partition.
+        throw new Error(`${topic}[${partition}] is not ours; offset ${message.offset} ${HANDED_BACK}`);
+      }
       const record: BusRecord = {
         topic,
         partition,
@@ -148,17 +207,11 @@ export async function subscribeKafka(
         keyBytes: message.key ?? null,
         value: message.value,
         timestamp: Number(message.timestamp),
+        headers: recordHeaders(message.headers),
       };
-      // A record taken while the partition was ours must not start after it moved, even if it came back.
-      const taken = await dispatcher.dispatch(
-        record,
-        () => !stopping && receivedIn !== undefined && owned.get(key) === receivedIn,
-      );
-      if (!taken && !stopping) {
-        // Returning would count it as consumed, and a later record's commit would pass it:
-        // failing makes the client seek back, so it is read again by whoever owns the partition.
-        throw new Error(`${topic}[${partition}] moved while offset ${message.offset} waited; it will be read again`);
-      }
+      // Never waits: a full dispatcher pauses fetching instead, so a rebalance is never held up here.
+      dispatcher.dispatch(record);
+      if (!dispatcher.hasRoom()) pausePartition(topic, partition);
     },
   });
   let joinTimer: NodeJS.Timeout | undefined;
@@ -179,7 +232,7 @@ export async function subscribeKafka(
     stop() {
       stopped ??= (async () => {
         stopping = true;
-        await dispatcher.drain(shutdownGraceMs);
+        await dispatcher.drain(settings.shutdownGraceMs);
         await flush();
         // Leaving the group revokes our partitions (the callback above) and hands them to the others.
         await activeConsumer
@@ -190,4 +243,15 @@ export async function subscribeKafka(
       return stopped;
     },
   };
+}
+
+/** The client gives header values as Buffers or strings, repeated names as arrays; the last one wins. */
+export function recordHeaders(headers: Record<string, unknown> | undefined): RecordHeaders {
+  const result: RecordHeaders = {};
+  for (const [name, raw] of Object.entries(headers ?? {})) {
+    const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+    if (value === undefined || value === null) continue;
+    result[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+  }
+  return result;
 }

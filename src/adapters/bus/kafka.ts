@@ -2,7 +2,9 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
 import { requireTopics } from '../kafka/topics.js';
-import type { Bus, Delivery, SubscribeOptions, Subscription } from './bus.js';
+import type { Bus, BusRecord, Delivery, OutgoingHeaders, SubscribeOptions, Subscription } from './bus.js';
+import { deadLetterFor } from './dead-letter.js';
+import { readWholeTopic } from './kafka-read.js';
 import { subscribeKafka } from './kafka-subscription.js';
 
 export interface KafkaBusOptions {
@@ -53,17 +55,33 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     throw clients.connectionError(error);
   }
   log.info({ bootstrapServers: clients.bootstrapServers }, 'connected to Kafka');
+  clients.watch.probe = () => admin.listTopics({ timeout: 3_000 });
 
   const subscriptions = new Set<Subscription>();
+  const starting = new Set<Promise<unknown>>();
   let closing: Promise<void> | undefined;
+
+  const publish = async (
+    topic: string,
+    key: string | Buffer,
+    value: Buffer | null,
+    headers?: OutgoingHeaders,
+  ): Promise<Delivery> => {
+    // Not awaited one after the other by anyone: concurrent sends batch in librdkafka.
+    const [metadata] = await producer.send({ topic, messages: [{ key, value, ...(headers ? { headers } : {}) }] });
+    if (!metadata) throw new Error(`Kafka returned no delivery report for ${topic}`);
+    clients.watch.reachable();
+    return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
+  };
 
   return {
     kind: 'kafka',
-    async publish(topic: string, key: string, value: Buffer): Promise<Delivery> {
-      // Not awaited one after the other by anyone: concurrent sends batch in librdkafka.
-      const [metadata] = await producer.send({ topic, messages: [{ key, value }] });
-      if (!metadata) throw new Error(`Kafka returned no delivery report for ${topic}`);
-      return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
+    publish,
+
+    connectivity: () => clients.watch.state(),
+
+    readTopic(topic: string): Promise<BusRecord[]> {
+      return readWholeTopic(clients, admin, topic);
     },
 
     requireTopics(topics: string[]): Promise<void> {
@@ -72,21 +90,47 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
 
     async subscribe(subscribeOptions: SubscribeOptions): Promise<Subscription> {
       if (closing) throw new Error('the Kafka bus is closed');
-      await requireTopics(admin, subscribeOptions.topics, settings);
-      const subscription = await subscribeKafka(clients, subscribeOptions, options.shutdownGraceMs ?? 10_000);
-      const tracked: Subscription = {
-        stop: async () => {
+      const started = (async () => {
+        await requireTopics(admin, subscribeOptions.topics, settings);
+        return subscribeKafka(clients, subscribeOptions, {
+          shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
+          sessionTimeoutMs: settings.shop.sessionTimeoutMs,
+          heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,
+          deadLetter: async (record, reason, error) => {
+            const letter = deadLetterFor(record, { role: subscribeOptions.role, reason, error, now: Date.now() });
+            await publish(settings.topics.deadLetter, letter.key, letter.value, letter.headers);
+          },
+        });
+      })();
+      // close() waits for a subscription still joining, and stops it, so none outlives the bus.
+      const tracked = started.then((subscription) => {
+        const stoppable: Subscription = {
+          stop: async () => {
+            await subscription.stop();
+            subscriptions.delete(stoppable);
+          },
+        };
+        subscriptions.add(stoppable);
+        return stoppable;
+      });
+      starting.add(tracked);
+      try {
+        const subscription = await tracked;
+        if (closing) {
           await subscription.stop();
-          subscriptions.delete(tracked);
-        },
-      };
-      subscriptions.add(tracked);
-      return tracked;
+          throw new Error('the Kafka bus was closed while subscribing');
+        }
+        return subscription;
+      } finally {
+        starting.delete(tracked);
+      }
     },
 
     close(): Promise<void> {
       closing ??= (async () => {
+        await Promise.allSettled([...starting]);
         await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+        clients.watch.close();
         // Delivery reports of sends still in the air arrive before disconnect resolves.
         await producer.disconnect().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
         await admin.disconnect().catch((err: unknown) => log.warn({ err }, 'admin client did not disconnect cleanly'));

@@ -37,7 +37,8 @@ export function murmur2(data: Uint8Array): number {
 }
 
 /** The partition a Java client picks for a key. */
-export function partitionForKey(key: string, partitionCount: number): number {
+export function partitionForKey(key: string | Uint8Array, partitionCount: number): number {
   // Java masks the sign bit rather than taking an absolute value.
-  return (murmur2(Buffer.from(key, 'utf8')) & 0x7fffffff) % partitionCount;
+  const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+  return (murmur2(bytes) & 0x7fffffff) % partitionCount;
 }

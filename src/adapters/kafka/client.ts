@@ -1,6 +1,7 @@
 import pkg, { type KafkaJS as KafkaJSTypes } from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
 import { PizzaError } from '../../errors.js';
+import { BrokerWatch } from './connectivity.js';
 
 // The package is CommonJS: its namespaces come from the default export under ESM.
 const { KafkaJS } = pkg;
@@ -21,12 +22,15 @@ export const CONNECT_TIMEOUT_MS = 15_000;
 export class KafkaClients {
   /** The last error librdkafka logged, which says *why* a connection failed (refused, SASL, TLS). */
   lastBrokerError: string | undefined;
+  /** Whether the cluster can be reached; quiets librdkafka during an outage. */
+  readonly watch: BrokerWatch;
   private readonly kafka: KafkaJSTypes.Kafka;
 
   constructor(
     readonly properties: Record<string, string>,
     private readonly log: Logger,
   ) {
+    this.watch = new BrokerWatch({ log });
     this.kafka = new KafkaJS.Kafka({
       // `brokers` is typed as required, but bootstrap.servers from [kafka] takes its place.
       kafkaJS: {
@@ -86,16 +90,24 @@ export class KafkaClients {
     );
   }
 
+  private complain(log: Logger, message: string, extra: object | undefined): void {
+    // A record our consumer hands back on purpose (its partition moved) is seeked back, not an error.
+    if (message.includes(HANDED_BACK)) return log.debug(extra, message);
+    if (this.watch.complaint(message)) return log.debug(extra, message);
+    log.warn(extra, message);
+  }
+
   private logger(): KafkaJSTypes.Logger {
     const log = this.log.child({ component: 'librdkafka' });
     const logger: KafkaJSTypes.Logger = {
       debug: (message, extra) => log.debug(extra, message),
       info: (message, extra) => log.info(extra, message),
-      // librdkafka retries connection errors by itself, so they are warnings until we give up.
-      warn: (message, extra) => log.warn(extra, message),
+      // librdkafka retries connection errors by itself, so they are warnings until we give up;
+      // during an outage the watch reports them as a summary instead.
+      warn: (message, extra) => this.complain(log, message, extra),
       error: (message, extra) => {
         this.lastBrokerError = message;
-        log.warn(extra, message);
+        this.complain(log, message, extra);
       },
       namespace: () => logger,
       setLogLevel: () => {},
@@ -103,6 +115,9 @@ export class KafkaClients {
     return logger;
   }
 }
+
+/** Marks the error a consumer throws to make the client read a record again. */
+export const HANDED_BACK = 'will be read again';
 
 /** librdkafka prefixes messages with its thread and broker names; the user needs the reason only. */
 function cleanDetail(detail: string): string {

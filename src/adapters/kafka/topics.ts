@@ -17,7 +17,15 @@ export interface TopicReport {
   problems: string[];
 }
 
-const TOPIC_KEYS: ReadonlyArray<keyof Topics> = ['ordered', 'assembled', 'baked', 'delivered', 'pending', 'status'];
+const TOPIC_KEYS: ReadonlyArray<keyof Topics> = [
+  'ordered',
+  'assembled',
+  'baked',
+  'delivered',
+  'pending',
+  'status',
+  'deadLetter',
+];
 const ADMIN_TIMEOUT_MS = 15_000;
 
 /** Where each topic the roles need stands on the cluster. */

@@ -2,12 +2,16 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Bus, BusRecord, Subscription } from '../../../src/adapters/bus/bus.js';
 import { partitionForKey } from '../../../src/adapters/bus/murmur2.js';
+import { InvalidEventError } from '../../../src/domain/events.js';
+import { HEADERS } from '../../../src/domain/headers.js';
 
 /** What the contract needs from a bus implementation under test. */
 export interface BusFixture {
   bus: Bus;
   /** Creates a topic with a fresh random name. */
   createTopic(partitions: number): Promise<string>;
+  /** Where the bus puts dead letters (already created). */
+  deadLetterTopic: string;
   newGroupId(): string;
   close(): Promise<void>;
 }
@@ -57,7 +61,7 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
     const subscribe = async (
       topics: string[],
       groupId: string,
-      handle: (record: BusRecord) => Promise<void>,
+      handle: (record: BusRecord, signal: AbortSignal) => Promise<void>,
       capacity = 4,
     ) => {
       const subscription = await fixture.bus.subscribe({
@@ -66,6 +70,8 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
         topics,
         capacity,
         handle,
+        role: 'contract',
+        retry: { maxAttempts: 3, initialDelayMs: 20, maxDelayMs: 100 },
         log,
       });
       subscriptions.push(subscription);
@@ -240,6 +246,130 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       held.resolve();
       await until(() => finished === 8, 'all eight records');
       expect(peak).toBe(3);
+    });
+
+    const waitForDeadLetters = async (sourceTopic: string, count: number): Promise<BusRecord[]> => {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const letters = (await fixture.bus.readTopic(fixture.deadLetterTopic)).filter(
+          (record) => record.headers[HEADERS.deadLetter.topic]?.toString() === sourceTopic,
+        );
+        if (letters.length >= count) return letters;
+        if (Date.now() > deadline) throw new Error(`${letters.length} of ${count} dead letters from ${sourceTopic}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    };
+
+    it('carries record headers from publisher to handler', async () => {
+      const topic = await fixture.createTopic(1);
+      const seen: BusRecord[] = [];
+      await subscribe([topic], fixture.newGroupId(), async (record) => {
+        seen.push(record);
+      });
+      await fixture.bus.publish(topic, 'head0001', value('{}'), {
+        [HEADERS.idempotencyKey]: 'key-1',
+        binary: Buffer.from([0, 255]),
+      });
+      await until(() => seen.length === 1, 'the record');
+      expect(seen[0]?.headers[HEADERS.idempotencyKey]?.toString()).toBe('key-1');
+      expect(seen[0]?.headers.binary).toEqual(Buffer.from([0, 255]));
+    });
+
+    it('dead-letters a bad event at once, with where it came from and why, and moves the partition on', async () => {
+      const topic = await fixture.createTopic(1);
+      const handled: string[] = [];
+      let badAttempts = 0;
+      await subscribe([topic], fixture.newGroupId(), async (record) => {
+        if (record.key === 'poison01') {
+          badAttempts += 1;
+          throw new InvalidEventError('field "baking_time": too long');
+        }
+        handled.push(record.key ?? '');
+      });
+      await fixture.bus.publish(topic, 'poison01', value('{"baking_time":3e7}'), { traceparent: 't-1' });
+      await fixture.bus.publish(topic, 'good0001', value('{}'));
+      await until(() => handled.length === 1, 'the good record after the poison');
+      const [letter] = await waitForDeadLetters(topic, 1);
+      expect(badAttempts).toBe(1);
+      expect(letter?.key).toBe('poison01');
+      expect(letter?.value?.toString()).toBe('{"baking_time":3e7}');
+      const header = (name: string) => letter?.headers[name]?.toString();
+      expect(header(HEADERS.deadLetter.partition)).toBe('0');
+      expect(header(HEADERS.deadLetter.offset)).toBe('0');
+      expect(header(HEADERS.deadLetter.role)).toBe('contract');
+      expect(header(HEADERS.deadLetter.reason)).toBe('bad-event');
+      expect(header(HEADERS.deadLetter.error)).toContain('baking_time');
+      expect(header(`${HEADERS.deadLetter.originalPrefix}traceparent`)).toBe('t-1');
+    });
+
+    it('dead-letters a record whose transient failures outlast the retries, and moves on', async () => {
+      const topic = await fixture.createTopic(1);
+      const handled: string[] = [];
+      let attempts = 0;
+      await subscribe([topic], fixture.newGroupId(), async (record) => {
+        if (record.key === 'broken01') {
+          attempts += 1;
+          throw new Error('database is locked');
+        }
+        handled.push(record.key ?? '');
+      });
+      await fixture.bus.publish(topic, 'broken01', value('a'));
+      await fixture.bus.publish(topic, 'after001', value('b'));
+      await until(() => handled.length === 1, 'the record after the broken one');
+      const [letter] = await waitForDeadLetters(topic, 1);
+      expect(attempts).toBe(3);
+      expect(letter?.headers[HEADERS.deadLetter.reason]?.toString()).toBe('retries-exhausted');
+    });
+
+    it('waits out an unavailable broker however many attempts it takes, and never dead-letters the record', async () => {
+      const topic = await fixture.createTopic(1);
+      let attempts = 0;
+      const handled: string[] = [];
+      await subscribe([topic], fixture.newGroupId(), async (record) => {
+        if (++attempts < 8) throw Object.assign(new Error('Local: Broker transport failure'), { code: -195 });
+        handled.push(record.key ?? '');
+      });
+      await fixture.bus.publish(topic, 'outage01', value('a'));
+      await until(() => handled.length === 1, 'the record once the broker is back');
+      expect(attempts).toBe(8);
+      const letters = (await fixture.bus.readTopic(fixture.deadLetterTopic)).filter(
+        (record) => record.headers[HEADERS.deadLetter.topic]?.toString() === topic,
+      );
+      expect(letters).toEqual([]);
+    });
+
+    it('aborts a record in flight when its partition moves to another member, who then does it', async () => {
+      const topic = await fixture.createTopic(2);
+      const groupId = fixture.newGroupId();
+      const firstAborted: string[] = [];
+      const firstStarted: string[] = [];
+      await subscribe(
+        [topic],
+        groupId,
+        async (record, signal) => {
+          firstStarted.push(record.key ?? '');
+          // A long bake: only a revoke ends it.
+          await new Promise<void>((_, reject) => {
+            signal.addEventListener('abort', () => {
+              firstAborted.push(record.key ?? '');
+              reject(signal.reason);
+            });
+          });
+        },
+        4,
+      );
+      // One key per partition, so the second member surely takes one of them over.
+      const keys = ['oven0001', 'oven0002', 'oven0003', 'oven0004', 'oven0005', 'oven0006'];
+      const byPartition = new Map<number, string>();
+      for (const key of keys) byPartition.set(partitionForKey(key, 2), byPartition.get(partitionForKey(key, 2)) ?? key);
+      for (const key of byPartition.values()) await fixture.bus.publish(topic, key, value('x'));
+      await until(() => firstStarted.length === 2, 'both records in the first member');
+      const secondDone: string[] = [];
+      await subscribe([topic], groupId, async (record) => {
+        secondDone.push(record.key ?? '');
+      });
+      await until(() => secondDone.length >= 1, 'the second member doing a moved record', 60_000);
+      expect(firstAborted).toEqual(expect.arrayContaining([secondDone[0]]));
     });
 
     it('retries a failing handler until it succeeds, then moves on', async () => {

@@ -3,9 +3,11 @@ import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { busContract } from './contract.js';
 
 busContract('embedded', async () => {
-  const bus = new EmbeddedBus({ partitions: 1, shutdownGraceMs: 2_000 });
+  const deadLetterTopic = `dead-${randomUUID()}`;
+  const bus = new EmbeddedBus({ partitions: 1, shutdownGraceMs: 2_000, deadLetterTopic });
   return {
     bus,
+    deadLetterTopic,
     async createTopic(partitions) {
       const topic = `topic-${randomUUID()}`;
       bus.createTopic(topic, partitions);

@@ -16,9 +16,11 @@ const log = pino({ level: 'silent' });
 busContract('kafka', async () => {
   const settings = kafkaTestSettings();
   const bus = await createKafkaBus({ settings, log, shutdownGraceMs: 2_000 });
-  const topics: string[] = [];
+  const topics: string[] = [settings.topics.deadLetter];
+  await createTopicsKeptByCaller([settings.topics.deadLetter], 1);
   return {
     bus,
+    deadLetterTopic: settings.topics.deadLetter,
     async createTopic(partitions) {
       const topic = randomName('contract');
       // Created here, not with createTopics: the contract's hooks run outside a test's own lifetime.
@@ -48,6 +50,7 @@ describe('kafka bus: what a user meets', () => {
         topics: [present, missing],
         capacity: 1,
         handle: async () => {},
+        role: 'test',
         log,
       });
       await expect(attempt).rejects.toBeInstanceOf(PizzaError);

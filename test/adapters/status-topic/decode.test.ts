@@ -65,6 +65,7 @@ function record(key: Buffer | string | null, value: Buffer | null): BusRecord {
     keyBytes,
     value,
     timestamp: Date.now(),
+    headers: {},
   };
 }
 

@@ -1,0 +1,104 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import type { BusRecord } from '../../../src/adapters/bus/bus.js';
+import { Dispatcher } from '../../../src/adapters/bus/dispatcher.js';
+
+const log = pino({ level: 'silent' });
+
+function record(key: string, offset: number, partition = 0): BusRecord {
+  return {
+    topic: 't',
+    partition,
+    offset: String(offset),
+    key,
+    keyBytes: Buffer.from(key),
+    value: Buffer.from('{}'),
+    timestamp: 0,
+    headers: {},
+  };
+}
+
+async function until(condition: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('dispatcher', () => {
+  it('runs the next record of a key even when committing the one before it threw (issue 8)', async () => {
+    const handled: string[] = [];
+    let commits = 0;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      handle: async (item) => {
+        handled.push(item.offset);
+      },
+      commit: () => {
+        commits += 1;
+        if (commits === 1) throw new Error('commit store failed');
+      },
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('aaaa0001', 0));
+    dispatcher.dispatch(record('aaaa0001', 1));
+    await until(() => handled.length === 2, 'both records of the key');
+    expect(handled).toEqual(['0', '1']);
+    await dispatcher.drain(100);
+  });
+
+  it('runs the next record of a key even when dead-lettering the one before it keeps failing until revoked', async () => {
+    const handled: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      retry: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 5 },
+      handle: async (item) => {
+        if (item.offset === '0') throw new Error('always fails');
+        handled.push(`${item.partition}:${item.offset}`);
+      },
+      commit: () => {},
+      deadLetter: async () => {
+        throw new Error('dead-letter topic unavailable');
+      },
+    });
+    dispatcher.dispatch(record('bbbb0001', 0));
+    dispatcher.dispatch(record('bbbb0001', 1));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(handled).toEqual([]);
+    // The partition moves: the stuck record gives way, and the key is free again.
+    dispatcher.revoke('t', 0);
+    dispatcher.dispatch(record('bbbb0001', 5));
+    await until(() => handled.length === 1, 'the key to run again');
+    expect(handled).toEqual(['0:5']);
+    await dispatcher.drain(100);
+  });
+
+  it('never waits in dispatch: it queues past capacity and says when there is room again', async () => {
+    const releases: Array<() => void> = [];
+    let rooms = 0;
+    const dispatcher = new Dispatcher({
+      capacity: 2,
+      log,
+      handle: () => new Promise<void>((resolve) => releases.push(resolve)),
+      commit: () => {},
+      deadLetter: async () => {},
+      onRoom: () => {
+        rooms += 1;
+      },
+    });
+    for (let offset = 0; offset < 3; offset += 1)
+      expect(dispatcher.dispatch(record(`cccc000${offset}`, offset))).toBe(true);
+    expect(dispatcher.hasRoom()).toBe(false);
+    await until(() => releases.length === 2, 'two records running');
+    releases.shift()?.();
+    await until(() => releases.length === 2, 'the queued record running');
+    releases.shift()?.();
+    await until(() => dispatcher.hasRoom(), 'room');
+    expect(rooms).toBe(1);
+    for (const release of releases) release();
+    await dispatcher.drain(100);
+  });
+});
