@@ -1,11 +1,14 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
+import { KafkaClients } from '../../../src/adapters/kafka/client.js';
+import { HEADERS } from '../../../src/domain/headers.js';
 import { PizzaError } from '../../../src/errors.js';
 import {
   createTopics,
   createTopicsKeptByCaller,
   deleteTopics,
+  kafkaBootstrap,
   kafkaTestSettings,
   randomName,
 } from '../../support/kafka.js';
@@ -88,5 +91,84 @@ describe('kafka bus: what a user meets', () => {
     const attempt = createKafkaBus({ settings, log });
     await expect(attempt).rejects.toMatchObject({ code: 'KAFKA_AUTH' });
     await expect(attempt).rejects.toThrow(/sasl\.username/);
+  });
+});
+
+describe('kafka bus: faults (issue 8)', () => {
+  it('leaves no consumer running when close() races a subscribe still joining', async () => {
+    const settings = kafkaTestSettings();
+    const topic = randomName('race');
+    await createTopics([topic], 1);
+    const bus = await createKafkaBus({ settings, log, shutdownGraceMs: 500 });
+    const groupId = randomName('group');
+    const handled: string[] = [];
+    const subscribing = bus.subscribe({
+      groupId,
+      clientId: 'race',
+      topics: [topic],
+      capacity: 1,
+      handle: async (record) => {
+        handled.push(record.key ?? '');
+      },
+      role: 'test',
+      log,
+    });
+    const outcome = subscribing.then(
+      () => 'subscribed',
+      (error: Error) => error.message,
+    );
+    await bus.close();
+    expect(await outcome).toMatch(/closed/);
+
+    // Had a consumer outlived close(), it would still be a member and take this record.
+    const admin = new KafkaClients({ 'bootstrap.servers': kafkaBootstrap() }, log).admin();
+    await admin.connect();
+    try {
+      const { groups } = await admin.describeGroups([groupId]);
+      expect(groups[0]?.members ?? []).toEqual([]);
+    } finally {
+      await admin.disconnect();
+    }
+    expect(handled).toEqual([]);
+  });
+
+  it('dead-letters a record its output can never fit, cutting the copy to fit and saying so', async () => {
+    const settings = kafkaTestSettings();
+    const source = randomName('source');
+    await createTopics([source, settings.topics.deadLetter], 1);
+    const bus = await createKafkaBus({ settings, log, shutdownGraceMs: 500 });
+    try {
+      const bigValue = Buffer.alloc(900_000, 'x');
+      await bus.publish(source, '0a1b2c3d', bigValue);
+      const done: string[] = [];
+      await bus.subscribe({
+        groupId: randomName('group'),
+        clientId: 'fit',
+        topics: [source],
+        capacity: 1,
+        role: 'test',
+        log,
+        // The work's own output is too large for the broker: no retry can help.
+        handle: async (record) => {
+          await bus.publish(source, 'ffffffff', Buffer.concat([record.value ?? Buffer.alloc(0), bigValue]));
+          done.push(record.key ?? '');
+        },
+      });
+      const deadline = Date.now() + 30_000;
+      let letters = await bus.readTopic(settings.topics.deadLetter);
+      while (letters.length === 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        letters = await bus.readTopic(settings.topics.deadLetter);
+      }
+      const [letter] = letters;
+      expect(done).toEqual([]);
+      expect(letter?.headers[HEADERS.deadLetter.reason]?.toString()).toBe('permanent');
+      expect(letter?.headers[HEADERS.deadLetter.error]?.toString()).toMatch(/too large/i);
+      expect(letter?.headers[HEADERS.deadLetter.truncated]?.toString()).toBe('value');
+      expect(letter?.headers[HEADERS.deadLetter.valueSha256]?.toString()).toMatch(/^[0-9a-f]{64}$/);
+      expect(letter?.value?.length).toBeLessThan(bigValue.length);
+    } finally {
+      await bus.close();
+    }
   });
 });
