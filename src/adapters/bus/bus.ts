@@ -60,7 +60,26 @@ export interface SubscribeOptions {
   role: string;
   /** Transient failures: attempts before dead-lettering, and the back-off between them. */
   retry?: RetryPolicy;
+  /**
+   * Runs when partitions are assigned, before any of their records is handed
+   * over (the partitions wait meanwhile): restore state, or say where to read
+   * from. Offsets it returns replace the group's committed ones; partitions it
+   * leaves out resume from those.
+   */
+  onAssigned?: (partitions: PartitionRef[]) => Promise<PartitionOffset[] | undefined>;
+  /** Called each time a partition's committable position moves, with the next offset to read. */
+  onCommit?: (position: PartitionOffset) => void;
   log: Logger;
+}
+
+export interface PartitionRef {
+  topic: string;
+  partition: number;
+}
+
+export interface PartitionOffset extends PartitionRef {
+  /** The next offset to read, as a decimal string. */
+  offset: string;
 }
 
 export interface RetryPolicy {

@@ -4,6 +4,7 @@ import type {
   Connectivity,
   Delivery,
   OutgoingHeaders,
+  PartitionOffset,
   RecordHeaders,
   SubscribeOptions,
   Subscription,
@@ -125,6 +126,7 @@ export class EmbeddedBus implements Bus {
           // A member commits only partitions it still owns, as Kafka's fencing does.
           if (member.assigned.some((tp) => tp.topic === topic && tp.partition === partition)) {
             group.committed.set(`${topic}\u0000${partition}`, BigInt(next));
+            options.onCommit?.({ topic, partition, offset: next });
           }
         },
       }),
@@ -215,14 +217,40 @@ export class EmbeddedBus implements Bus {
         next += take;
       });
     }
-    for (const member of members) {
-      for (const tp of member.assigned) void this.fetchLoop(group, member, tp.topic, tp.partition, member.generation);
+    for (const member of members) void this.startMember(group, member, member.generation);
+  }
+
+  /** Lets the member restore what it needs for its partitions, then reads them from where it says. */
+  private async startMember(group: Group, member: Member, generation: number): Promise<void> {
+    let starts: PartitionOffset[] | undefined;
+    if (member.options.onAssigned && member.assigned.length > 0) {
+      for (let attempt = 1; member.generation === generation && !this.closed; attempt += 1) {
+        try {
+          starts = await member.options.onAssigned(member.assigned.map((tp) => ({ ...tp })));
+          break;
+        } catch (err) {
+          member.options.log.warn({ err, attempt }, 'could not prepare newly assigned partitions; trying again');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(100 * attempt, 2_000)));
+        }
+      }
+    }
+    if (member.generation !== generation) return;
+    for (const tp of member.assigned) {
+      const start = starts?.find((offset) => offset.topic === tp.topic && offset.partition === tp.partition);
+      void this.fetchLoop(group, member, tp.topic, tp.partition, generation, start?.offset);
     }
   }
 
-  private async fetchLoop(group: Group, member: Member, topic: string, partition: number, generation: number) {
+  private async fetchLoop(
+    group: Group,
+    member: Member,
+    topic: string,
+    partition: number,
+    generation: number,
+    startAt?: string,
+  ) {
     const log = this.log(topic)[partition] as BusRecord[];
-    let position = Number(group.committed.get(`${topic}\u0000${partition}`) ?? 0n);
+    let position = Number(startAt ?? group.committed.get(`${topic}\u0000${partition}`) ?? 0n);
     while (!this.closed && member.generation === generation) {
       const record = log[position];
       if (!record) {

@@ -124,6 +124,7 @@ export async function subscribeKafka(
     commit: (topic, partition, nextOffset) => {
       const key = tpKey(topic, partition);
       if (!owned.has(key)) return;
+      options.onCommit?.({ topic, partition, offset: nextOffset });
       pending.set(key, { topic, partition, offset: nextOffset });
       scheduleFlush();
     },
@@ -134,8 +135,14 @@ export async function subscribeKafka(
    * committed while we still own it; work in flight is handed back (its
    * records come again to the next owner). Assignment is left to the client.
    */
-  const onRebalance = async (err: RebalanceError, assignment: TopicPartition[]): Promise<void> => {
+  const onRebalance = async (
+    err: RebalanceError,
+    assignment: TopicPartition[],
+  ): Promise<Array<TopicPartition & { offset?: number }> | undefined> => {
     if (err.code === ASSIGN_PARTITIONS) {
+      // Before the client applies the assignment, so no record of these partitions arrives
+      // until their state is restored; heartbeats go on meanwhile.
+      const starts = options.onAssigned ? await prepareAssigned(assignment) : undefined;
       generation += 1;
       for (const tp of assignment) owned.set(tpKey(tp.topic, tp.partition), generation);
       // A partition paused in an earlier assignment must not come back paused (the client
@@ -147,6 +154,13 @@ export async function subscribeKafka(
       }
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions assigned');
       joined();
+      if (starts && starts.length > 0) {
+        const byKey = new Map(starts.map((start) => [tpKey(start.topic, start.partition), start.offset]));
+        return assignment.map((tp) => {
+          const offset = byKey.get(tpKey(tp.topic, tp.partition));
+          return offset === undefined ? { ...tp } : { ...tp, offset: Number(offset) };
+        });
+      }
     } else if (err.code === REVOKE_PARTITIONS) {
       const revoked = new Set(assignment.map((tp) => tpKey(tp.topic, tp.partition)));
       // At once, before any await: the client may go on handing us records of these
@@ -159,6 +173,20 @@ export async function subscribeKafka(
       await flush(revoked).catch(() => {});
       for (const key of revoked) pending.delete(key);
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions revoked');
+    }
+    return undefined;
+  };
+
+  /** Runs the subscriber's restore until it succeeds: records must not arrive before their state. */
+  const prepareAssigned = async (assignment: TopicPartition[]) => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await options.onAssigned?.(assignment.map(({ topic, partition }) => ({ topic, partition })));
+      } catch (err) {
+        if (stopping) return undefined;
+        log.warn({ err, attempt }, 'could not prepare newly assigned partitions; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)));
+      }
     }
   };
 

@@ -372,6 +372,40 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       expect(firstAborted).toEqual(expect.arrayContaining([secondDone[0]]));
     });
 
+    it('lets a subscriber prepare assigned partitions and choose where to read, and reports what it commits', async () => {
+      const topic = await fixture.createTopic(1);
+      for (const key of ['from0000', 'from0001', 'from0002', 'from0003']) {
+        await fixture.bus.publish(topic, key, value(key));
+      }
+      const handled: string[] = [];
+      const commits: string[] = [];
+      let prepared = false;
+      const subscription = await fixture.bus.subscribe({
+        groupId: fixture.newGroupId(),
+        clientId: 'contract',
+        topics: [topic],
+        capacity: 2,
+        role: 'contract',
+        log,
+        onAssigned: async (partitions) => {
+          await new Promise((resolve) => setTimeout(resolve, 200));
+          prepared = true;
+          return partitions.map((partition) => ({ ...partition, offset: '2' }));
+        },
+        onCommit: (position) => {
+          commits.push(position.offset);
+        },
+        handle: async (record) => {
+          // Nothing is handed over before the partition is prepared.
+          expect(prepared).toBe(true);
+          handled.push(record.key ?? '');
+        },
+      });
+      subscriptions.push(subscription);
+      await until(() => handled.length === 2 && commits.includes('4'), 'the records from offset 2 on');
+      expect(handled).toEqual(['from0002', 'from0003']);
+    });
+
     it('retries a failing handler until it succeeds, then moves on', async () => {
       const topic = await fixture.createTopic(1);
       let attempts = 0;
