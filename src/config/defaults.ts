@@ -12,6 +12,7 @@ pizza_baked = pizza-baked
 pizza_delivered = pizza-delivered
 pizza_status = pizza-status
 pizza_dead_letter = pizza-dead-letter
+pizza_logs = pizza-logs
 
 [kafka-topic-config]
 num_partitions = 1
@@ -113,4 +114,7 @@ port = 8000
 status_source = auto
 session_timeout_ms = 6000
 heartbeat_interval_ms = 1500
+order_id_length = 8
+trust_proxy = false
+log_topic_retention_hours = 4
 `;

@@ -18,6 +18,8 @@ export interface Topics {
   status: string;
   /** Where records that can never be worked on go, with headers that say why. */
   deadLetter: string;
+  /** The roles' log lines about each order, keyed by order id, for the web app on any host. */
+  logs: string;
 }
 
 export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -53,6 +55,13 @@ export interface Settings {
     /** A consumer that stops heartbeating loses its partitions after this long (crash failover). */
     sessionTimeoutMs: number;
     heartbeatIntervalMs: number;
+    /** Hex characters in a new order id: the workshop's 8, or more where many web hosts take orders. */
+    orderIdLength: number;
+    /** Behind a TLS proxy: trust its X-Forwarded-* headers, so cookies are Secure and addresses are the client's. */
+    trustProxy: boolean;
+    logTopicRetentionHours: number;
+    /** Names this host in per-host consumer groups; generated into the data dir when not set. */
+    hostId: string | undefined;
     /** Signs session cookies; generated into the data dir when not set. */
     sessionSecret: string | undefined;
   };
@@ -106,6 +115,7 @@ const FIELDS = {
   'topics.pending': ['kafka-topics', 'pizza_pending', name, 'a topic name'],
   'topics.status': ['kafka-topics', 'pizza_status', name, 'a topic name'],
   'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
+  'topics.logs': ['kafka-topics', 'pizza_logs', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
   'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
   'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],
@@ -144,6 +154,19 @@ const FIELDS = {
     z.enum(['auto', 'topics', 'pizza-status']),
     'one of auto, topics, pizza-status',
   ],
+  'shop.orderIdLength': [
+    'pizza-shop',
+    'order_id_length',
+    z.coerce.number().int().min(8).max(32),
+    'a whole number of hex characters from 8 (the workshop) to 32',
+  ],
+  'shop.trustProxy': [
+    'pizza-shop',
+    'trust_proxy',
+    z.enum(['true', 'false']).transform((v) => v === 'true'),
+    'true or false',
+  ],
+  'shop.logTopicRetentionHours': ['pizza-shop', 'log_topic_retention_hours', positive, 'a number of hours'],
   'shop.sessionTimeoutMs': [
     'pizza-shop',
     'session_timeout_ms',
@@ -198,7 +221,7 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
     Settings,
     'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'
   > & {
-    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret'> & { statusSource: StatusSource | 'auto' };
+    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId'> & { statusSource: StatusSource | 'auto' };
   };
 
   const kafka = sectionRecord(layered, 'kafka');
@@ -221,6 +244,12 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
   const statusSource =
     shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;
   const sessionSecret = layered.get('pizza-shop')?.get('session_secret')?.value;
+  const hostId = layered.get('pizza-shop')?.get('host_id')?.value;
+  if (hostId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(hostId)) {
+    throw configError(
+      `${where(layered.get('pizza-shop')?.get('host_id')?.origin)}: [pizza-shop] host_id = "${hostId}" is not valid: use 1 to 64 letters, digits, - or _.`,
+    );
+  }
 
   return {
     ...shaped,
@@ -234,6 +263,7 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
       logDir: resolve(cwd, shaped.shop.logDir),
       statusSource,
       sessionSecret: sessionSecret || undefined,
+      hostId: hostId || undefined,
     },
     files,
   };

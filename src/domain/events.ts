@@ -56,7 +56,7 @@ export function orderIdFromKey(keyBytes: Uint8Array | null): string {
   const text = keyBytes.length <= 64 ? Buffer.from(keyBytes).toString('latin1') : '';
   if (!ORDER_ID_PATTERN.test(text)) {
     throw new InvalidEventError(
-      `the key is not an order id (8 lowercase hex characters): ${keyBytes.length} bytes starting ${Buffer.from(keyBytes.subarray(0, 16)).toString('hex')}`,
+      `the key is not an order id (8 to 32 lowercase hex characters): ${keyBytes.length} bytes starting ${Buffer.from(keyBytes.subarray(0, 16)).toString('hex')}`,
     );
   }
   return text;

@@ -22,9 +22,9 @@ export type PizzaChoice = Pick<Order, 'sauce' | 'cheese' | 'mainTopping' | 'extr
  * 32 bits collide within a few tens of thousands of orders, so the caller says
  * which ids are taken and gets one that is not.
  */
-export function newOrderId(isTaken: (orderId: string) => boolean = () => false): string {
+export function newOrderId(isTaken: (orderId: string) => boolean = () => false, length = 8): string {
   for (;;) {
-    const orderId = randomUUID().replaceAll('-', '').slice(-8);
+    const orderId = randomUUID().replaceAll('-', '').slice(-length);
     if (!isTaken(orderId)) return orderId;
   }
 }
@@ -34,7 +34,8 @@ export function newCustomerId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-export const ORDER_ID_PATTERN = /^[0-9a-f]{8}$/;
+/** Order ids on the wire: 8 hex characters as the workshop issues them, or up to 32 (`order_id_length`). */
+export const ORDER_ID_PATTERN = /^[0-9a-f]{8,32}$/;
 export const CUSTOMER_ID_PATTERN = /^[0-9a-f]{32}$/;
 
 export const usernameSchema = z

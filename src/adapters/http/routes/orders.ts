@@ -112,7 +112,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     }
 
     const order: Order = {
-      orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined),
+      orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined, settings.shop.orderIdLength),
       customerId: customer.customerId,
       username: customer.username,
       ...parsed.data,
