@@ -82,6 +82,14 @@ export interface PartitionOffset extends PartitionRef {
   offset: string;
 }
 
+/** Part of a partition to read: from an offset or a time (or the start), up to an end offset (exclusive). */
+export interface PartitionRange extends PartitionRef {
+  fromOffset?: string;
+  /** Epoch ms: start at the first record at or after it. */
+  fromTimestamp?: number;
+  toOffset: string;
+}
+
 export interface RetryPolicy {
   maxAttempts: number;
   initialDelayMs: number;
@@ -112,6 +120,10 @@ export interface Bus {
   connectivity(): Connectivity;
   /** Every record on a topic from the start, for tools that list a small topic (dead letters). */
   readTopic(topic: string): Promise<BusRecord[]>;
+  /** Reads parts of partitions without joining a group: for restoring a role's state from its inputs. */
+  readRanges(ranges: readonly PartitionRange[]): Promise<BusRecord[]>;
+  /** A group's committed next offsets for these partitions; partitions with none are left out. */
+  committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]>;
   /** Stops every subscription and releases the bus. Idempotent. */
   close(): Promise<void>;
 }

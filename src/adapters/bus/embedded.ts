@@ -5,6 +5,8 @@ import type {
   Delivery,
   OutgoingHeaders,
   PartitionOffset,
+  PartitionRange,
+  PartitionRef,
   RecordHeaders,
   SubscribeOptions,
   Subscription,
@@ -98,6 +100,25 @@ export class EmbeddedBus implements Bus {
 
   async readTopic(topic: string): Promise<BusRecord[]> {
     return this.records(topic);
+  }
+
+  async readRanges(ranges: readonly PartitionRange[]): Promise<BusRecord[]> {
+    return ranges.flatMap((range) => {
+      const log = this.log(range.topic)[range.partition] ?? [];
+      const end = Number(range.toOffset);
+      const from = Math.max(0, Number(range.fromOffset ?? 0));
+      return log
+        .slice(from, end)
+        .filter((record) => range.fromTimestamp === undefined || record.timestamp >= range.fromTimestamp);
+    });
+  }
+
+  async committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> {
+    const committed = this.groups.get(groupId)?.committed;
+    return partitions.flatMap(({ topic, partition }) => {
+      const offset = committed?.get(`${topic}\u0000${partition}`);
+      return offset === undefined ? [] : [{ topic, partition, offset: String(offset) }];
+    });
   }
 
   async subscribe(options: SubscribeOptions): Promise<Subscription> {
@@ -250,7 +271,8 @@ export class EmbeddedBus implements Bus {
     startAt?: string,
   ) {
     const log = this.log(topic)[partition] as BusRecord[];
-    let position = Number(startAt ?? group.committed.get(`${topic}\u0000${partition}`) ?? 0n);
+    // A negative start is Kafka's "from the beginning".
+    let position = Math.max(0, Number(startAt ?? group.committed.get(`${topic}\u0000${partition}`) ?? 0n));
     while (!this.closed && member.generation === generation) {
       const record = log[position];
       if (!record) {

@@ -1,75 +1,108 @@
+import pkg from '@confluentinc/kafka-javascript';
 import type { KafkaAdmin, KafkaClients } from '../kafka/client.js';
-import type { BusRecord } from './bus.js';
-import { recordHeaders } from './kafka-subscription.js';
+import type { BusRecord, PartitionOffset, PartitionRange, RecordHeaders } from './bus.js';
 
-/** How long a whole-topic read may take before it gives up. */
-const READ_TIMEOUT_MS = 30_000;
+const { KafkaConsumer } = pkg;
+
+/** How long one range read may take before it gives up. */
+const READ_TIMEOUT_MS = 60_000;
+const OFFSET_BEGINNING = -2;
 
 /**
- * Reads every record of a small topic, from the start to the end offsets it
- * had when the read began, with a throwaway consumer that commits nothing.
- * For tools (listing dead letters), not for the roles.
+ * Reads records of chosen partitions, each from an offset (or the first record
+ * at or after a time) up to an end offset, with a consumer that joins no group
+ * and commits nothing: for restoring state and for tools.
  */
-export async function readWholeTopic(clients: KafkaClients, admin: KafkaAdmin, topic: string): Promise<BusRecord[]> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const remaining = new Map<number, bigint>();
-  for (const { partition, high, low } of ends) {
-    if (BigInt(high) > BigInt(low)) remaining.set(partition, BigInt(high));
+export async function readRanges(
+  clients: KafkaClients,
+  admin: KafkaAdmin,
+  ranges: readonly PartitionRange[],
+): Promise<BusRecord[]> {
+  const starts: PartitionOffset[] = [];
+  for (const range of ranges) {
+    if (BigInt(range.toOffset) <= 0n) continue;
+    let from = range.fromOffset ?? String(OFFSET_BEGINNING);
+    if (range.fromTimestamp !== undefined) {
+      const byTime = await admin.fetchTopicOffsetsByTimestamp(range.topic, range.fromTimestamp);
+      const found = byTime.find((entry) => entry.partition === range.partition);
+      // -1: nothing at or after that time, so nothing to read before the end.
+      from = found && found.offset !== '-1' ? found.offset : range.toOffset;
+    }
+    if (from !== String(OFFSET_BEGINNING) && BigInt(from) >= BigInt(range.toOffset)) continue;
+    starts.push({ topic: range.topic, partition: range.partition, offset: from });
   }
-  if (remaining.size === 0) return [];
-  const consumer = clients.consumer(
-    clients.config(
-      {},
-      {
-        'group.id': `pizza-reader-${process.pid}-${Date.now()}`,
-        'enable.auto.commit': false,
-        'auto.offset.reset': 'earliest',
-        'allow.auto.create.topics': false,
-      },
-    ),
+  if (starts.length === 0) return [];
+  const ends = new Map(ranges.map((range) => [`${range.topic}\u0000${range.partition}`, BigInt(range.toOffset)]));
+
+  const consumer = new KafkaConsumer(
+    {
+      ...(clients.config({}) as Record<string, string | number | boolean>),
+      'group.id': `pizza-reader-${process.pid}`,
+      'enable.auto.commit': false,
+      'enable.auto.offset.store': false,
+    } as never,
+    {},
+  );
+  await new Promise<void>((resolve, reject) =>
+    consumer.connect({ timeout: 15_000 }, (err) => (err ? reject(err) : resolve())),
   );
   const records: BusRecord[] = [];
-  await consumer.connect();
   try {
-    await consumer.subscribe({ topics: [topic] });
-    let done!: () => void;
-    const finished = new Promise<void>((resolve) => {
-      done = resolve;
-    });
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const end = remaining.get(partition);
-        if (end === undefined) return;
-        records.push({
-          topic,
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          keyBytes: message.key ?? null,
-          value: message.value,
-          timestamp: Number(message.timestamp),
-          headers: recordHeaders(message.headers),
-        });
-        if (BigInt(message.offset) + 1n >= end) {
-          remaining.delete(partition);
-          if (remaining.size === 0) done();
-        }
-      },
-    });
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`reading ${topic} took longer than ${READ_TIMEOUT_MS / 1000} s`)),
-        READ_TIMEOUT_MS,
+    consumer.assign(
+      starts.map((start) => ({ topic: start.topic, partition: start.partition, offset: Number(start.offset) })),
+    );
+    const open = new Set(starts.map((start) => `${start.topic}\u0000${start.partition}`));
+    const deadline = Date.now() + READ_TIMEOUT_MS;
+    while (open.size > 0) {
+      if (Date.now() > deadline) throw new Error(`reading ${[...open].join(', ')} took too long`);
+      const batch = await new Promise<pkg.Message[]>((resolve, reject) =>
+        consumer.consume(500, (err, messages) => (err ? reject(err) : resolve(messages))),
       );
-    });
-    try {
-      await Promise.race([finished, timeout]);
-    } finally {
-      clearTimeout(timer);
+      for (const message of batch) {
+        const key = `${message.topic}\u0000${message.partition}`;
+        const end = ends.get(key);
+        if (end === undefined || !open.has(key)) continue;
+        if (BigInt(message.offset) < end) records.push(toRecord(message));
+        if (BigInt(message.offset) + 1n >= end) open.delete(key);
+      }
     }
   } finally {
-    await consumer.disconnect().catch(() => {});
+    await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
-  return records.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
+  return records.sort(
+    (a, b) =>
+      a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
+  );
+}
+
+/** Every record of a small topic, up to the end it had when the read began. */
+export async function readWholeTopic(clients: KafkaClients, admin: KafkaAdmin, topic: string): Promise<BusRecord[]> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return readRanges(
+    clients,
+    admin,
+    offsets
+      .filter(({ high, low }) => BigInt(high) > BigInt(low))
+      .map(({ partition, high }) => ({ topic, partition, toOffset: high })),
+  );
+}
+
+function toRecord(message: pkg.Message): BusRecord {
+  const key = message.key === undefined || message.key === null ? null : Buffer.from(message.key);
+  const headers: RecordHeaders = {};
+  for (const header of message.headers ?? []) {
+    for (const [name, value] of Object.entries(header)) {
+      headers[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+    }
+  }
+  return {
+    topic: message.topic,
+    partition: message.partition,
+    offset: String(message.offset),
+    key: key ? key.toString('utf8') : null,
+    keyBytes: key,
+    value: message.value ?? null,
+    timestamp: message.timestamp ?? 0,
+    headers,
+  };
 }

@@ -2,9 +2,19 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
 import { requireTopics } from '../kafka/topics.js';
-import type { Bus, BusRecord, Delivery, OutgoingHeaders, SubscribeOptions, Subscription } from './bus.js';
+import type {
+  Bus,
+  BusRecord,
+  Delivery,
+  OutgoingHeaders,
+  PartitionOffset,
+  PartitionRange,
+  PartitionRef,
+  SubscribeOptions,
+  Subscription,
+} from './bus.js';
 import { deadLetterFor } from './dead-letter.js';
-import { readWholeTopic } from './kafka-read.js';
+import { readRanges, readWholeTopic } from './kafka-read.js';
 import { subscribeKafka } from './kafka-subscription.js';
 
 export interface KafkaBusOptions {
@@ -82,6 +92,21 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
 
     readTopic(topic: string): Promise<BusRecord[]> {
       return readWholeTopic(clients, admin, topic);
+    },
+
+    readRanges(ranges: readonly PartitionRange[]): Promise<BusRecord[]> {
+      return readRanges(clients, admin, ranges);
+    },
+
+    async committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> {
+      const topics = [...new Set(partitions.map((tp) => tp.topic))];
+      const committed = await admin.fetchOffsets({ groupId, topics });
+      const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
+      return committed.flatMap(({ topic, partitions: found }) =>
+        found
+          .filter((entry) => wanted.has(`${topic}\u0000${entry.partition}`) && BigInt(entry.offset) >= 0n)
+          .map((entry) => ({ topic, partition: entry.partition, offset: entry.offset })),
+      );
     },
 
     requireTopics(topics: string[]): Promise<void> {

@@ -406,6 +406,36 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       expect(handled).toEqual(['from0002', 'from0003']);
     });
 
+    it('reads parts of partitions without a group, and tells a group its committed offsets', async () => {
+      const topic = await fixture.createTopic(1);
+      for (const key of ['rng00000', 'rng00001', 'rng00002', 'rng00003']) {
+        await fixture.bus.publish(topic, key, value(key));
+      }
+      const all = await fixture.bus.readRanges([{ topic, partition: 0, toOffset: '4' }]);
+      expect(all.map((record) => record.key)).toEqual(['rng00000', 'rng00001', 'rng00002', 'rng00003']);
+      const middle = await fixture.bus.readRanges([{ topic, partition: 0, fromOffset: '1', toOffset: '3' }]);
+      expect(middle.map((record) => record.offset)).toEqual(['1', '2']);
+      const future = await fixture.bus.readRanges([
+        { topic, partition: 0, fromTimestamp: Date.now() + 3_600_000, toOffset: '4' },
+      ]);
+      expect(future).toEqual([]);
+
+      const groupId = fixture.newGroupId();
+      expect(await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }])).toEqual([]);
+      const done: string[] = [];
+      await subscribe([topic], groupId, async (record) => {
+        done.push(record.key ?? '');
+      });
+      await until(() => done.length === 4, 'all four');
+      const deadline = Date.now() + 10_000;
+      let committed = await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }]);
+      while (committed[0]?.offset !== '4' && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        committed = await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }]);
+      }
+      expect(committed).toEqual([{ topic, partition: 0, offset: '4' }]);
+    });
+
     it('retries a failing handler until it succeeds, then moves on', async () => {
       const topic = await fixture.createTopic(1);
       let attempts = 0;
