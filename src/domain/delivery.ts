@@ -42,3 +42,32 @@ export function onBakedEvent(record: DeliveryRecord | undefined): DeliveryDecisi
       return { action: 'ignore', reason: 'already delivered' };
   }
 }
+
+/** One input event as delivery saw it, for rebuilding its memory. */
+export type DeliveryInput =
+  | { orderId: string; kind: 'ordered'; customerId: string }
+  | { orderId: string; kind: 'baked' };
+
+/**
+ * Delivery's memory, rebuilt from the input events it already acknowledged:
+ * an order whose order and baked events were both acknowledged was delivered
+ * (or announced pending, then delivered); an order event alone is an early
+ * warning; a baked event alone is a pending pizza. The result does not depend
+ * on the order the two topics are read in.
+ */
+export function replayDeliveries(inputs: Iterable<DeliveryInput>): Map<string, DeliveryRecord> {
+  const seen = new Map<string, { customerId?: string; baked: boolean }>();
+  for (const input of inputs) {
+    const entry = seen.get(input.orderId) ?? { baked: false };
+    if (input.kind === 'ordered') entry.customerId ??= input.customerId;
+    else entry.baked = true;
+    seen.set(input.orderId, entry);
+  }
+  const memory = new Map<string, DeliveryRecord>();
+  for (const [orderId, { customerId, baked }] of seen) {
+    if (customerId !== undefined && baked) memory.set(orderId, { state: 'delivered', customerId });
+    else if (customerId !== undefined) memory.set(orderId, { state: 'awaiting-pizza', customerId });
+    else memory.set(orderId, { state: 'pending' });
+  }
+  return memory;
+}

@@ -1,11 +1,19 @@
 import { join } from 'node:path';
-import type { BusRecord } from '../adapters/bus/bus.js';
+import type { Logger } from 'pino';
+import type { Bus, BusRecord, PartitionRef } from '../adapters/bus/bus.js';
 import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
-import { type DeliveryDecision, onBakedEvent, onOrderEvent } from '../domain/delivery.js';
+import type { Settings } from '../config/settings.js';
+import {
+  type DeliveryDecision,
+  type DeliveryInput,
+  onBakedEvent,
+  onOrderEvent,
+  replayDeliveries,
+} from '../domain/delivery.js';
 import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
 import { deliverySeconds, scaledMs } from '../domain/timings.js';
 import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
-import type { Role, RoleDeps } from './role.js';
+import type { Clock, Role, RoleDeps } from './role.js';
 
 export interface DeliverDeps extends HandlerDeps {
   store: DeliveryStore;
@@ -33,17 +41,22 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
 
   switch (decision.action) {
     case 'remember-customer':
-      store.put(orderId, { state: 'awaiting-pizza', customerId: decision.customerId }, deps.clock.now());
+      store.put(
+        orderId,
+        { state: 'awaiting-pizza', customerId: decision.customerId },
+        deps.clock.now(),
+        record.partition,
+      );
       log.info('early warning: order noted, waiting for the pizza');
       return;
     case 'mark-pending':
       // Publish first: if we stop in between, the baked event comes back and we say it again.
       await publishStatus(deps, orderId, settings.statuses.ids.pending);
-      store.put(orderId, { state: 'pending' }, deps.clock.now());
+      store.put(orderId, { state: 'pending' }, deps.clock.now(), record.partition);
       log.warn('pizza baked before its order reached delivery: pending until the order arrives');
       return;
     case 'deliver':
-      await deliver(orderId, decision.customerId, decision.factor, deps);
+      await deliver(orderId, decision.customerId, decision.factor, deps, record.partition);
       return;
     case 'ignore':
       log.debug({ topic: record.topic, reason: decision.reason }, 'nothing to do');
@@ -51,12 +64,18 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
   }
 }
 
-async function deliver(orderId: string, customerId: string, factor: 1 | 2, deps: DeliverDeps): Promise<void> {
+async function deliver(
+  orderId: string,
+  customerId: string,
+  factor: 1 | 2,
+  deps: DeliverDeps,
+  partition: number,
+): Promise<void> {
   const seconds = deliverySeconds(customerId, factor);
   deps.log.info({ deliverySeconds: seconds, factor }, 'out for delivery');
   await deps.clock.sleep(scaledMs(seconds, deps.settings.shop.timeScale), deps.signal);
   await publishStatus(deps, orderId, deps.settings.statuses.ids.delivered);
-  deps.store.put(orderId, { state: 'delivered', customerId }, deps.clock.now());
+  deps.store.put(orderId, { state: 'delivered', customerId }, deps.clock.now(), partition);
   deps.log.info('pizza delivered');
 }
 
@@ -64,6 +83,71 @@ function publishStatus(deps: DeliverDeps, orderId: string, status: number) {
   const topic =
     status === deps.settings.statuses.ids.pending ? deps.settings.topics.pending : deps.settings.topics.delivered;
   return deps.bus.publish(topic, orderId, encodeEvent({ status, timestamp: deps.clock.now() }));
+}
+
+/**
+ * Rebuilds delivery's memory of newly assigned partitions from what the group
+ * already acknowledged on `pizza-ordered` and `pizza-baked` (within the
+ * retention), so an instance on any host, with an empty data dir, knows the
+ * early warnings and pending pizzas of the partitions it takes over. Their
+ * records wait until this is done.
+ */
+export async function restoreDeliveryState(
+  partitions: readonly PartitionRef[],
+  deps: { bus: Bus; settings: Settings; clock: Clock; log: Logger; store: DeliveryStore },
+): Promise<void> {
+  const { bus, settings, clock, log, store } = deps;
+  const started = clock.now();
+  const committed = await bus.committedOffsets(settings.groupIds.deliver, partitions);
+  const since = clock.now() - settings.delivery.retentionHours * 3_600_000;
+  const records = await bus.readRanges(
+    committed.map((position) => ({
+      topic: position.topic,
+      partition: position.partition,
+      fromTimestamp: since,
+      toOffset: position.offset,
+    })),
+  );
+  const inputs: Array<DeliveryInput & { partition: number }> = [];
+  for (const record of records) {
+    try {
+      const orderId = requireKey(record);
+      if (record.topic === settings.topics.ordered) {
+        const ordered = decodeEvent(orderedEventSchema, record.value);
+        inputs.push({
+          orderId,
+          kind: 'ordered',
+          customerId: ordered.order.customer_id.toLowerCase(),
+          partition: record.partition,
+        });
+      } else {
+        inputs.push({ orderId, kind: 'baked', partition: record.partition });
+      }
+    } catch {
+      // A bad event was dead-lettered when it was first read: it left no memory then either.
+    }
+  }
+  const partitionOf = new Map(inputs.map((input) => [input.orderId, input.partition]));
+  const memory = new Map(
+    [...replayDeliveries(inputs)].map(([orderId, record]) => [
+      orderId,
+      { ...record, partition: partitionOf.get(orderId) ?? 0 },
+    ]),
+  );
+  store.replacePartitions([...new Set(partitions.map((tp) => tp.partition))], memory, clock.now());
+  const pending = [...memory.values()].filter((record) => record.state === 'pending').length;
+  const awaiting = [...memory.values()].filter((record) => record.state === 'awaiting-pizza').length;
+  log.info(
+    {
+      partitions: partitions.map((tp) => `${tp.topic}[${tp.partition}]`),
+      records: records.length,
+      orders: memory.size,
+      pending,
+      awaiting,
+      ms: clock.now() - started,
+    },
+    'delivery memory rebuilt from the topics',
+  );
 }
 
 export function createDeliverRole(deps: RoleDeps): Role {
@@ -85,6 +169,11 @@ export function createDeliverRole(deps: RoleDeps): Role {
     onStop() {
       clearInterval(purgeTimer);
       store?.close();
+    },
+    onAssigned: async (partitions) => {
+      if (!store) throw new Error('deliver was assigned partitions before it started');
+      await restoreDeliveryState(partitions, { ...deps, store });
+      return undefined;
     },
     handle: (record, signal, log) => {
       if (!store) throw new Error('deliver received an event before it started');

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
+import type { BusRecord, SubscribeOptions, Subscription } from '../adapters/bus/bus.js';
 import type { StageRole } from '../config/settings.js';
 import { orderIdFromKey } from '../domain/events.js';
 import type { Role, RoleDeps } from './role.js';
@@ -16,6 +16,11 @@ export interface ConsumingRoleSpec {
   handle(record: BusRecord, signal: AbortSignal, log: Logger): Promise<void>;
   onStart?(): void;
   onStop?(): void;
+  /** Restores state for newly assigned partitions, or says where to read them from (see SubscribeOptions). */
+  onAssigned?: SubscribeOptions['onAssigned'];
+  onCommit?: SubscribeOptions['onCommit'];
+  /** The consumer group; the role's shared group from the settings unless the role keeps one per host. */
+  groupId?: string;
 }
 
 /**
@@ -33,7 +38,9 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
     async start() {
       spec.onStart?.();
       subscription = await bus.subscribe({
-        groupId: settings.groupIds[spec.name],
+        groupId: spec.groupId ?? settings.groupIds[spec.name],
+        ...(spec.onAssigned ? { onAssigned: spec.onAssigned } : {}),
+        ...(spec.onCommit ? { onCommit: spec.onCommit } : {}),
         clientId: settings.clientIds[spec.name],
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],

@@ -1,5 +1,5 @@
 import type { DeliveryRecord } from '../../domain/delivery.js';
-import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { addMissingColumns, openDatabase, type SqliteDatabase, statementCache } from './database.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -11,12 +11,18 @@ CREATE TABLE IF NOT EXISTS customers (
 CREATE INDEX IF NOT EXISTS customers_by_update ON customers (updated_at);
 `;
 
-/** The delivery service's memory of orders, on disk so it survives a restart. */
+/**
+ * The delivery service's memory of orders: a cache on this host's disk. The
+ * truth is in the input topics; a partition assigned here is rebuilt from them
+ * (see `replacePartitions`), so any host can take over any partition.
+ */
 export class DeliveryStore {
   private readonly sql: ReturnType<typeof statementCache>;
 
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
+    // The input partition the order's events arrive on (pizza-ordered and pizza-baked are co-partitioned).
+    addMissingColumns(db, 'customers', { partition: 'INTEGER' });
     this.sql = statementCache(db);
   }
 
@@ -39,13 +45,31 @@ export class DeliveryStore {
     }
   }
 
-  put(orderId: string, record: DeliveryRecord, now: number): void {
+  put(orderId: string, record: DeliveryRecord, now: number, partition?: number): void {
     const customerId = 'customerId' in record ? (record.customerId ?? null) : null;
     this.sql(
-      `INSERT INTO customers (order_id, state, customer_id, updated_at) VALUES (?, ?, ?, ?)
+      `INSERT INTO customers (order_id, state, customer_id, updated_at, partition) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (order_id) DO UPDATE SET state = excluded.state,
-           customer_id = coalesce(excluded.customer_id, customers.customer_id), updated_at = excluded.updated_at`,
-    ).run(orderId, record.state, customerId, now);
+           customer_id = coalesce(excluded.customer_id, customers.customer_id), updated_at = excluded.updated_at,
+           partition = coalesce(excluded.partition, customers.partition)`,
+    ).run(orderId, record.state, customerId, now, partition ?? null);
+  }
+
+  /**
+   * Replaces what this host remembers of some partitions with memory rebuilt
+   * from the topics, in one transaction. Rows of no known partition (from an
+   * older version) go too: the rebuild has them.
+   */
+  replacePartitions(
+    partitions: readonly number[],
+    memory: ReadonlyMap<string, DeliveryRecord & { partition: number }>,
+    now: number,
+  ): void {
+    this.db.transaction(() => {
+      const drop = this.sql('DELETE FROM customers WHERE partition = ? OR partition IS NULL');
+      for (const partition of partitions) drop.run(partition);
+      for (const [orderId, record] of memory) this.put(orderId, record, now, record.partition);
+    })();
   }
 
   purge(now: number, retentionMs: number): number {
