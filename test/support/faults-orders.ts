@@ -4,8 +4,6 @@
  * orders view.
  */
 import { appendFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { FaultShop } from './faults-shop.js';
 import { ShopHttpClient } from './http-client.js';
@@ -152,9 +150,9 @@ export async function waitForDelivered(shop: FaultShop, orderIds: readonly strin
   }
 }
 
-/** Appends a trial's figures to a file beside the console line, for reports across runs. */
+/** Prints a trial's summary line; with PIZZA_FAULTS_SUMMARY=FILE, also appends its figures there as JSON. */
 export function recordSummary(line: string, figures: Record<string, unknown>): void {
   console.log(line);
-  const file = process.env.PIZZA_FAULTS_SUMMARY ?? join(tmpdir(), 'pizza-faults-summary.jsonl');
-  appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`);
+  const file = process.env.PIZZA_FAULTS_SUMMARY;
+  if (file) appendFileSync(file, `${JSON.stringify({ at: new Date().toISOString(), ...figures })}\n`);
 }
