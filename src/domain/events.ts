@@ -41,7 +41,12 @@ export const statusEventSchema = z.object({
 export type StatusEvent = z.infer<typeof statusEventSchema>;
 
 export class InvalidEventError extends Error {
-  override readonly name = 'InvalidEventError';
+  override readonly name: string = 'InvalidEventError';
+}
+
+/** A second `pizza-ordered` for a known order id from another customer: two orders must never merge. */
+export class OrderIdCollisionError extends InvalidEventError {
+  override readonly name = 'OrderIdCollisionError';
 }
 
 /**

@@ -5,10 +5,17 @@ import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
-import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
+import {
+  decodeEvent,
+  InvalidEventError,
+  OrderIdCollisionError,
+  orderedEventSchema,
+  orderFromEvent,
+} from '../domain/events.js';
 import { HEADERS } from '../domain/headers.js';
 import { ORDER_ID_PATTERN } from '../domain/order.js';
 import { isComplete, statusLabel } from '../domain/statuses.js';
+import { perHostGroupId, resolveHostId } from './host.js';
 import { consumingRole } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
 import { decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
@@ -92,6 +99,8 @@ const MAX_REPORTED_PROBLEMS = 100;
 export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}): Role {
   const { settings, clock, log } = deps;
   const fromTopics = settings.shop.statusSource === 'topics';
+  // The view needs pizza-ordered in every mode: it carries each order's owner and choices,
+  // so a view rebuilt from the topics (on a new web host, or a wiped data dir) has them.
   const topics = fromTopics
     ? [
         settings.topics.ordered,
@@ -100,10 +109,9 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
         settings.topics.delivered,
         settings.topics.pending,
       ]
-    : [settings.topics.status];
-  const decode = fromTopics
-    ? decodeStageRecord
-    : (options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry));
+    : [settings.topics.ordered, settings.topics.status];
+  const statusTopicDecoder = options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry);
+  const retentionMs = settings.orders.statusRetentionHours * 3_600_000;
   let store: OrdersStore | undefined;
   let view: ViewWriter | undefined;
   let watchdog: NodeJS.Timeout | undefined;
@@ -144,6 +152,16 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   return consumingRole(deps, {
     name: 'status',
     topics,
+    // Every host keeps a whole view: its own group, so it reads every partition.
+    groupId: perHostGroupId(settings.groupIds.status, resolveHostId(settings)),
+    // The view keeps its read positions itself: a new or wiped view starts from the
+    // beginning, whatever Kafka has committed. The embedded bus starts empty on each
+    // run, so there the view always reads its (in-memory) topics from the start.
+    onAssigned: async (partitions) =>
+      deps.bus.kind === 'kafka' && store
+        ? store.offsets.startPositions(partitions)
+        : partitions.map((partition) => ({ ...partition, offset: '-2' })),
+    onCommit: (position) => view?.notePosition(position),
     onStart() {
       store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
       view = new ViewWriter(store, settings.statuses);
@@ -178,11 +196,15 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
     },
     handle: async (record, _signal, orderLog) => {
       if (!store || !view) throw new Error('status received an event before it started');
-      if (fromTopics) return applyStatusRecord(record, { settings, clock, log: orderLog, view, decode });
+      // A rebuild reads the topics' whole retention; the view keeps only its own.
+      if (record.timestamp < clock.now() - retentionMs) return;
+      if (record.topic !== settings.topics.status) {
+        return applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: decodeStageRecord });
+      }
       try {
-        await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode });
+        await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: statusTopicDecoder });
       } catch (error) {
-        if (!(error instanceof InvalidEventError)) throw error;
+        if (!(error instanceof InvalidEventError) || error instanceof OrderIdCollisionError) throw error;
         reportOnce(record, error, orderLog);
       } finally {
         // Anything on the topic, readable or not, shows the Flink statement is writing.

@@ -10,14 +10,17 @@ import {
 const json = (value: unknown) => Buffer.from(JSON.stringify(value), 'utf8');
 
 describe('events: checked against the workshop domain before any work', () => {
-  it('takes an order id only from a key of 8 lowercase hex bytes', () => {
+  it('takes an order id only from a key of 8 to 32 lowercase hex bytes', () => {
     expect(orderIdFromKey(Buffer.from('0a1b2c3d'))).toBe('0a1b2c3d');
+    expect(orderIdFromKey(Buffer.from('0a1b2c3d4e5f'))).toBe('0a1b2c3d4e5f');
     const odd = [
       null,
       Buffer.alloc(0),
       Buffer.from('🍕🍕'),
       Buffer.from('0A1B2C3D'),
-      Buffer.from('0a1b2c3d0'),
+      Buffer.from('0a1b2c3'),
+      Buffer.from('a'.repeat(33)),
+      Buffer.from('0a1b2c3g'),
       Buffer.alloc(10_240, 'a'),
       // Invalid UTF-8 that would decode to U+FFFD, which a string check could let through.
       Buffer.from([0x30, 0x61, 0x31, 0x62, 0x32, 0x63, 0x33, 0xff]),

@@ -1,7 +1,10 @@
+import { OrderIdCollisionError } from '../../domain/events.js';
 import type { Order } from '../../domain/order.js';
 import { applyStatusEvent, type IncomingStatus, isStuck, type OrderStatus } from '../../domain/status-view.js';
 import type { StatusCatalog } from '../../domain/statuses.js';
+import type { PartitionOffset } from '../bus/bus.js';
 import { addMissingColumns, openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { ViewOffsets } from './view-offsets.js';
 
 /**
  * Where the web app is with an order: `placing` from before `pizza-ordered` is
@@ -154,11 +157,15 @@ const SELECT_ORDER = `
 export class OrdersStore {
   private readonly sql: ReturnType<typeof statementCache>;
 
+  /** The view's read positions in its input topics, saved in the same transactions as its events. */
+  readonly offsets: ViewOffsets;
+
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     addMissingColumns(db, 'orders', ADDED_ORDER_COLUMNS);
     db.exec(ADDED_ORDER_INDEXES);
     this.sql = statementCache(db);
+    this.offsets = new ViewOffsets(db);
   }
 
   static open(path: string): OrdersStore {
@@ -275,6 +282,7 @@ export class OrdersStore {
    */
   applyEvent(event: OrderEvent, catalog: StatusCatalog, order?: Order, idempotencyKey?: string): boolean {
     return this.db.transaction(() => {
+      if (order) this.refuseCollision(order);
       if (order) this.insertOrder(order, event.eventTimestamp, this.freeKey(order.customerId, idempotencyKey));
       this.sql("UPDATE orders SET placement = 'placed' WHERE order_id = ? AND placement != 'placed'").run(
         event.orderId,
@@ -292,14 +300,41 @@ export class OrdersStore {
     })();
   }
 
-  /** Applies several events in one transaction (one WAL commit); a result per event. */
+  /**
+   * Applies several events in one transaction (one WAL commit), and saves the
+   * view's read positions with them: a result per event, or the collision
+   * that kept it out.
+   */
   applyEvents(
     items: ReadonlyArray<{ event: OrderEvent; order?: Order | undefined; idempotencyKey?: string | undefined }>,
     catalog: StatusCatalog,
-  ): boolean[] {
-    return this.db.transaction(() =>
-      items.map(({ event, order, idempotencyKey }) => this.applyEvent(event, catalog, order, idempotencyKey)),
-    )();
+    positions: readonly PartitionOffset[] = [],
+  ): Array<boolean | OrderIdCollisionError> {
+    return this.db.transaction(() => {
+      const results = items.map(({ event, order, idempotencyKey }) => {
+        try {
+          return this.applyEvent(event, catalog, order, idempotencyKey);
+        } catch (error) {
+          // Its own savepoint is rolled back; the rest of the batch goes on.
+          if (error instanceof OrderIdCollisionError) return error;
+          throw error;
+        }
+      });
+      for (const position of positions) this.offsets.save(position);
+      return results;
+    })();
+  }
+
+  /** Two customers' orders under one id must never merge: the second is refused. */
+  private refuseCollision(order: Order): void {
+    const row = this.sql('SELECT customer_id FROM orders WHERE order_id = ?').get(order.orderId) as
+      | { customer_id: string }
+      | undefined;
+    if (row && row.customer_id !== order.customerId) {
+      throw new OrderIdCollisionError(
+        `order id ${order.orderId} is already another customer's order: two web hosts issued the same id (set [pizza-shop] order_id_length higher)`,
+      );
+    }
   }
 
   /** The customer's order made from the form with this idempotency key, in any placement. */

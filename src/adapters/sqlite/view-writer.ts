@@ -1,5 +1,6 @@
 import type { Order } from '../../domain/order.js';
 import type { StatusCatalog } from '../../domain/statuses.js';
+import type { PartitionOffset } from '../bus/bus.js';
 import type { OrderEvent, OrdersStore } from './orders-store.js';
 
 interface Pending {
@@ -17,6 +18,8 @@ interface Pending {
  */
 export class ViewWriter {
   private queue: Pending[] = [];
+  private positions = new Map<string, PartitionOffset>();
+  private scheduled = false;
 
   constructor(
     private readonly store: OrdersStore,
@@ -31,16 +34,40 @@ export class ViewWriter {
   apply(event: OrderEvent, order?: Order, idempotencyKey?: string): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ event, order, idempotencyKey, resolve, reject });
-      if (this.queue.length === 1) setImmediate(() => this.flush());
+      this.schedule();
     });
   }
 
+  /**
+   * Notes how far the view has read a partition (every record before it is
+   * applied); saved in the next transaction, so the position never runs ahead
+   * of the events. If the process dies first, those events are read again,
+   * and applying an event twice changes nothing.
+   */
+  notePosition(position: PartitionOffset): void {
+    this.positions.set(`${position.topic}\u0000${position.partition}`, position);
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => this.flush());
+  }
+
   private flush(): void {
+    this.scheduled = false;
     const batch = this.queue;
+    const positions = [...this.positions.values()];
     this.queue = [];
+    this.positions.clear();
     try {
-      const results = this.store.applyEvents(batch, this.catalog);
-      batch.forEach((item, index) => item.resolve(results[index] ?? false));
+      const results = this.store.applyEvents(batch, this.catalog, positions);
+      batch.forEach((item, index) => {
+        const result = results[index] ?? false;
+        if (result instanceof Error) item.reject(result);
+        else item.resolve(result);
+      });
     } catch (error) {
       for (const item of batch) item.reject(error);
     }

@@ -5,7 +5,7 @@ import { startShop } from '../../roles/shop.js';
 import { parseCommonOptions, withRoleOptions, withStatusOptions, withWebOptions } from '../options.js';
 
 const DESCRIPTIONS: Record<RoleName, string> = {
-  serve: 'run the web app: log in, order, follow your pizza',
+  serve: 'run the web app, with its own copy of the orders view: log in, order, follow your pizza',
   assemble: 'run the assembly service: pizza-ordered → pizza-assembled',
   bake: 'run the oven: pizza-assembled → pizza-baked',
   deliver: 'run delivery: pizza-ordered + pizza-baked → pizza-delivered (or pizza-pending)',
@@ -14,7 +14,13 @@ const DESCRIPTIONS: Record<RoleName, string> = {
 
 /** A subcommand that runs one role, or all of them, until Ctrl-C or SIGTERM. */
 export function roleCommand(program: Command, name: RoleName | 'all'): Command {
-  const roles: RoleName[] = name === 'all' ? ['serve', 'assemble', 'bake', 'deliver', 'status'] : [name];
+  // A web host keeps its own orders view, rebuilt from the topics: the status role runs beside it.
+  const roles: RoleName[] =
+    name === 'all'
+      ? ['serve', 'assemble', 'bake', 'deliver', 'status']
+      : name === 'serve'
+        ? ['serve', 'status']
+        : [name];
   let command = program
     .command(name)
     .description(
