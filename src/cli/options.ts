@@ -28,7 +28,11 @@ export function withRoleOptions(command: Command): Command {
     .option('--time-scale <factor>', 'multiplies every simulated duration: 1 is real time, 0 is instant')
     .option('--capacity <n>', 'orders each stage works on at once (overrides the per-stage settings)')
     .option('--data-dir <dir>', 'where the SQLite files live (default .data)')
-    .option('--log-dir <dir>', 'where each role writes its log file (default .data/logs)');
+    .option('--log-dir <dir>', 'where each role writes its log file (default .data/logs)')
+    .option(
+      '--operator-port <port>',
+      'port for /metrics, /health, /ready and /dead-letters on 127.0.0.1 (default: any free port)',
+    );
 }
 
 export function withWebOptions(command: Command): Command {
@@ -70,6 +74,7 @@ export function parseCommonOptions(raw: Record<string, unknown>): CommonOptions 
     'host',
     'port',
     'statusSource',
+    'operatorPort',
   ] as const) {
     const value = raw[key];
     if (typeof value === 'string') flags[key] = value;

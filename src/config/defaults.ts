@@ -117,4 +117,6 @@ heartbeat_interval_ms = 1500
 order_id_length = 8
 trust_proxy = false
 log_topic_retention_hours = 4
+operator_host = 127.0.0.1
+operator_port = 0
 `;

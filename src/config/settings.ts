@@ -60,6 +60,9 @@ export interface Settings {
     /** Behind a TLS proxy: trust its X-Forwarded-* headers, so cookies are Secure and addresses are the client's. */
     trustProxy: boolean;
     logTopicRetentionHours: number;
+    /** Metrics, probes and dead letters for operators: never on the customers' address. 0 picks a free port. */
+    operatorHost: string;
+    operatorPort: number;
     /** Names this host in per-host consumer groups; generated into the data dir when not set. */
     hostId: string | undefined;
     /** Signs session cookies; generated into the data dir when not set. */
@@ -80,6 +83,7 @@ export interface SettingsFlags {
   host?: string | undefined;
   port?: string | undefined;
   statusSource?: string | undefined;
+  operatorPort?: string | undefined;
 }
 
 const FLAG_KEYS: Record<keyof Omit<SettingsFlags, 'config' | 'systemConfig'>, string> = {
@@ -90,6 +94,7 @@ const FLAG_KEYS: Record<keyof Omit<SettingsFlags, 'config' | 'systemConfig'>, st
   host: 'host',
   port: 'port',
   statusSource: 'status_source',
+  operatorPort: 'operator_port',
 };
 
 interface Origin {
@@ -167,6 +172,13 @@ const FIELDS = {
     'true or false',
   ],
   'shop.logTopicRetentionHours': ['pizza-shop', 'log_topic_retention_hours', positive, 'a number of hours'],
+  'shop.operatorHost': ['pizza-shop', 'operator_host', name, 'a host name or IP address (127.0.0.1 keeps it local)'],
+  'shop.operatorPort': [
+    'pizza-shop',
+    'operator_port',
+    z.coerce.number().int().min(0).max(65535),
+    'a TCP port from 0 (any free port) to 65535',
+  ],
   'shop.sessionTimeoutMs': [
     'pizza-shop',
     'session_timeout_ms',

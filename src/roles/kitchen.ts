@@ -19,6 +19,7 @@ export interface ConsumingRoleSpec {
   /** Restores state for newly assigned partitions, or says where to read them from (see SubscribeOptions). */
   onAssigned?: SubscribeOptions['onAssigned'];
   onCommit?: SubscribeOptions['onCommit'];
+  refreshMetrics?: () => Promise<void>;
   /** The consumer group; the role's shared group from the settings unless the role keeps one per host. */
   groupId?: string;
 }
@@ -45,12 +46,18 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],
         role: spec.name,
+        observer: deps.metrics.observer(spec.name, settings.shop.capacity[spec.name]),
         log,
         // A bad event (InvalidEventError) is not retried: the bus dead-letters it with the reason.
         handle: (record, signal) => spec.handle(record, signal, log.child({ orderId: record.key ?? undefined })),
       });
       log.info({ topics: spec.topics, capacity: settings.shop.capacity[spec.name] }, 'ready');
     },
+    readiness() {
+      if (!subscription) return 'starting';
+      return subscription.joined() ? undefined : 'not in its consumer group yet';
+    },
+    ...(spec.refreshMetrics ? { refreshMetrics: spec.refreshMetrics } : {}),
     stop() {
       stopping ??= (async () => {
         try {

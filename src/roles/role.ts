@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../adapters/bus/bus.js';
+import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { RoleName, Settings } from '../config/settings.js';
 
 export interface Clock {
@@ -32,6 +33,7 @@ export interface RoleDeps {
   settings: Settings;
   log: Logger;
   clock: Clock;
+  metrics: ShopMetrics;
 }
 
 export interface Role {
@@ -39,6 +41,10 @@ export interface Role {
   start(): Promise<void>;
   /** Stops taking work, hands back or finishes what is in flight, commits, closes. Idempotent. */
   stop(): Promise<void>;
+  /** Undefined when ready for work; else why not, for the readiness probe. */
+  readiness?(): string | undefined;
+  /** Brings on-demand gauges up to date before a scrape. */
+  refreshMetrics?(): Promise<void>;
 }
 
 /** How long a stopping role lets simulated work finish before handing it back. */

@@ -5,6 +5,8 @@ import type { RoleName, Settings } from '../config/settings.js';
 import { createAssembleRole } from './assemble.js';
 import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
+import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
+import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
 import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
 import { createServeRole } from './serve.js';
 import { createStatusRole } from './status.js';
@@ -18,6 +20,8 @@ export interface ShopOptions {
   /** A bus to share (tests); by default the settings choose Kafka or the embedded bus. */
   bus?: Bus;
   clock?: Clock;
+  /** One process's metrics; shops in one test process may share or keep their own. */
+  metrics?: ShopMetrics;
 }
 
 export interface RunningShop {
@@ -25,6 +29,8 @@ export interface RunningShop {
   roles: Role[];
   /** The web app's address, when `serve` is among the roles. */
   url: string | undefined;
+  /** Metrics, probes and dead letters for operators. */
+  operatorUrl: string | undefined;
   /** Stops the roles (the web app first, so no new orders arrive), then the bus. Idempotent. */
   stop(): Promise<void>;
 }
@@ -46,7 +52,10 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const clock = options.clock ?? systemClock;
   const ownsBus = !options.bus;
   const bus = options.bus ?? (await createBus(settings, logs));
-  const deps = (role: RoleName): RoleDeps => ({ bus, settings, clock, log: logs.forRole(role) });
+  // Every role's lines about an order go to the log topic too, for the web app on any host.
+  const orderLogSink = logs.attachOrderLogSink?.((orderId, line) => bus.publish(settings.topics.logs, orderId, line));
+  const metrics = options.metrics ?? new ShopMetrics();
+  const deps = (role: RoleName): RoleDeps => ({ bus, settings, clock, log: logs.forRole(role), metrics });
 
   const roles: Role[] = [];
   let serve: ReturnType<typeof createServeRole> | undefined;
@@ -77,7 +86,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       // The web app goes first so no new orders arrive; then the kitchen, back to front.
       // One role failing to stop must not keep the others (or the bus) running.
       const failures: unknown[] = [];
+      await operator?.close().catch((error: unknown) => failures.push(error));
       for (const role of [...roles].reverse()) await role.stop().catch((error: unknown) => failures.push(error));
+      await orderLogSink?.close();
       if (ownsBus) await bus.close().catch((error: unknown) => failures.push(error));
       logs.flush();
       if (failures.length > 0) throw failures[0];
@@ -85,11 +96,22 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
     return stopping;
   };
 
+  let operator: OperatorServer | undefined;
   try {
     for (const role of roles) await role.start();
+    operator = await startOperatorServer({
+      settings,
+      bus,
+      metrics,
+      log: logs.root,
+      checks: () => roles.map((role) => ({ name: role.name, notReady: () => role.readiness?.() })),
+      beforeScrape: async () => {
+        for (const role of roles) await role.refreshMetrics?.();
+      },
+    });
   } catch (error) {
     await stop();
     throw error;
   }
-  return { bus, roles, url: serve?.url(), stop };
+  return { bus, roles, url: serve?.url(), operatorUrl: operator.url, stop };
 }

@@ -14,7 +14,7 @@ import {
 } from '../domain/events.js';
 import { HEADERS } from '../domain/headers.js';
 import { ORDER_ID_PATTERN } from '../domain/order.js';
-import { isComplete, statusLabel } from '../domain/statuses.js';
+import { isComplete, statusLabel, statusName } from '../domain/statuses.js';
 import { perHostGroupId, resolveHostId } from './host.js';
 import { consumingRole } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
@@ -162,6 +162,13 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
         ? store.offsets.startPositions(partitions)
         : partitions.map((partition) => ({ ...partition, offset: '-2' })),
     onCommit: (position) => view?.notePosition(position),
+    refreshMetrics: async () => {
+      if (!store) return;
+      deps.metrics.ordersByStatus.reset();
+      for (const { status, count } of store.countByStatus()) {
+        deps.metrics.ordersByStatus.set({ status: statusName(settings.statuses, status) ?? String(status) }, count);
+      }
+    },
     onStart() {
       store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
       view = new ViewWriter(store, settings.statuses);

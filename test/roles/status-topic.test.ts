@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
+import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
 import { type Clock, type Role, systemClock } from '../../src/roles/role.js';
 import { createStatusRole } from '../../src/roles/status.js';
 import { FlinkSilence } from '../../src/roles/status-silence.js';
@@ -42,7 +43,10 @@ describe('the status role reading pizza-status', () => {
     const bus = new EmbeddedBus({ partitions: 1 });
     const logs = capturingLogs();
     const clock = manualClock();
-    const role = createStatusRole({ bus, settings, clock, log: logs.forRole('status') }, options);
+    const role = createStatusRole(
+      { bus, settings, clock, log: logs.forRole('status'), metrics: new ShopMetrics() },
+      options,
+    );
     running.push({ role, bus, cleanup: fixture.cleanup });
     await role.start();
     return { settings, bus, logs, clock };

@@ -7,7 +7,12 @@ export class ShopHttpClient {
   private readonly cookies = new Map<string, string>();
   private csrfToken = '';
 
-  constructor(private readonly baseUrl: string) {}
+  constructor(private baseUrl: string) {}
+
+  /** Sends this customer's next requests to another web host, cookies and all, as a load balancer would. */
+  switchTo(baseUrl: string): void {
+    this.baseUrl = baseUrl;
+  }
 
   async login(username: string): Promise<void> {
     await this.request('GET', '/login');
@@ -29,7 +34,7 @@ export class ShopHttpClient {
       mainTopping: choice.mainTopping,
       extraToppings: choice.extraToppings,
     });
-    const orderId = /\/orders\/([0-9a-f]{8})$/.exec(response.headers.get('location') ?? '')?.[1];
+    const orderId = /\/orders\/([0-9a-f]{8,32})$/.exec(response.headers.get('location') ?? '')?.[1];
     if (response.status !== 303 || !orderId)
       throw new Error(`ordering answered ${response.status}: ${(await response.text()).slice(0, 200)}`);
     return orderId;

@@ -69,7 +69,17 @@ export interface SubscribeOptions {
   onAssigned?: (partitions: PartitionRef[]) => Promise<PartitionOffset[] | undefined>;
   /** Called each time a partition's committable position moves, with the next offset to read. */
   onCommit?: (position: PartitionOffset) => void;
+  /** Hears what happens to each record, for metrics. */
+  observer?: DispatchObserver;
   log: Logger;
+}
+
+export interface DispatchObserver {
+  started(record: BusRecord): void;
+  /** `abandoned`: revoked or stopping; it will be read again, by whoever owns its partition. */
+  finished(record: BusRecord, seconds: number, outcome: 'handled' | 'dead_lettered' | 'abandoned'): void;
+  /** One attempt failed, and how it was classified. */
+  failed(record: BusRecord, kind: FailureKind): void;
 }
 
 export interface PartitionRef {
@@ -97,6 +107,8 @@ export interface RetryPolicy {
 }
 
 export interface Subscription {
+  /** True once the member has joined its group (with or without partitions): it is ready for work. */
+  joined(): boolean;
   /**
    * Stops taking records, waits for the ones in flight (up to the bus's grace
    * period), acknowledges what is done and leaves the group. What was not done

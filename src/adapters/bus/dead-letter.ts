@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type DeadLetterReason, HEADERS } from '../../domain/headers.js';
-import type { BusRecord, OutgoingHeaders } from './bus.js';
+import type { Bus, BusRecord, OutgoingHeaders } from './bus.js';
 
 /**
  * Limits that keep a dead letter well inside Kafka's default 1 MB message
@@ -109,4 +109,39 @@ export function replayOf(record: BusRecord): DeadLetter & { topic: string } {
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
+}
+
+export interface DeadLettersResult {
+  entries: DeadLetterEntry[];
+  /** Ids (`partition:offset`) published back to their source topics. */
+  replayed: string[];
+  /** Ids asked for that are not on the topic. */
+  unknown: string[];
+}
+
+/**
+ * Lists a dead-letter topic and publishes the chosen dead letters back to the
+ * topics they came from, with their original key, value and headers, plus one
+ * header naming the dead letter. Nothing is replayed when an id is unknown.
+ */
+export async function listAndReplay(
+  bus: Bus,
+  topic: string,
+  replay: readonly string[] | 'all' = [],
+): Promise<DeadLettersResult> {
+  const records = await bus.readTopic(topic);
+  const entries = records.map(describeDeadLetter);
+  const wanted = replay === 'all' ? entries.map((entry) => entry.id) : replay;
+  const known = new Set(entries.map((entry) => entry.id));
+  const unknown = wanted.filter((id) => !known.has(id));
+  const replayed: string[] = [];
+  if (unknown.length > 0) return { entries, replayed, unknown };
+  for (const record of records) {
+    const id = `${record.partition}:${record.offset}`;
+    if (!wanted.includes(id)) continue;
+    const original = replayOf(record);
+    await bus.publish(original.topic, original.key, original.value, original.headers);
+    replayed.push(id);
+  }
+  return { entries, replayed, unknown };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { DeadLetterReason } from '../../domain/headers.js';
-import type { BusRecord, FailureKind, RecordHandler, RetryPolicy } from './bus.js';
+import type { BusRecord, DispatchObserver, FailureKind, RecordHandler, RetryPolicy } from './bus.js';
 import { classifyFailure } from './failures.js';
 import { OffsetTracker } from './offset-tracker.js';
 
@@ -18,6 +18,7 @@ export interface DispatcherOptions {
   onFull?: () => void;
   onRoom?: () => void;
   classify?: (error: unknown) => FailureKind;
+  observer?: DispatchObserver | undefined;
 }
 
 interface Accepted {
@@ -140,14 +141,20 @@ export class Dispatcher {
     const keyTail = record.key === null ? undefined : this.keyTails.get(record.key);
     // Never rejects: a key's next record waits on it, and must always get its turn.
     const work = (async () => {
+      let outcome: 'handled' | 'dead_lettered' | 'abandoned' = 'abandoned';
+      const startedAt = performance.now();
+      this.options.observer?.started(record);
       try {
         if (keyTail) await keyTail;
-        if (await this.runToEnd(item)) this.acknowledge(item);
+        outcome = await this.runToEnd(item);
+        if (outcome !== 'abandoned') this.acknowledge(item);
       } catch (err) {
         this.options.log.error(
           { err, ...where(record) },
           'unexpected dispatcher failure; the record will be read again',
         );
+      } finally {
+        this.options.observer?.finished(record, (performance.now() - startedAt) / 1000, outcome);
       }
     })().finally(() => {
       this.inFlight.delete(item);
@@ -182,10 +189,10 @@ export class Dispatcher {
   }
 
   /**
-   * Works a record until it is done: handled, or dead-lettered. False when it
-   * was abandoned (revoked or stopping), so it must not be acknowledged.
+   * Works a record until it is done: handled, or dead-lettered. Abandoned when
+   * it was taken back (revoked or stopping), so it must not be acknowledged.
    */
-  private async runToEnd(item: Accepted): Promise<boolean> {
+  private async runToEnd(item: Accepted): Promise<'handled' | 'dead_lettered' | 'abandoned'> {
     const { record } = item;
     const { signal } = item.abort;
     const classify = this.options.classify ?? classifyFailure;
@@ -193,14 +200,15 @@ export class Dispatcher {
     let delay = initialDelayMs;
     let transientFailures = 0;
     for (;;) {
-      if (signal.aborted) return false;
+      if (signal.aborted) return 'abandoned';
       try {
         await this.options.handle(record, signal);
-        return true;
+        return 'handled';
       } catch (err) {
         // Stopping or revoked: a failure now is the work giving way; the next owner does it.
-        if (signal.aborted || this.stopping) return false;
+        if (signal.aborted || this.stopping) return 'abandoned';
         const kind = classify(err);
+        this.options.observer?.failed(record, kind);
         if (kind === 'bad-event' || kind === 'permanent') return this.deadLetter(item, kind, err);
         if (kind === 'transient') {
           transientFailures += 1;
@@ -213,14 +221,18 @@ export class Dispatcher {
           // The broker is away: the outage is logged once by the bus, not once per record.
           this.options.log.debug({ err, ...where(record) }, 'broker unavailable; waiting to retry');
         }
-        if (!(await pause(delay, signal))) return false;
+        if (!(await pause(delay, signal))) return 'abandoned';
         delay = Math.min(delay * 2, maxDelayMs);
       }
     }
   }
 
   /** Hands the record to the dead-letter topic, retrying that until it lands (or we are told to let go). */
-  private async deadLetter(item: Accepted, reason: DeadLetterReason, error: unknown): Promise<boolean> {
+  private async deadLetter(
+    item: Accepted,
+    reason: DeadLetterReason,
+    error: unknown,
+  ): Promise<'dead_lettered' | 'abandoned'> {
     const { record } = item;
     const { signal } = item.abort;
     const { initialDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
@@ -230,11 +242,11 @@ export class Dispatcher {
     for (;;) {
       try {
         await this.options.deadLetter(record, reason, error);
-        return true;
+        return 'dead_lettered';
       } catch (err) {
-        if (signal.aborted) return false;
+        if (signal.aborted) return 'abandoned';
         this.options.log.warn({ err, ...where(record) }, 'could not publish a dead letter; retrying');
-        if (!(await pause(delay, signal))) return false;
+        if (!(await pause(delay, signal))) return 'abandoned';
         delay = Math.min(delay * 2, Math.max(maxDelayMs, 30_000));
       }
     }

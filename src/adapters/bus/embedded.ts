@@ -133,6 +133,7 @@ export class EmbeddedBus implements Bus {
         capacity: options.capacity,
         handle: options.handle,
         retry: options.retry,
+        observer: options.observer,
         log: options.log,
         deadLetter: async (record, reason, error) => {
           const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
@@ -158,6 +159,8 @@ export class EmbeddedBus implements Bus {
 
     let stopped: Promise<void> | undefined;
     const subscription: Subscription = {
+      // In one process, joining is immediate.
+      joined: () => !stopped,
       stop: () => {
         stopped ??= (async () => {
           member.generation += 1;

@@ -118,6 +118,7 @@ export async function subscribeKafka(
     capacity: options.capacity,
     handle: options.handle,
     retry: options.retry,
+    observer: options.observer,
     deadLetter: settings.deadLetter,
     onRoom: resumeAll,
     log,
@@ -256,7 +257,12 @@ export async function subscribeKafka(
   log.info({ groupId: options.groupId, topics: options.topics }, 'consumer started');
 
   let stopped: Promise<void> | undefined;
+  let hasJoined = false;
+  void firstAssignment.then(() => {
+    hasJoined = true;
+  });
   return {
+    joined: () => hasJoined && !stopped,
     stop() {
       stopped ??= (async () => {
         stopping = true;

@@ -130,6 +130,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       // close() waits for a subscription still joining, and stops it, so none outlives the bus.
       const tracked = started.then((subscription) => {
         const stoppable: Subscription = {
+          joined: () => subscription.joined(),
           stop: async () => {
             await subscription.stop();
             subscriptions.delete(stoppable);

@@ -480,6 +480,14 @@ export class OrdersStore {
     })();
   }
 
+  /** How many orders the view holds at each status a customer sees. */
+  countByStatus(): Array<{ status: number; count: number }> {
+    return this.sql('SELECT status, count(*) AS count FROM status GROUP BY status').all() as Array<{
+      status: number;
+      count: number;
+    }>;
+  }
+
   /** The newest change's sequence number; start `statusChangesSince` from it. */
   latestStatusSeq(): number {
     const row = this.sql('SELECT seq FROM status_changes WHERE id = 1').get() as { seq: number };

@@ -57,6 +57,7 @@ async function runUntilSignal(
       timeScale: settings.shop.timeScale,
       dataDir: settings.shop.dataDir,
       logDir: settings.shop.logDir,
+      operator: shop.operatorUrl,
     },
     shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
   );

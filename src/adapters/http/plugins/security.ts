@@ -17,7 +17,7 @@ export default fp(
     await fastify.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
     await fastify.register(fastifyCsrf, {
       cookieKey: 'pizza_csrf',
-      cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, signed: true },
+      cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, signed: true, secure: 'auto' },
       // The token travels in a hidden form field, or a header for scripts; never in a URL.
       getToken: (request: FastifyRequest) => {
         const body = request.body as Record<string, unknown> | undefined;

@@ -18,7 +18,8 @@ export default fp(
 
 export function startSession(reply: FastifyReply, customer: Customer): void {
   const value = Buffer.from(JSON.stringify({ c: customer.customerId, u: customer.username })).toString('base64url');
-  reply.setCookie(SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'lax', signed: true });
+  // Secure whenever the request came over TLS (directly, or through a proxy trusted by trust_proxy).
+  reply.setCookie(SESSION_COOKIE, value, { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: 'auto' });
 }
 
 export function endSession(reply: FastifyReply): void {
