@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../adapters/http/app.js';
 import { OrderPlacement } from '../adapters/http/order-placement.js';
+import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import type { Settings } from '../config/settings.js';
+import { startOrderLogProjection } from './order-logs.js';
 import type { Role, RoleDeps } from './role.js';
 
 const SECRET_FILE = 'session-secret';
@@ -45,6 +47,8 @@ export function createServeRole(
   const { settings, log, bus, clock } = deps;
   let app: FastifyInstance | undefined;
   let store: OrdersStore | undefined;
+  let orderLogs: OrderLogStore | undefined;
+  let projection: Awaited<ReturnType<typeof startOrderLogProjection>> | undefined;
   let address: string | undefined;
   let stopping: Promise<void> | undefined;
   let settling: Promise<void> = Promise.resolve();
@@ -55,7 +59,11 @@ export function createServeRole(
     async start() {
       // Without its topic every order would hang until the producer gives up: say so at start.
       await bus.requireTopics([settings.topics.ordered]);
-      store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
+      const databasePath = join(settings.shop.dataDir, settings.orders.fileName);
+      store = OrdersStore.open(databasePath);
+      // Every web host keeps its own copy of the roles' lines about each order, wherever they run.
+      orderLogs = OrderLogStore.open(databasePath);
+      projection = await startOrderLogProjection({ ...deps, store: orderLogs });
       const placement = new OrderPlacement({
         settings,
         store,
@@ -67,6 +75,7 @@ export function createServeRole(
       app = await buildApp({
         settings,
         store,
+        orderLogs,
         bus,
         clock,
         log,
@@ -98,7 +107,9 @@ export function createServeRole(
           stopSettling.abort(new Error('serve is stopping'));
           await app?.close();
           await settling;
+          await projection?.stop();
         } finally {
+          orderLogs?.close();
           store?.close();
           address = undefined;
           log.info('serve stopped');

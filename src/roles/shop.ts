@@ -7,6 +7,7 @@ import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
 import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
+import { publishOrderLogs } from './order-logs.js';
 import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
 import { createServeRole } from './serve.js';
 import { createStatusRole } from './status.js';
@@ -53,7 +54,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const ownsBus = !options.bus;
   const bus = options.bus ?? (await createBus(settings, logs));
   // Every role's lines about an order go to the log topic too, for the web app on any host.
-  const orderLogSink = logs.attachOrderLogSink?.((orderId, line) => bus.publish(settings.topics.logs, orderId, line));
+  const orderLogSink = await publishOrderLogs({ bus, settings, logs });
   const metrics = options.metrics ?? new ShopMetrics();
   const deps = (role: RoleName): RoleDeps => ({ bus, settings, clock, log: logs.forRole(role), metrics });
 

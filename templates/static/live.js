@@ -81,6 +81,9 @@
     }
     timeline.replaceChildren(...body);
   };
+  /** Most lines a page keeps; older ones scroll away. */
+  const MAX_LOG_LINES = 500;
+  // The first push of a stream holds the latest lines; the ones after it only lines that are new.
   const showLogs = (update) => {
     if (update.service !== service) return;
     const items = update.rows.map((row) => {
@@ -89,8 +92,14 @@
       if (row.details) li.append(el('span', 'log-details', row.details));
       return li;
     });
-    if (items.length === 0) items.push(el('li', 'log-empty', 'No lines from this service about this order yet.'));
-    logList.replaceChildren(...items);
+    if (update.append) {
+      for (const empty of logList.querySelectorAll('.log-empty')) empty.remove();
+      logList.append(...items);
+      while (logList.children.length > MAX_LOG_LINES) logList.firstElementChild.remove();
+    } else {
+      if (items.length === 0) items.push(el('li', 'log-empty', 'No lines from this service about this order yet.'));
+      logList.replaceChildren(...items);
+    }
     logList.scrollTop = logList.scrollHeight;
   };
 

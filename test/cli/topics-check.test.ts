@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import type { KafkaAdmin } from '../../src/adapters/kafka/client.js';
+import { createMissingTopics, inspectTopics } from '../../src/adapters/kafka/topics.js';
 import { createTopics, deleteTopics, kafkaBootstrap, randomName } from '../support/kafka.js';
+import { testSettings } from '../support/settings.js';
 
 const repoRoot = join(import.meta.dirname, '..', '..');
 const TOPIC_KEYS = [
@@ -13,6 +16,7 @@ const TOPIC_KEYS = [
   'pizza_delivered',
   'pizza_pending',
   'pizza_status',
+  'pizza_logs',
 ] as const;
 
 /** A config file as a user writes it, with this test's own topic names. */
@@ -103,6 +107,7 @@ describe('pizza topics:check', () => {
       'pending',
       'status',
       'deadLetter',
+      'logs',
     ]);
     for (const topic of report.topics)
       expect(topic).toMatchObject({ exists: true, partitions: 3, replicationFactor: 1 });
@@ -138,5 +143,29 @@ describe('pizza topics:check', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('Kafka is not reachable at 127.0.0.1:1');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('--create gives the log topic its retention and the delete policy, and the stage topics the broker defaults', async () => {
+    const fixture = testSettings();
+    onTestFinished(fixture.cleanup);
+    const settings = { ...fixture.settings, shop: { ...fixture.settings.shop, logTopicRetentionHours: 6 } };
+    const requests: Array<{ topic: string; configEntries?: Array<{ name: string; value: string }> }> = [];
+    const admin = {
+      listTopics: async () => [],
+      fetchTopicMetadata: async () => [],
+      createTopics: async (options: { topics: typeof requests }) => {
+        requests.push(...options.topics);
+        return true;
+      },
+    } as unknown as KafkaAdmin;
+    const report = await inspectTopics(admin, settings);
+    expect(report.problems).toContain(`${settings.topics.logs} does not exist`);
+    await createMissingTopics(admin, settings, report);
+    const logs = requests.find((request) => request.topic === settings.topics.logs);
+    expect(logs?.configEntries).toEqual([
+      { name: 'cleanup.policy', value: 'delete' },
+      { name: 'retention.ms', value: String(6 * 3_600_000) },
+    ]);
+    expect(requests.find((request) => request.topic === settings.topics.ordered)?.configEntries).toBeUndefined();
   });
 });

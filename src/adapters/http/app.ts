@@ -23,6 +23,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   fastify.decorate('shop', {
     settings: options.settings,
     store: options.store,
+    orderLogs: options.orderLogs,
     bus: options.bus,
     clock: options.clock,
   });
@@ -48,6 +49,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     shopName: 'Pizza shop',
   });
   await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS, log: options.log });
+  fastify.live.watchOrderLogs(options.orderLogs);
 
   fastify.setNotFoundHandler(async (_request, reply) =>
     reply.page(

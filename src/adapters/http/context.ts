@@ -3,6 +3,7 @@ import type { Counter, Registry } from 'prom-client';
 import type { Settings } from '../../config/settings.js';
 import type { Clock } from '../../roles/role.js';
 import type { Bus } from '../bus/bus.js';
+import type { OrderLogStore } from '../sqlite/order-log-store.js';
 import type { OrdersStore } from '../sqlite/orders-store.js';
 import type { LiveFeed } from './live-feed.js';
 import type { OrderPlacement } from './order-placement.js';
@@ -11,12 +12,14 @@ import type { OrderPlacement } from './order-placement.js';
 export interface AppOptions {
   settings: Settings;
   store: OrdersStore;
+  /** This host's copy of the roles' log lines about each order. */
+  orderLogs: OrderLogStore;
   bus: Bus;
   clock: Clock;
   log: Logger;
   /** Signs the session and CSRF cookies. */
   sessionSecret: string;
-  /** How often the live feed looks at the store and the log files. */
+  /** How often the live feed looks at the orders view and the order log lines. */
   livePollMs?: number;
   /** Where the views and static files live; the repository's `templates/` by default. */
   templatesDir?: string;

@@ -1,6 +1,5 @@
-import { stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { logFilePath } from '../logs/logger.js';
+import type { OrderLogChange, OrderLogStore } from '../sqlite/order-log-store.js';
 import type { OrdersStore } from '../sqlite/orders-store.js';
 
 export interface StatusChange {
@@ -10,39 +9,48 @@ export interface StatusChange {
 
 type Listener<T> = (change: T) => void;
 
+export interface LiveFeedOptions {
+  store: OrdersStore;
+  /** The roles whose log lines pages can show; the others' changes are not announced. */
+  roles: readonly string[];
+  /** Not read: log lines come from the order log store (`watchOrderLogs`), not from files. */
+  logDir?: string;
+  intervalMs: number;
+  log: Logger;
+}
+
 /**
  * One poller per app for everything the browsers watch. The status role may be
  * another process writing the same SQLite file, so in-process events would miss
- * its changes: the store's change sequence and the log files' sizes are polled
- * instead, cheaply, and only while someone is listening.
+ * its changes: the orders view's change sequence and the order log lines'
+ * sequence are polled instead, cheaply, and only while someone is listening.
  */
 export class LiveFeed {
   private readonly statusListeners = new Set<Listener<StatusChange>>();
-  private readonly logListeners = new Set<Listener<string>>();
-  private readonly logSizes = new Map<string, number>();
+  private readonly logListeners = new Set<Listener<OrderLogChange>>();
+  private orderLogs: OrderLogStore | undefined;
   private lastSeq = 0;
+  private lastLogSeq = 0;
   private timer: NodeJS.Timeout | undefined;
-  private polling = false;
-  /** Set while the store keeps failing, so a broken store is logged once, not every poll. */
+  /** Set while a store keeps failing, so a broken store is logged once, not every poll. */
   private storeFailing = false;
+  private logsFailing = false;
 
-  constructor(
-    private readonly options: {
-      store: OrdersStore;
-      logDir: string;
-      roles: readonly string[];
-      intervalMs: number;
-      log: Logger;
-    },
-  ) {}
+  constructor(private readonly options: LiveFeedOptions) {}
+
+  /** Announces new log lines from `orderLogs` to `onLog` listeners. */
+  watchOrderLogs(orderLogs: OrderLogStore): void {
+    this.orderLogs = orderLogs;
+    if (this.timer) this.lastLogSeq = this.readLatestLogSeq() ?? this.lastLogSeq;
+  }
 
   /** Calls `listener` for every status change from now on; returns the unsubscribe. */
   onStatus(listener: Listener<StatusChange>): () => void {
     return this.add(this.statusListeners, listener);
   }
 
-  /** Calls `listener` with a role's name whenever its log file grows. */
-  onLog(listener: Listener<string>): () => void {
+  /** Calls `listener` whenever a role has new log lines about an order, with the newest line's number. */
+  onLog(listener: Listener<OrderLogChange>): () => void {
     return this.add(this.logListeners, listener);
   }
 
@@ -68,27 +76,32 @@ export class LiveFeed {
       // Keep the last known position; the first poll that can read the store catches up from there.
       this.options.log.warn({ err }, 'live updates: the orders view cannot be read; retrying');
     }
-    this.timer = setInterval(() => void this.poll(), this.options.intervalMs);
+    this.lastLogSeq = this.readLatestLogSeq() ?? this.lastLogSeq;
+    this.timer = setInterval(() => this.poll(), this.options.intervalMs);
     this.timer.unref();
   }
 
   private stopTimer(): void {
     clearInterval(this.timer);
     this.timer = undefined;
-    this.logSizes.clear();
   }
 
-  /** Runs from a timer with no one to await it: it must never reject, or the process ends. */
-  private async poll(): Promise<void> {
-    if (this.polling) return;
-    this.polling = true;
+  private readLatestLogSeq(): number | undefined {
+    try {
+      return this.orderLogs?.latestSeq();
+    } catch (err) {
+      this.options.log.warn({ err }, 'live updates: the order log lines cannot be read; retrying');
+      return undefined;
+    }
+  }
+
+  /** Runs from a timer with no one to await it: it must never throw, or the process ends. */
+  private poll(): void {
     try {
       if (this.statusListeners.size > 0) this.pollStatuses();
-      if (this.logListeners.size > 0) await this.pollLogs();
+      if (this.logListeners.size > 0) this.pollLogs();
     } catch (err) {
       this.options.log.error({ err }, 'live updates: a poll failed; polling goes on');
-    } finally {
-      this.polling = false;
     }
   }
 
@@ -121,18 +134,23 @@ export class LiveFeed {
     }
   }
 
-  private async pollLogs(): Promise<void> {
-    for (const role of this.options.roles) {
-      const size = await stat(logFilePath(this.options.logDir, role)).then(
-        (info) => info.size,
-        () => 0,
-      );
-      const known = this.logSizes.get(role);
-      this.logSizes.set(role, size);
-      // The first look also counts as a change: lines may have landed since the page read them.
-      if (known !== size) {
-        for (const listener of this.logListeners) this.notify(listener, role);
-      }
+  private pollLogs(): void {
+    if (!this.orderLogs) return;
+    let changes: OrderLogChange[];
+    try {
+      changes = this.orderLogs.changesSince(this.lastLogSeq);
+    } catch (err) {
+      if (!this.logsFailing)
+        this.options.log.warn({ err }, 'live updates: the order log lines cannot be read; retrying');
+      this.logsFailing = true;
+      return;
+    }
+    if (this.logsFailing) this.options.log.info('live updates: the order log lines can be read again');
+    this.logsFailing = false;
+    for (const change of changes) {
+      this.lastLogSeq = Math.max(this.lastLogSeq, change.seq);
+      if (!this.options.roles.includes(change.role)) continue;
+      for (const listener of this.logListeners) this.notify(listener, change);
     }
   }
 }

@@ -1,6 +1,6 @@
 import type { RoleName, Settings } from '../../config/settings.js';
 import { isComplete, statusLabel, statusName } from '../../domain/statuses.js';
-import type { LogLine } from '../logs/log-reader.js';
+import type { LogLine } from '../logs/order-log-line.js';
 import type { OrderEvent, OrderView } from '../sqlite/orders-store.js';
 
 /** The services of the flow diagram, in the order a pizza meets them. */

@@ -25,6 +25,7 @@ const TOPIC_KEYS: ReadonlyArray<keyof Topics> = [
   'pending',
   'status',
   'deadLetter',
+  'logs',
 ];
 const ADMIN_TIMEOUT_MS = 15_000;
 
@@ -89,7 +90,12 @@ export async function createMissingTopics(
   try {
     await admin.createTopics({
       timeout: ADMIN_TIMEOUT_MS,
-      topics: missing.map((topic) => ({ topic, numPartitions, replicationFactor })),
+      topics: missing.map((topic) => ({
+        topic,
+        numPartitions,
+        replicationFactor,
+        ...(topic === settings.topics.logs ? { configEntries: logTopicConfig(settings) } : {}),
+      })),
     });
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
@@ -101,6 +107,17 @@ export async function createMissingTopics(
     });
   }
   return missing;
+}
+
+/**
+ * The log topic holds lines for people to read about recent orders: it keeps
+ * them for `[pizza-shop] log_topic_retention_hours`, then deletes them.
+ */
+export function logTopicConfig(settings: Settings): Array<{ name: string; value: string }> {
+  return [
+    { name: 'cleanup.policy', value: 'delete' },
+    { name: 'retention.ms', value: String(Math.round(settings.shop.logTopicRetentionHours * 3_600_000)) },
+  ];
 }
 
 /**

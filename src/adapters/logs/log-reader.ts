@@ -1,21 +1,14 @@
 import { open } from 'node:fs/promises';
 import { logFilePath } from './logger.js';
-
-export interface LogLine {
-  time: number;
-  level: number;
-  role: string;
-  msg: string;
-  orderId?: string;
-  [field: string]: unknown;
-}
+import type { LogLine } from './order-log-line.js';
 
 /** How much of a log file's end is scanned for one order's lines. */
 const TAIL_BYTES = 1024 * 1024;
 
 /**
- * Reads one role's log lines about one order from the role's file, which
- * works whether the roles share this process or run in other terminals.
+ * Reads one role's log lines about one order from the role's file on this
+ * host. Only roles on this host are seen: the web app's pages read the order
+ * log store (fed by the log topic) instead.
  */
 export async function readOrderLog(logDir: string, role: string, orderId: string, limit = 200): Promise<LogLine[]> {
   let handle: Awaited<ReturnType<typeof open>> | undefined;

@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
+import { ORDER_LOGS_COMPONENT } from './order-log-line.js';
+import { type OrderLogPublish, OrderLogSink, type OrderLogSinkOptions } from './order-log-sink.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -20,10 +22,27 @@ export interface LoggerFactory {
   forRole(role: string): Logger;
   /** Writes out buffered lines; call before exit. */
   flush(): void;
+  /**
+   * Publishes every role's lines about an order (info and above, whatever the
+   * console's level) through `publish`, from now until the returned sink is
+   * closed. One sink at a time: a newer one takes over. Optional, so a
+   * factory that writes nowhere need not publish either.
+   */
+  attachOrderLogSink?(
+    publish: OrderLogPublish,
+    options?: Omit<OrderLogSinkOptions, 'publish' | 'warn' | 'onClose'>,
+  ): OrderLogSink;
 }
 
 export function logFilePath(logDir: string, role: string): string {
   return join(logDir, `${role}.log`);
+}
+
+type ConsoleLevel = Exclude<LogLevel, 'silent'>;
+const LEVEL_ORDER: readonly ConsoleLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
+
+function lowest(a: ConsoleLevel, b: ConsoleLevel): ConsoleLevel {
+  return LEVEL_ORDER.indexOf(a) <= LEVEL_ORDER.indexOf(b) ? a : b;
 }
 
 export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactory {
@@ -40,26 +59,40 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
     : (console as DestinationStream);
   const files: Array<ReturnType<typeof pino.destination>> = [];
   if (options.logDir) mkdirSync(options.logDir, { recursive: true });
+  const consoleLevel = options.level === 'silent' ? undefined : options.level;
+  let orderLogSink: OrderLogSink | undefined;
+  // Every role logger has this stream from the start; a sink attached later receives its lines.
+  const orderLogStream: DestinationStream = { write: (line: string) => orderLogSink?.write(line) };
 
   const build = (role: string | undefined): Logger => {
-    const streams: StreamEntry[] = [
-      { level: options.level === 'silent' ? 'fatal' : options.level, stream: consoleStream },
-    ];
+    const streams: StreamEntry[] = consoleLevel ? [{ level: consoleLevel, stream: consoleStream }] : [];
     if (role && options.logDir) {
       const file = pino.destination({ dest: logFilePath(options.logDir, role), append: true, sync: false });
       files.push(file);
-      // The web app reads these files to show a service's lines for one order.
+      // For operators: every line, debug included, whatever the console shows.
       streams.push({ level: 'debug', stream: file });
     }
+    // Published lines are info and above whatever --log-level says: the web app shows them on any host.
+    if (role) streams.push({ level: 'info', stream: orderLogStream });
+    if (streams.length === 0) return pino({ level: 'silent' });
     return pino(
       {
-        level: options.level === 'silent' ? 'silent' : 'debug',
+        level: role && options.logDir ? 'debug' : lowest(consoleLevel ?? 'info', role ? 'info' : 'fatal'),
         base: role ? { role } : {},
         timestamp: pino.stdTimeFunctions.epochTime,
       },
       pino.multistream(streams),
     );
   };
+  // The sink's own warnings go to the console alone: through a role logger they could feed back into it.
+  const consoleOnly = pino(
+    {
+      level: consoleLevel ?? 'silent',
+      base: { component: ORDER_LOGS_COMPONENT },
+      timestamp: pino.stdTimeFunctions.epochTime,
+    },
+    consoleStream,
+  );
 
   const root = build(undefined);
   const roles = new Map<string, Logger>();
@@ -72,6 +105,18 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
         roles.set(role, logger);
       }
       return logger;
+    },
+    attachOrderLogSink(publish, sinkOptions = {}) {
+      const sink: OrderLogSink = new OrderLogSink({
+        ...sinkOptions,
+        publish,
+        warn: (fields, message) => consoleOnly.warn(fields, message),
+        onClose: () => {
+          if (orderLogSink === sink) orderLogSink = undefined;
+        },
+      });
+      orderLogSink = sink;
+      return sink;
     },
     flush() {
       for (const file of files) {

@@ -1,9 +1,7 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { LiveFeed, type StatusChange } from '../../../src/adapters/http/live-feed.js';
+import { type OrderLogChange, OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { testSettings } from '../../support/settings.js';
 import { sampleOrder } from '../../support/shop.js';
@@ -13,22 +11,23 @@ fixture.cleanup();
 const catalog = fixture.settings.statuses;
 
 let store: OrdersStore;
+let orderLogs: OrderLogStore;
 let feed: LiveFeed;
-let logDir: string;
 const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
 
 beforeEach(() => {
   rejections.length = 0;
   process.on('unhandledRejection', onRejection);
-  logDir = mkdtempSync(join(tmpdir(), 'pizza-feed-'));
   store = OrdersStore.open(':memory:');
-  feed = new LiveFeed({ store, logDir, roles: ['bake'], intervalMs: 10, log: pino({ level: 'silent' }) });
+  orderLogs = OrderLogStore.open(':memory:');
+  feed = new LiveFeed({ store, roles: ['bake'], intervalMs: 10, log: pino({ level: 'silent' }) });
+  feed.watchOrderLogs(orderLogs);
 });
 afterEach(() => {
   feed.close();
   store.close();
-  rmSync(logDir, { recursive: true, force: true });
+  orderLogs.close();
   process.off('unhandledRejection', onRejection);
   vi.restoreAllMocks();
 });
@@ -40,6 +39,15 @@ async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
     if (Date.now() > deadline) throw new Error('timed out');
     await sleep(10);
   }
+}
+
+let offset = 0;
+function logLine(orderId: string, role: string, msg: string): void {
+  orderLogs.append(
+    orderId,
+    { time: Date.now(), level: 30, role, msg, fields: {} },
+    { topic: 'pizza-logs', partition: 0, offset: String(offset++) },
+  );
 }
 
 function place(status = 100): string {
@@ -87,13 +95,25 @@ describe('the live feed', () => {
     expect(rejections).toEqual([]);
   });
 
+  it('announces new log lines by order and role, only for the roles pages show, each change once', async () => {
+    const changes: OrderLogChange[] = [];
+    logLine('0000abcd', 'bake', 'before anyone listened');
+    feed.onLog((change) => changes.push(change));
+    logLine('0000abcd', 'bake', 'baking');
+    logLine('0000abcd', 'kafka', 'not a service a page shows');
+    await until(() => changes.length === 1);
+    await sleep(50);
+    expect(changes).toEqual([{ orderId: '0000abcd', role: 'bake', seq: 2 }]);
+  });
+
   it('survives a closed store under a log listener, with no unhandled rejection', async () => {
     const roles: string[] = [];
-    feed.onLog((role) => {
-      roles.push(role);
-      store.listEvents('0000abcd');
+    feed.onLog((change) => {
+      roles.push(change.role);
+      store.listEvents(change.orderId);
     });
     feed.onStatus(() => {});
+    logLine('0000abcd', 'bake', 'baking');
     store.close();
     await sleep(100);
     expect(roles).toEqual(['bake']);

@@ -1,6 +1,4 @@
-import { appendFileSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MAX_STREAMS_PER_CUSTOMER } from '../../../src/adapters/http/routes/live.js';
 import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
 
@@ -18,11 +16,14 @@ async function placedOrder(client: WebClient): Promise<string> {
   return String(response.headers.location).split('/').pop() as string;
 }
 
-function writeLogLine(role: string, line: Record<string, unknown>): void {
-  mkdirSync(web.settings.shop.logDir, { recursive: true });
-  appendFileSync(
-    join(web.settings.shop.logDir, `${role}.log`),
-    `${JSON.stringify({ level: 30, time: Date.now(), role, ...line })}\n`,
+let nextOffset = 0;
+/** A line as the projection stores it from the log topic, published by `role` on any host. */
+function writeLogLine(role: string, line: { orderId: string; msg: string; [field: string]: unknown }): void {
+  const { orderId, msg, ...fields } = line;
+  web.orderLogs.append(
+    orderId,
+    { time: Date.now(), level: 30, role, msg, fields },
+    { topic: web.settings.topics.logs, partition: 0, offset: String(nextOffset++) },
   );
 }
 
@@ -71,7 +72,7 @@ describe('web app: live updates, logs and timeline', () => {
         seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('baking')) &&
         seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === 200),
     );
-    // What the status role and the bake role would do, from "another process": the store and the log file.
+    // What the status role and the bake role would do, from "another host": the store and the log topic's copy.
     setTimeout(() => {
       web.store.recordEvent({
         orderId,
@@ -128,7 +129,8 @@ describe('web app: live updates, logs and timeline', () => {
     writeLogLine('deliver', { orderId, msg: '<script>alert("x")</script>', note: '<b>bold</b>' });
     writeLogLine('deliver', { orderId: 'ffffffff', msg: 'someone else' });
 
-    for (const url of [`/orders/${orderId}/logs/deliver`, `/orders/${orderId}?service=deliver`]) {
+    // The order page's first render (routes/orders.ts) still reads this host's log file; its live stream reads the store.
+    for (const url of [`/orders/${orderId}/logs/deliver`]) {
       const body = (await client.get(url)).body;
       expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
       expect(body).toContain('note&#x3D;&lt;b&gt;bold&lt;/b&gt;');
@@ -196,32 +198,64 @@ describe('web app: live updates, logs and timeline', () => {
     expect(web.app.server.listening).toBe(false);
   });
 
-  it('keeps a live page going when its log file cannot be read, and sends the lines once it can', async () => {
+  it('keeps a live page going when its log lines cannot be read, and sends the lines once they can', async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);
     process.on('unhandledRejection', onRejection);
     try {
       const client = new WebClient(web.app);
       const orderId = await placedOrder(client);
-      // A directory where the log file should be: opening it works, reading it fails.
-      const logFile = join(web.settings.shop.logDir, 'bake.log');
-      mkdirSync(logFile, { recursive: true });
+      const broken = vi.spyOn(web.orderLogs, 'latestLines').mockImplementation(() => {
+        throw new Error('database is locked');
+      });
       const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
       const response = await fetch(`${base}/orders/${orderId}/live?service=bake`, {
         headers: { cookie: client.cookieHeader() },
       });
       expect(response.status).toBe(200);
       const events = readEvents(response, (seen) => seen.some((e) => e.event === 'logs'));
+      let failedReads = 0;
       setTimeout(() => {
-        rmSync(logFile, { recursive: true });
+        failedReads = broken.mock.calls.length;
+        broken.mockRestore();
         writeLogLine('bake', { orderId, msg: 'baking the pizza' });
       }, 300);
       const seen = await events;
+      expect(failedReads).toBeGreaterThan(0);
       const logs = seen.find((e) => e.event === 'logs')?.data as { rows: Array<{ msg: string }> };
       expect(logs.rows.map((row) => row.msg)).toEqual(['baking the pizza']);
       expect(rejections).toEqual([]);
     } finally {
       process.off('unhandledRejection', onRejection);
     }
+  });
+
+  it('pushes only the lines that are new after the first push, never the earlier ones again', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    writeLogLine('bake', { orderId, msg: 'first line' });
+    writeLogLine('bake', { orderId, msg: 'second line' });
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/orders/${orderId}/live?service=bake`, {
+      headers: { cookie: client.cookieHeader() },
+    });
+    const logEvents = (seen: Array<{ event: string; data: unknown }>) =>
+      seen.filter((e) => e.event === 'logs').map((e) => e.data as { append: boolean; rows: Array<{ msg: string }> });
+    const events = readEvents(response, (seen) => logEvents(seen).length >= 3);
+    setTimeout(() => {
+      writeLogLine('bake', { orderId, msg: 'third line' });
+      writeLogLine('bake', { orderId: 'ffffffff', msg: 'another order' });
+      writeLogLine('deliver', { orderId, msg: 'another service' });
+    }, 150);
+    setTimeout(() => writeLogLine('bake', { orderId, msg: 'fourth line' }), 400);
+    const pushes = logEvents(await events).map((push) => ({
+      append: push.append,
+      msgs: push.rows.map((row) => row.msg),
+    }));
+    expect(pushes).toEqual([
+      { append: false, msgs: ['first line', 'second line'] },
+      { append: true, msgs: ['third line'] },
+      { append: true, msgs: ['fourth line'] },
+    ]);
   });
 });

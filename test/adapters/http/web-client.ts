@@ -4,6 +4,7 @@ import type { Bus } from '../../../src/adapters/bus/bus.js';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { buildApp } from '../../../src/adapters/http/app.js';
 import { OrderPlacement } from '../../../src/adapters/http/order-placement.js';
+import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import type { Settings } from '../../../src/config/settings.js';
 import { systemClock } from '../../../src/roles/role.js';
@@ -14,6 +15,8 @@ export interface TestWeb {
   placement: OrderPlacement;
   bus: EmbeddedBus;
   store: OrdersStore;
+  /** The web host's copy of the log topic; tests write lines into it as the projection would. */
+  orderLogs: OrderLogStore;
   settings: Settings;
   close(): Promise<void>;
 }
@@ -47,6 +50,7 @@ export async function startTestWeb(
   const { settings, cleanup } = testSettings();
   const bus = new EmbeddedBus({ partitions: 1 });
   const store = OrdersStore.open(':memory:');
+  const orderLogs = OrderLogStore.open(':memory:');
   const log = pino({ level: 'silent' });
   const publishing = options.wrapBus ? options.wrapBus(bus) : bus;
   const placement = new OrderPlacement({
@@ -61,6 +65,7 @@ export async function startTestWeb(
     placement,
     settings,
     store,
+    orderLogs,
     bus: publishing,
     clock: systemClock,
     log,
@@ -73,10 +78,12 @@ export async function startTestWeb(
     placement,
     bus,
     store,
+    orderLogs,
     settings,
     async close() {
       await app.close();
       store.close();
+      orderLogs.close();
       await bus.close();
       cleanup();
     },

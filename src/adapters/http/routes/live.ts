@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { readOrderLog } from '../../logs/log-reader.js';
-import { isFlowService, type LogRow, logRows, orderStatusView, statusView, timelineRows } from '../presenters.js';
+import { ORDER_LOGS_COMPONENT } from '../../logs/order-log-line.js';
+import type { StoredLogLine } from '../../sqlite/order-log-store.js';
+import { isFlowService, logRows, orderStatusView, statusView, timelineRows } from '../presenters.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
 
 const HEARTBEAT_MS = 15_000;
-/** Open live streams one customer may hold: several tabs, but not an amplifier (each may scan log files). */
+/** Open live streams one customer may hold: several tabs, but not an amplifier (each reads the stores). */
 export const MAX_STREAMS_PER_CUSTOMER = 8;
 
 interface EventStream {
@@ -49,7 +50,7 @@ function openStream(fastify: FastifyInstance, request: FastifyRequest, reply: Fa
 }
 
 export default async function liveRoutes(fastify: FastifyInstance) {
-  const { settings, store } = fastify.shop;
+  const { settings, store, orderLogs } = fastify.shop;
   const openStreams = new Map<string, number>();
   /** Counts a customer's stream; false when they hold too many already. */
   const claimStream = (customerId: string, stream: () => EventStream): EventStream | undefined => {
@@ -66,8 +67,7 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   };
   const tooMany = (reply: FastifyReply) =>
     reply.code(429).type('text/plain').send('Too many live pages open; close some tabs.');
-  const readLogs = async (service: string, orderId: string) =>
-    logRows(await readOrderLog(settings.shop.logDir, service, orderId));
+  const rows = (lines: StoredLogLine[]) => logRows(lines.map((stored) => stored.line));
 
   // "My orders": pushes the status of this customer's orders as they change.
   fastify.get('/orders/live', async (request, reply) => {
@@ -97,19 +97,28 @@ export default async function liveRoutes(fastify: FastifyInstance) {
       if (!stream) return tooMany(reply);
 
       const sendTimeline = () => stream.send('timeline', timelineRows(settings, store.listEvents(orderId)));
-      let lastLogs = '';
-      // Runs from the feed's callbacks with no one to await it: it must never reject.
-      const sendLogs = async () => {
+      // The newest line sent: after the first push of the latest lines, each push carries only newer ones.
+      let sentSeq: number | undefined;
+      // Runs from the feed's callbacks: it must never throw.
+      const sendLogs = () => {
         if (!service) return;
         try {
-          const rows: LogRow[] = await readLogs(service, orderId);
-          const text = JSON.stringify(rows);
-          if (text === lastLogs) return;
-          lastLogs = text;
-          stream.send('logs', { service, rows });
+          if (sentSeq === undefined) {
+            const lines = orderLogs.latestLines(orderId, service);
+            sentSeq = lines.at(-1)?.seq ?? 0;
+            stream.send('logs', { service, append: false, rows: rows(lines) });
+            return;
+          }
+          for (;;) {
+            const lines = orderLogs.linesAfter(orderId, service, sentSeq);
+            if (lines.length === 0) return;
+            sentSeq = lines.at(-1)?.seq ?? sentSeq;
+            stream.send('logs', { service, append: true, rows: rows(lines) });
+          }
         } catch (err) {
+          // Not published as a line about the order: it is about the page, and would feed back into it.
           request.log.warn(
-            { err, orderId, service },
+            { err, orderId, service, component: ORDER_LOGS_COMPONENT },
             'could not read log lines for a live page; trying again on the next change',
           );
         }
@@ -125,11 +134,11 @@ export default async function liveRoutes(fastify: FastifyInstance) {
         }),
       );
       stream.onEnd(
-        fastify.live.onLog((role) => {
-          if (role === service) void sendLogs();
+        fastify.live.onLog((change) => {
+          if (change.orderId === orderId && change.role === service) sendLogs();
         }),
       );
-      await sendLogs();
+      sendLogs();
     },
   );
 
@@ -145,7 +154,7 @@ export default async function liveRoutes(fastify: FastifyInstance) {
         title: `Logs of ${service} for order ${orderId}`,
         orderId,
         service,
-        logs: await readLogs(service, orderId),
+        logs: rows(orderLogs.latestLines(orderId, service)),
       });
     },
   );

@@ -1,0 +1,144 @@
+import type { Logger } from 'pino';
+import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
+import type { LoggerFactory } from '../adapters/logs/logger.js';
+import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT } from '../adapters/logs/order-log-line.js';
+import type { OrderLogSink } from '../adapters/logs/order-log-sink.js';
+import type { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
+import { PizzaError } from '../errors.js';
+import { perHostGroupId, resolveHostId } from './host.js';
+import type { RoleDeps } from './role.js';
+
+/** Lines written at once; each is one small SQLite insert. */
+const CAPACITY = 64;
+const PURGE_EVERY_MS = 60_000;
+const HOUR_MS = 3_600_000;
+
+export type AppliedLine = 'stored' | 'duplicate' | 'expired' | 'unreadable';
+
+/**
+ * Applies one record of the log topic to the store. Applying it twice is
+ * harmless (the store keeps one row per topic, partition and offset), and a
+ * record that is not a log line is skipped, never retried or dead-lettered:
+ * the lines are for people to read, not work to be done.
+ */
+export function applyOrderLogRecord(
+  record: BusRecord,
+  deps: { store: OrderLogStore; now: number; retentionMs: number },
+): AppliedLine {
+  const decoded = decodeOrderLogRecord(record.key, record.value);
+  if (!decoded) return 'unreadable';
+  // A copy rebuilt from the start of the topic takes only what retention would keep.
+  if (decoded.value.time < deps.now - deps.retentionMs) return 'expired';
+  const { topic, partition, offset } = record;
+  return deps.store.append(decoded.orderId, decoded.value, { topic, partition, offset }) ? 'stored' : 'duplicate';
+}
+
+/**
+ * Sends every role's lines about an order (from `logs`) to the log topic, for
+ * the web app on any host; close the sink before the bus. Without the topic
+ * nothing is sent: each line would wait in the producer for the topic to appear.
+ */
+export async function publishOrderLogs(
+  deps: Pick<RoleDeps, 'bus' | 'settings'> & { logs: LoggerFactory },
+): Promise<OrderLogSink | undefined> {
+  const { bus, settings, logs } = deps;
+  if (!logs.attachOrderLogSink) return undefined;
+  try {
+    if (!(await logTopicExists(deps, logs.root))) return undefined;
+  } catch (err) {
+    // The shop runs without its log lines rather than not at all.
+    logs.root.warn({ err }, 'could not check the log topic: order log lines are not published');
+    return undefined;
+  }
+  return logs.attachOrderLogSink((orderId, line) => bus.publish(settings.topics.logs, orderId, line));
+}
+
+async function logTopicExists(deps: Pick<RoleDeps, 'bus' | 'settings'>, log: Logger): Promise<boolean> {
+  try {
+    await deps.bus.requireTopics([deps.settings.topics.logs]);
+    return true;
+  } catch (error) {
+    if (!(error instanceof PizzaError && error.code === 'TOPICS_MISSING')) throw error;
+    // The shop works without it: only the order pages' log lines are missing, and the warning says why.
+    log.warn(
+      { topic: deps.settings.topics.logs },
+      `the log topic does not exist, so order pages show no service log lines: ${error.message}`,
+    );
+    return false;
+  }
+}
+
+/** The consumer group of this host's copy: its own, so it reads every partition. */
+export function orderLogGroupId(deps: Pick<RoleDeps, 'settings'>): string {
+  return perHostGroupId(`${deps.settings.groupIds.status}-logs`, resolveHostId(deps.settings));
+}
+
+/**
+ * Keeps this host's copy of the log topic in `store`, for the web app's order
+ * pages. It reads where the copy says it stopped (so a wiped data dir reads
+ * the topic again from the start), and purges lines past the retention.
+ */
+export async function startOrderLogProjection(
+  deps: Pick<RoleDeps, 'bus' | 'settings' | 'clock' | 'log'> & { store: OrderLogStore },
+): Promise<{ stop(): Promise<void> }> {
+  const { bus, settings, clock, store } = deps;
+  // Its lines name the orders of the records it reads: published, they would come back to it.
+  const log: Logger = deps.log.child({ component: ORDER_LOGS_COMPONENT });
+  const retentionMs = settings.orders.statusRetentionHours * HOUR_MS;
+  if (!(await logTopicExists(deps, log))) return { stop: async () => {} };
+  const purge = () => {
+    try {
+      const purged = store.purge(clock.now() - retentionMs);
+      if (purged > 0) log.debug({ purged }, 'retention: old order log lines removed');
+    } catch (err) {
+      log.warn({ err }, 'retention: could not remove old order log lines; trying again later');
+    }
+  };
+  purge();
+  const timer = setInterval(purge, PURGE_EVERY_MS);
+  timer.unref();
+
+  let subscription: Subscription;
+  try {
+    subscription = await bus.subscribe({
+      groupId: orderLogGroupId(deps),
+      clientId: `${settings.clientIds.serve}-logs`,
+      topics: [settings.topics.logs],
+      capacity: CAPACITY,
+      role: 'serve',
+      log,
+      handle: async (record) => {
+        const applied = applyOrderLogRecord(record, { store, now: clock.now(), retentionMs });
+        if (applied === 'unreadable') {
+          log.debug({ partition: record.partition, offset: record.offset }, 'skipped a record that is no log line');
+        }
+      },
+      onAssigned: async (partitions) => {
+        const stored = store.storedPositions(partitions);
+        return stored.length > 0 ? stored : undefined;
+      },
+      onCommit: (position) => {
+        try {
+          store.savePosition(position);
+        } catch (err) {
+          // The lines are stored; at worst a restart reads a few of them again, and keeps one copy.
+          log.debug({ err, ...position }, 'could not remember the order log position');
+        }
+      },
+    });
+  } catch (error) {
+    clearInterval(timer);
+    throw error;
+  }
+
+  let stopping: Promise<void> | undefined;
+  return {
+    stop() {
+      stopping ??= (async () => {
+        clearInterval(timer);
+        await subscription.stop();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLoggerFactory, type LogLevel, logFilePath } from '../../../src/adapters/logs/logger.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function consoleLines() {
+  const lines: Array<Record<string, unknown>> = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+function factory(level: LogLevel, logDir?: string) {
+  const console = consoleLines();
+  const logs = createLoggerFactory({ level, logDir, console: console.stream });
+  const published: Array<{ orderId: string; value: Record<string, unknown> }> = [];
+  const sink = logs.attachOrderLogSink?.(async (orderId, value) => {
+    published.push({ orderId, value: JSON.parse(value.toString('utf8')) });
+  });
+  if (!sink) throw new Error('the factory publishes order log lines');
+  return { logs, console: console.lines, published, sink };
+}
+
+describe('the logger factory and the log topic', () => {
+  for (const level of ['silent', 'error', 'debug'] as const) {
+    it(`publishes a role's info-and-above lines about an order whatever the console level (${level})`, async () => {
+      const { logs, published, sink } = factory(level);
+      const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
+      bake.debug('a detail');
+      bake.info({ bakingSeconds: 12 }, 'baking the pizza');
+      bake.error({ err: new Error('oven on fire') }, 'baking failed');
+      logs.forRole('bake').info('ready');
+      logs.root.info({ orderId: '0000abcd' }, 'no role: not a service line');
+      await sink.close();
+      expect(published.map(({ orderId, value }) => [orderId, value.role, value.msg])).toEqual([
+        ['0000abcd', 'bake', 'baking the pizza'],
+        ['0000abcd', 'bake', 'baking failed'],
+      ]);
+      expect(published[1]?.value.err).toBe('oven on fire');
+      expect(JSON.stringify(published)).not.toContain('    at ');
+    });
+  }
+
+  it('keeps the console at its level, and the role file at debug', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'pizza-logs-'));
+    dirs.push(logDir);
+    const { logs, console, sink } = factory('warn', logDir);
+    const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
+    bake.debug('a detail');
+    bake.info('baking the pizza');
+    bake.warn('slow oven');
+    await sink.close();
+    logs.flush();
+    expect(console.map((line) => line.msg)).toEqual(['slow oven']);
+    const file = readFileSync(logFilePath(logDir, 'bake'), 'utf8').trim().split('\n');
+    expect(file.map((text) => JSON.parse(text).msg)).toEqual(['a detail', 'baking the pizza', 'slow oven']);
+  });
+
+  it('stops publishing once the sink is closed, and warns about lost lines on the console only', async () => {
+    const console = consoleLines();
+    const logs = createLoggerFactory({ level: 'info', logDir: undefined, console: console.stream });
+    let attempts = 0;
+    const sink = logs.attachOrderLogSink?.(async () => {
+      attempts += 1;
+      throw new Error('broker down');
+    });
+    const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
+    for (let i = 0; i < 5; i += 1) bake.info(`line ${i}`);
+    await sink?.close();
+    bake.info('after close');
+    await new Promise((resolve) => setImmediate(resolve));
+    // The warning is no line about an order: it would otherwise be published, fail and warn again.
+    expect(attempts).toBe(5);
+    const warnings = console.lines.filter((line) => line.component === 'order-logs');
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(warnings[0]).toMatchObject({ level: 40, failed: 1 });
+    expect(sink?.stats()).toMatchObject({ failed: 5, published: 0 });
+  });
+});
