@@ -69,6 +69,22 @@ export function javaClientProperties(librdkafka: Record<string, string>): JavaCl
   return { properties, skipped };
 }
 
+// flink-sql-connector-kafka, the jar a Flink SQL client is given, bundles the Kafka
+// client relocated under this package (its maven-shade-plugin relocation of org.apache.kafka).
+const SHADED_KAFKA_PACKAGE = 'org.apache.flink.kafka.shaded.org.apache.kafka.';
+
+/**
+ * What to tell a reader of a JAAS line that names an unshaded Kafka login module:
+ * the class has another name inside the SQL client's shaded connector jar.
+ * Undefined when the line names no such class.
+ */
+export function shadedLoginModuleNote(jaasConfig: string): string | undefined {
+  const module = /^org\.apache\.kafka\.[\w.]+/.exec(jaasConfig)?.[0];
+  if (!module) return undefined;
+  const shaded = `${SHADED_KAFKA_PACKAGE}${module.slice('org.apache.kafka.'.length)}`;
+  return `with the SQL client's shaded connector jar (flink-sql-connector-kafka) the class is ${shaded}`;
+}
+
 function jaasString(value: string): string {
   return `"${value.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
 }

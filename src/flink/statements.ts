@@ -3,10 +3,22 @@ import type { Settings, Topics } from '../config/settings.js';
 import { lifecycleRank } from '../domain/status-view.js';
 import { STATUS_NAMES, type StatusCatalog } from '../domain/statuses.js';
 import { configError } from '../errors.js';
-import { javaClientProperties } from './kafka-properties.js';
+import { javaClientProperties, shadedLoginModuleNote } from './kafka-properties.js';
 
 export const FLINK_DIALECTS = ['confluent', 'apache'] as const;
 export type FlinkDialect = (typeof FLINK_DIALECTS)[number];
+
+/** Stands for the broker list in Apache statements printed without a [kafka] section. */
+export const BOOTSTRAP_SERVERS_PLACEHOLDER = '<BOOTSTRAP_SERVERS>';
+
+export interface FlinkStatementOptions {
+  /**
+   * Without a [kafka] section, write {@link BOOTSTRAP_SERVERS_PLACEHOLDER} for the
+   * brokers (for a reader to fill in) instead of refusing. Off for programs that
+   * run the statements, where a placeholder would only fail later inside Flink.
+   */
+  placeholderConnection?: boolean;
+}
 
 export interface FlinkStatement {
   /** A short name, used for the file `--out` writes: `01-<name>.sql`. */
@@ -40,7 +52,11 @@ const TEMPLATE_DIR = new URL('../../flink/', import.meta.url);
  * - `apache`: a Kafka table per stage topic, `pizza-status` through upsert-kafka,
  *   with the broker address and security settings taken from the [kafka] section.
  */
-export function flinkStatements(settings: Settings, dialect: FlinkDialect): FlinkStatement[] {
+export function flinkStatements(
+  settings: Settings,
+  dialect: FlinkDialect,
+  options: FlinkStatementOptions = {},
+): FlinkStatement[] {
   const { topics } = settings;
   const stateTtl = renderTemplate(readTemplate(`${dialect}/state-ttl.sql`), {
     ttl: flinkStateTtl(settings),
@@ -66,13 +82,17 @@ export function flinkStatements(settings: Settings, dialect: FlinkDialect): Flin
     ];
   }
 
-  const connection = apacheConnection(settings);
+  const placeholder = !settings.kafka && options.placeholderConnection === true;
+  const connection = placeholder ? placeholderConnection() : apacheConnection(settings);
   const stageTemplate = readTemplate('apache/stage-table.sql');
   return [
-    ...STATUS_BEARING.map((stage) => ({
-      name: `create-${topics[stage]}`,
-      sql: renderTemplate(stageTemplate, { table: topics[stage], topic: topics[stage], connection }),
-    })),
+    ...STATUS_BEARING.map((stage, index) => {
+      const sql = renderTemplate(stageTemplate, { table: topics[stage], topic: topics[stage], connection });
+      return {
+        name: `create-${topics[stage]}`,
+        sql: index === 0 && placeholder ? `${PLACEHOLDER_NOTE}\n\n${sql}` : sql,
+      };
+    }),
     {
       name: `create-${topics.status}`,
       sql: renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
@@ -118,6 +138,17 @@ export function flinkScript(statements: readonly FlinkStatement[]): string {
   return `${statements.map((statement) => statement.sql).join('\n\n')}\n`;
 }
 
+// At the top of the script, so nobody runs it without seeing what is missing.
+const PLACEHOLDER_NOTE = [
+  `-- ${BOOTSTRAP_SERVERS_PLACEHOLDER} is a placeholder: these statements were printed without a Kafka connection.`,
+  '-- Print them again with --config FILE, a file whose [kafka] section holds bootstrap.servers (and, for a',
+  `-- secured cluster, its SASL settings), or replace each ${BOOTSTRAP_SERVERS_PLACEHOLDER} with your brokers' host:port list.`,
+].join('\n');
+
+function placeholderConnection(): string {
+  return `${sqlString('properties.bootstrap.servers')} = ${sqlString(BOOTSTRAP_SERVERS_PLACEHOLDER)},`;
+}
+
 /** The `'properties.*'` lines of a Kafka table, each with its trailing comma. */
 function apacheConnection(settings: Settings): string {
   if (!settings.kafka) {
@@ -126,9 +157,11 @@ function apacheConnection(settings: Settings): string {
     );
   }
   const { properties, skipped } = javaClientProperties(settings.kafka);
-  const lines = Object.entries(properties).map(
-    ([key, value]) => `${sqlString(`properties.${key}`)} = ${sqlString(value)},`,
-  );
+  const lines = Object.entries(properties).flatMap(([key, value]) => {
+    const line = `${sqlString(`properties.${key}`)} = ${sqlString(value)},`;
+    const note = key === 'sasl.jaas.config' ? shadedLoginModuleNote(value) : undefined;
+    return note ? [line, `-- ${note}`] : [line];
+  });
   if (skipped.length > 0) {
     lines.push(`-- not carried over from [kafka] (librdkafka-only or not needed here): ${skipped.join(', ')}`);
   }

@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram } from '../../src/cli/main.js';
-import { PizzaError } from '../../src/errors.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { shadedLoginModuleNote } from '../../src/flink/kafka-properties.js';
+import { flinkStatements } from '../../src/flink/statements.js';
 
 /** Runs `pizza flink:print ...` in process and returns what it printed on stdout. */
 async function flinkPrint(...args: string[]): Promise<string> {
@@ -169,11 +171,43 @@ describe('pizza flink:print', () => {
     expect(joined).toBe(script);
   });
 
-  it('asks for --config when the Apache dialect has no Kafka connection', async () => {
-    const failure = flinkPrint('--dialect', 'apache');
-    await expect(failure).rejects.toBeInstanceOf(PizzaError);
-    await expect(failure).rejects.toThrow(
+  it('prints the Apache statements without --config, with a marked placeholder for the brokers and a note on how to fill it', async () => {
+    const script = await flinkPrint('--dialect', 'apache');
+    const firstLines = script.split('\n').slice(0, 3).join('\n');
+    expect(firstLines).toMatch(/^-- <BOOTSTRAP_SERVERS> is a placeholder/);
+    expect(firstLines).toContain('--config FILE');
+    expect(firstLines).toContain('[kafka] section');
+    const printed = statements(script);
+    expect(printed).toHaveLength(8);
+    for (const statement of printed.slice(0, 6)) {
+      expect(statement).toContain("'properties.bootstrap.servers' = '<BOOTSTRAP_SERVERS>'");
+      expect(statement).not.toContain('sasl');
+    }
+    // The note comes once, at the top, not before every table.
+    expect(script.match(/is a placeholder/g)).toHaveLength(1);
+  });
+
+  it('still refuses to build Apache statements to run when there is no Kafka connection', () => {
+    expect(() => flinkStatements(loadSettings(), 'apache')).toThrow(
       /--dialect apache needs the Kafka connection: pass --config with a \[kafka\] section/,
     );
+  });
+
+  it("names the shaded login module of the SQL client's connector jar next to the JAAS line", async () => {
+    const script = await flinkPrint('--dialect', 'apache', '--config', kafkaConfig());
+    const lines = script.split('\n');
+    const jaas = lines.findIndex((line) => line.includes("'properties.sasl.jaas.config'"));
+    expect(lines[jaas]).toContain('org.apache.kafka.common.security.plain.PlainLoginModule required');
+    expect(lines[jaas + 1]?.trim()).toBe(
+      "-- with the SQL client's shaded connector jar (flink-sql-connector-kafka) the class is org.apache.flink.kafka.shaded.org.apache.kafka.common.security.plain.PlainLoginModule",
+    );
+    expect(script).not.toContain('<BOOTSTRAP_SERVERS>');
+  });
+
+  it('names the shaded SCRAM login module too, and says nothing for a JAAS line without a Kafka class', () => {
+    expect(shadedLoginModuleNote('org.apache.kafka.common.security.scram.ScramLoginModule required;')).toContain(
+      'org.apache.flink.kafka.shaded.org.apache.kafka.common.security.scram.ScramLoginModule',
+    );
+    expect(shadedLoginModuleNote('com.example.Login required;')).toBeUndefined();
   });
 });

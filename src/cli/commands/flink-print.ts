@@ -18,7 +18,7 @@ export function flinkPrintCommand(program: Command): Command {
     .addOption(
       new Option(
         '--dialect <dialect>',
-        'confluent (paste into a Confluent Cloud SQL workspace) or apache (Apache Flink, connection from --config)',
+        'confluent (paste into a Confluent Cloud SQL workspace) or apache (Apache Flink, connection from --config, else a <BOOTSTRAP_SERVERS> placeholder)',
       )
         .choices(FLINK_DIALECTS)
         .default('confluent'),
@@ -42,8 +42,12 @@ export interface PrintFlinkOptions {
 /** Prints the script; with `outDir`, also writes `01-<name>.sql`, `02-...` there. */
 export function printFlinkStatements(options: PrintFlinkOptions): void {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
-  const statements = flinkStatements(options.settings, options.dialect);
+  // Printed for a reader, so a missing connection becomes a marked placeholder rather than a refusal.
+  const statements = flinkStatements(options.settings, options.dialect, { placeholderConnection: true });
   write(flinkScript(statements));
+  if (options.dialect === 'apache' && !options.settings.kafka) {
+    process.stderr.write('flink:print: no --config, so the statements say <BOOTSTRAP_SERVERS> where the brokers go\n');
+  }
   if (options.outDir === undefined) return;
   const dir = resolve(options.outDir);
   mkdirSync(dir, { recursive: true });
