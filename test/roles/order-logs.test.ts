@@ -167,11 +167,13 @@ describe('order log lines on Kafka', () => {
     await webShop.stop();
     const records = await readTopic(kitchen.topics.logs, await recordCount(kitchen.topics.logs));
     const perRole: Record<string, number> = {};
+    let bytes = 0;
     for (const record of records.filter((candidate) => candidate.key === orderId)) {
       const role = String(JSON.parse(record.value.toString('utf8')).role);
       perRole[role] = (perRole[role] ?? 0) + 1;
+      bytes += record.value.length + record.key.length;
     }
-    console.info(`log topic records for one order: ${JSON.stringify(perRole)}`);
+    console.info(`log topic records for one order: ${JSON.stringify(perRole)}, ${bytes} bytes of keys and values`);
     expect(perRole.bake).toBe(2);
     expect(Object.values(perRole).reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(20);
   });
