@@ -13,6 +13,7 @@ pizza_delivered = pizza-delivered
 pizza_status = pizza-status
 pizza_dead_letter = pizza-dead-letter
 pizza_logs = pizza-logs
+pizza_role_stats = pizza-role-stats
 
 [kafka-topic-config]
 num_partitions = 1
@@ -119,4 +120,6 @@ trust_proxy = false
 log_topic_retention_hours = 4
 operator_host = 127.0.0.1
 operator_port = 0
+otlp_endpoint =
+load_button = auto
 `;

@@ -5,6 +5,7 @@ import type { Menu } from '../domain/menu.js';
 import { isStatusName, STATUS_NAMES, type StatusCatalog, type StatusName } from '../domain/statuses.js';
 import { configError } from '../errors.js';
 import { WORKSHOP_DEFAULTS } from './defaults.js';
+import { type KnownSettings, readEnvironment, type SettingsEnvironment } from './environment.js';
 import { type IniDocument, IniSyntaxError, iniList, parseIni } from './ini.js';
 
 export type StatusSource = 'topics' | 'pizza-status';
@@ -20,6 +21,8 @@ export interface Topics {
   deadLetter: string;
   /** The roles' log lines about each order, keyed by order id, for the web app on any host. */
   logs: string;
+  /** Each role's work in flight and capacity, reported every few seconds, for the lineage view. */
+  roleStats: string;
 }
 
 export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -63,10 +66,14 @@ export interface Settings {
     /** Metrics, probes and dead letters for operators: never on the customers' address. 0 picks a free port. */
     operatorHost: string;
     operatorPort: number;
+    /** OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318/v1/traces); unset, tracing is off. */
+    otlpEndpoint: string | undefined;
     /** Names this host in per-host consumer groups; generated into the data dir when not set. */
     hostId: string | undefined;
     /** Signs session cookies; generated into the data dir when not set. */
     sessionSecret: string | undefined;
+    /** The lineage page's demo-load form; `auto` is on for the embedded bus only. */
+    loadButton: boolean;
   };
   /** The files the settings were read from, for messages. */
   files: string[];
@@ -97,15 +104,27 @@ const FLAG_KEYS: Record<keyof Omit<SettingsFlags, 'config' | 'systemConfig'>, st
   operatorPort: 'operator_port',
 };
 
-interface Origin {
+/** Where a setting's value came from; `source` is how messages name it. */
+export interface Origin {
+  kind: 'built-in' | 'file' | 'env' | 'flag';
   source: string;
   line?: number;
 }
-interface Value {
+export interface SettingValue {
   value: string;
   origin: Origin;
 }
-type Layered = Map<string, Map<string, Value>>;
+/** Every setting by section and key, each with the value that won and where it came from. */
+export type SettingLayers = Map<string, Map<string, SettingValue>>;
+type Layered = SettingLayers;
+type Value = SettingValue;
+
+/** Where settings come from besides flags: files resolve against `cwd`, `PIZZA__*` variables come from `env`. */
+export interface SettingsSources {
+  cwd?: string;
+  /** The CLI passes `process.env`; nothing else in pizza reads it. */
+  env?: SettingsEnvironment;
+}
 
 const positive = z.coerce.number().positive();
 const count = z.coerce.number().int().min(1);
@@ -121,6 +140,7 @@ const FIELDS = {
   'topics.status': ['kafka-topics', 'pizza_status', name, 'a topic name'],
   'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
   'topics.logs': ['kafka-topics', 'pizza_logs', name, 'a topic name'],
+  'topics.roleStats': ['kafka-topics', 'pizza_role_stats', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
   'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
   'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],
@@ -185,6 +205,7 @@ const FIELDS = {
     z.coerce.number().int().min(1000).max(3_600_000),
     "milliseconds, at least the broker's group.min.session.timeout.ms (6000 by default)",
   ],
+  'shop.loadButton': ['pizza-shop', 'load_button', z.enum(['auto', 'true', 'false']), 'auto, true or false'],
   'shop.heartbeatIntervalMs': [
     'pizza-shop',
     'heartbeat_interval_ms',
@@ -201,23 +222,9 @@ const MENU_KEYS = {
 } as const;
 const PLACEHOLDER = /\{\{.*?\}\}/;
 
-export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Settings {
-  const layered: Layered = new Map();
-  const files: string[] = [];
-  merge(layered, readDocument(WORKSHOP_DEFAULTS, 'built-in defaults'), 'built-in defaults');
-  for (const file of [flags.systemConfig, flags.config]) {
-    if (file === undefined) continue;
-    const path = resolve(cwd, file);
-    merge(layered, readDocument(readConfigFile(path), path), path);
-    files.push(path);
-  }
-  applyFlags(layered, flags);
-  if (flags.capacity !== undefined) {
-    for (const stage of ['assemble', 'bake', 'deliver', 'status']) {
-      set(layered, 'pizza-shop', `${stage}_capacity`, { value: flags.capacity, origin: { source: 'flag --capacity' } });
-    }
-  }
-  rejectPlaceholders(layered);
+export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources = {}): Settings {
+  const cwd = sources.cwd ?? process.cwd();
+  const { layered, files } = readLayers(flags, cwd, sources.env ?? {});
 
   const parsed: Record<string, unknown> = {};
   for (const [path, [section, key, schema, hint]] of Object.entries(FIELDS)) {
@@ -233,7 +240,10 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
     Settings,
     'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'
   > & {
-    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId'> & { statusSource: StatusSource | 'auto' };
+    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId' | 'loadButton'> & {
+      statusSource: StatusSource | 'auto';
+      loadButton: 'auto' | 'true' | 'false';
+    };
   };
 
   const kafka = sectionRecord(layered, 'kafka');
@@ -257,6 +267,12 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
     shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;
   const sessionSecret = layered.get('pizza-shop')?.get('session_secret')?.value;
   const hostId = layered.get('pizza-shop')?.get('host_id')?.value;
+  const otlpEndpoint = layered.get('pizza-shop')?.get('otlp_endpoint')?.value;
+  if (otlpEndpoint && !/^https?:\/\/\S+$/.test(otlpEndpoint)) {
+    throw configError(
+      `${where(layered.get('pizza-shop')?.get('otlp_endpoint')?.origin)}: [pizza-shop] otlp_endpoint = "${otlpEndpoint}" is not valid: use an http(s) URL such as http://127.0.0.1:4318/v1/traces, or leave it empty to turn tracing off.`,
+    );
+  }
   if (hostId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(hostId)) {
     throw configError(
       `${where(layered.get('pizza-shop')?.get('host_id')?.origin)}: [pizza-shop] host_id = "${hostId}" is not valid: use 1 to 64 letters, digits, - or _.`,
@@ -276,9 +292,68 @@ export function loadSettings(flags: SettingsFlags = {}, cwd = process.cwd()): Se
       statusSource,
       sessionSecret: sessionSecret || undefined,
       hostId: hostId || undefined,
+      loadButton: shaped.shop.loadButton === 'auto' ? !kafka : shaped.shop.loadButton === 'true',
     },
     files,
   };
+}
+
+/**
+ * Every setting with the value that wins and its origin. Precedence, highest
+ * first: flags, `PIZZA__*` environment variables, --config, --system-config,
+ * the built-in defaults. Values are not checked here; `loadSettings` does that.
+ */
+export function loadSettingLayers(flags: SettingsFlags = {}, sources: SettingsSources = {}): SettingLayers {
+  return readLayers(flags, sources.cwd ?? process.cwd(), sources.env ?? {}).layered;
+}
+
+function readLayers(
+  flags: SettingsFlags,
+  cwd: string,
+  env: SettingsEnvironment,
+): { layered: Layered; files: string[] } {
+  const layered: Layered = new Map();
+  const files: string[] = [];
+  const defaults = readDocument(WORKSHOP_DEFAULTS, 'built-in defaults');
+  merge(layered, defaults, { kind: 'built-in', source: 'built-in defaults' });
+  for (const file of [flags.systemConfig, flags.config]) {
+    if (file === undefined) continue;
+    const path = resolve(cwd, file);
+    merge(layered, readDocument(readConfigFile(path), path), { kind: 'file', source: path });
+    files.push(path);
+  }
+  for (const { section, key, value, variable } of readEnvironment(env, knownSettings(defaults))) {
+    set(layered, section, key, { value, origin: { kind: 'env', source: `environment variable ${variable}` } });
+  }
+  applyFlags(layered, flags);
+  if (flags.capacity !== undefined) {
+    for (const stage of ['assemble', 'bake', 'deliver', 'status']) {
+      set(layered, 'pizza-shop', `${stage}_capacity`, {
+        value: flags.capacity,
+        origin: { kind: 'flag', source: 'flag --capacity' },
+      });
+    }
+  }
+  rejectPlaceholders(layered);
+  return { layered, files };
+}
+
+// Sections of client properties take any key; the others take what pizza reads.
+const OPEN_SECTIONS = ['kafka', 'schema-registry'];
+const KEYS_WITHOUT_DEFAULT: Readonly<Record<string, readonly string[]>> = {
+  'pizza-shop': ['session_secret', 'host_id'],
+};
+
+function knownSettings(defaults: IniDocument): KnownSettings {
+  const known = new Map<string, Set<string> | 'any'>(OPEN_SECTIONS.map((section) => [section, 'any']));
+  const add = (section: string, key: string) => {
+    const keys = known.get(section) ?? new Set<string>();
+    if (keys !== 'any') known.set(section, keys.add(key));
+  };
+  for (const [section, entries] of defaults) for (const key of entries.keys()) add(section, key);
+  for (const [section, key] of Object.values(FIELDS)) add(section, key);
+  for (const [section, keys] of Object.entries(KEYS_WITHOUT_DEFAULT)) for (const key of keys) add(section, key);
+  return known;
 }
 
 function readConfigFile(path: string): string {
@@ -301,10 +376,10 @@ function readDocument(text: string, source: string): IniDocument {
   }
 }
 
-function merge(layered: Layered, document: IniDocument, source: string): void {
+function merge(layered: Layered, document: IniDocument, origin: Omit<Origin, 'line'>): void {
   for (const [section, entries] of document) {
     for (const [key, entry] of entries) {
-      set(layered, section, key, { value: entry.value, origin: { source, line: entry.line } });
+      set(layered, section, key, { value: entry.value, origin: { ...origin, line: entry.line } });
     }
   }
 }
@@ -320,7 +395,7 @@ function applyFlags(layered: Layered, flags: SettingsFlags): void {
     const value = flags[flag as keyof typeof FLAG_KEYS];
     if (value === undefined || flag === 'capacity') continue;
     const option = `--${flag.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
-    set(layered, 'pizza-shop', key, { value, origin: { source: `flag ${option}` } });
+    set(layered, 'pizza-shop', key, { value, origin: { kind: 'flag', source: `flag ${option}` } });
   }
 }
 

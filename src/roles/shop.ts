@@ -1,14 +1,16 @@
 import type { Bus } from '../adapters/bus/bus.js';
 import { EmbeddedBus } from '../adapters/bus/embedded.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
+import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
+import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
+import { tracedBus } from '../adapters/tracing/tracing.js';
 import type { RoleName, Settings } from '../config/settings.js';
 import { createAssembleRole } from './assemble.js';
 import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
-import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
-import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
 import { publishOrderLogs } from './order-logs.js';
 import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
+import { startRoleStats } from './role-stats.js';
 import { createServeRole } from './serve.js';
 import { createStatusRole } from './status.js';
 
@@ -23,6 +25,8 @@ export interface ShopOptions {
   clock?: Clock;
   /** One process's metrics; shops in one test process may share or keep their own. */
   metrics?: ShopMetrics;
+  /** Carry trace context on every record the roles publish and work on (tracing must be started). */
+  traced?: boolean;
 }
 
 export interface RunningShop {
@@ -56,7 +60,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // Every role's lines about an order go to the log topic too, for the web app on any host.
   const orderLogSink = await publishOrderLogs({ bus, settings, logs });
   const metrics = options.metrics ?? new ShopMetrics();
-  const deps = (role: RoleName): RoleDeps => ({ bus, settings, clock, log: logs.forRole(role), metrics });
+  // The roles see a traced bus when tracing is on; the shop keeps the bus itself.
+  const roleBus = options.traced ? tracedBus(bus) : bus;
+  const deps = (role: RoleName): RoleDeps => ({ bus: roleBus, settings, clock, log: logs.forRole(role), metrics });
 
   const roles: Role[] = [];
   let serve: ReturnType<typeof createServeRole> | undefined;
@@ -89,6 +95,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       const failures: unknown[] = [];
       await operator?.close().catch((error: unknown) => failures.push(error));
       for (const role of [...roles].reverse()) await role.stop().catch((error: unknown) => failures.push(error));
+      await roleStats?.stop().catch((error: unknown) => failures.push(error));
       await orderLogSink?.close();
       if (ownsBus) await bus.close().catch((error: unknown) => failures.push(error));
       logs.flush();
@@ -98,8 +105,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   };
 
   let operator: OperatorServer | undefined;
+  let roleStats: Awaited<ReturnType<typeof startRoleStats>>;
   try {
     for (const role of roles) await role.start();
+    // Work in flight per role, for the lineage view of any host (Kafka only).
+    roleStats = await startRoleStats({ bus, settings, metrics, roles: roles.map((role) => role.name), log: logs.root });
     operator = await startOperatorServer({
       settings,
       bus,

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { createLoggerFactory, type LoggerFactory } from '../../adapters/logs/logger.js';
+import { startTracing } from '../../adapters/tracing/tracing.js';
 import type { RoleName, Settings } from '../../config/settings.js';
 import { startShop } from '../../roles/shop.js';
 import { parseCommonOptions, withRoleOptions, withStatusOptions, withWebOptions } from '../options.js';
@@ -49,7 +50,11 @@ async function runUntilSignal(
   settings: Settings,
   logs: LoggerFactory,
 ): Promise<void> {
-  const shop = await startShop({ settings, roles, logs });
+  // Tracing costs nothing unless an endpoint is set; then every record carries a traceparent header.
+  const tracing = settings.shop.otlpEndpoint
+    ? startTracing({ serviceName: `pizza-${name}`, endpoint: settings.shop.otlpEndpoint })
+    : undefined;
+  const shop = await startShop({ settings, roles, logs, traced: tracing !== undefined });
   logs.root.info(
     {
       bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
@@ -65,6 +70,7 @@ async function runUntilSignal(
   await waitForSignal();
   logs.root.info('shutting down: no new work, handing back what is unfinished');
   await shop.stop();
+  await tracing?.shutdown().catch((err: unknown) => logs.root.warn({ err }, 'could not send the last traces'));
   logs.root.info('stopped cleanly');
 }
 
