@@ -6,6 +6,8 @@
  * the terminal table all show one model.
  */
 
+import { z } from 'zod';
+
 export type LineageServiceName = 'web' | 'assemble' | 'bake' | 'deliver' | 'status' | 'flink';
 export type LineageStage = 'assemble' | 'bake' | 'deliver' | 'status';
 
@@ -52,6 +54,35 @@ export interface RoleReport {
   at: number;
 }
 
+/** How often a role reports its work in flight; a report older than three intervals is from a stopped process. */
+export const ROLE_REPORT_INTERVAL_MS = 5_000;
+export const ROLE_REPORT_TTL_MS = 3 * ROLE_REPORT_INTERVAL_MS;
+
+const roleReportSchema = z.object({
+  role: z.string().min(1).max(32),
+  host: z.string().min(1).max(64),
+  pid: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  capacity: z.number().int().nonnegative(),
+  at: z.number().int().positive(),
+});
+
+/** A role report from its JSON bytes; undefined for anything else (a report is advice, never worth failing on). */
+export function parseRoleReport(bytes: Buffer | null): RoleReport | undefined {
+  if (!bytes) return undefined;
+  try {
+    const parsed = roleReportSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key a role's reports carry: one per role, host and process. */
+export function roleReportKey(report: Pick<RoleReport, 'role' | 'host' | 'pid'>): string {
+  return `${report.role}.${report.host}.${report.pid}`;
+}
+
 export interface LineageObservations {
   /** Epoch ms of the observation. */
   at: number;
@@ -59,6 +90,14 @@ export interface LineageObservations {
   topics: TopicObservation[];
   groups: GroupObservation[];
   reports: RoleReport[];
+  /** What the source could not see, in words (a missing stats topic, say). */
+  notes?: string[];
+}
+
+/** Where observations come from: the Kafka admin API, or the embedded bus. */
+export interface LineageSource {
+  observe(): Promise<LineageObservations>;
+  close(): Promise<void>;
 }
 
 /** What `buildLineage` keeps of a snapshot to compute the next one's rates. */
@@ -242,6 +281,7 @@ export interface LineageModel {
   bottleneck: Bottleneck | undefined;
   /** One sentence: the bottleneck's reason, or that nothing waits. */
   summary: string;
+  notes: string[];
   sample: LineageSample;
 }
 
@@ -289,12 +329,13 @@ export function buildLineage(
     };
   });
 
+  const journey = new Set(plan.topics);
   const groupsByService = new Map<LineageServiceName, GroupView[]>();
   for (const group of [...observations.groups].sort((a, b) => a.groupId.localeCompare(b.groupId))) {
     const owner = serviceOfGroup(plan, group.groupId);
     if (!owner) continue;
     const service = plan.services.find((candidate) => candidate.name === owner.service) as ServicePlan;
-    const view = groupView(group, service, owner.suffixed, topicsByName, sample, previous);
+    const view = groupView(group, service, journey, owner.suffixed, topicsByName, sample, previous);
     groupsByService.set(owner.service, [...(groupsByService.get(owner.service) ?? []), view]);
   }
 
@@ -341,6 +382,7 @@ export function buildLineage(
     topics,
     bottleneck,
     summary: bottleneck ? bottleneck.reason : 'Nothing is waiting: every stage keeps up.',
+    notes: observations.notes ?? [],
     sample,
   };
 }
@@ -348,6 +390,7 @@ export function buildLineage(
 function groupView(
   group: GroupObservation,
   service: ServicePlan,
+  journey: ReadonlySet<string>,
   suffixed: boolean,
   topicsByName: Map<string, TopicObservation>,
   sample: LineageSample,
@@ -360,7 +403,9 @@ function groupView(
     committedByTopic.set(entry.topic, partitions);
   }
   // The topics it reads by plan, plus any other of the journey's topics it has committed on.
-  const names = [...new Set([...service.reads, ...committedByTopic.keys()])].filter((name) => topicsByName.has(name));
+  const names = [...new Set([...service.reads, ...committedByTopic.keys()])].filter(
+    (name) => journey.has(name) && topicsByName.has(name),
+  );
   const topics: GroupTopicView[] = names.map((name) => {
     const topic = topicsByName.get(name) as TopicObservation;
     const committed = committedByTopic.get(name);

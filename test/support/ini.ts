@@ -11,6 +11,7 @@ const TOPIC_KEYS: Record<keyof Topics, string> = {
   status: 'pizza_status',
   deadLetter: 'pizza_dead_letter',
   logs: 'pizza_logs',
+  roleStats: 'pizza_role_stats',
 };
 
 const GROUP_KEYS: Record<keyof Settings['groupIds'], string> = {

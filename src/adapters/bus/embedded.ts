@@ -193,6 +193,38 @@ export class EmbeddedBus implements Bus {
       );
   }
 
+  /**
+   * What the lineage view reads from the bus itself: each topic's end offsets,
+   * each group's committed offsets and members, and each member's work in
+   * flight (running or queued) against its capacity.
+   */
+  lineageObservations(): {
+    topics: Array<{ name: string; ends: number[] }>;
+    groups: Array<{
+      groupId: string;
+      committed: Array<{ topic: string; partition: number; offset: number }>;
+      members: Array<{ memberId: string; clientId: string; role: string; inFlight: number; capacity: number }>;
+    }>;
+  } {
+    return {
+      topics: [...this.topics].map(([name, partitions]) => ({ name, ends: partitions.map((log) => log.length) })),
+      groups: [...this.groups].map(([groupId, group]) => ({
+        groupId,
+        committed: [...group.committed].map(([key, offset]) => {
+          const [topic = '', partition = '0'] = key.split('\u0000');
+          return { topic, partition: Number(partition), offset: Number(offset) };
+        }),
+        members: group.members.map((member) => ({
+          memberId: String(member.id),
+          clientId: member.options.clientId,
+          role: member.options.role,
+          inFlight: member.dispatcher.load,
+          capacity: member.options.capacity,
+        })),
+      })),
+    };
+  }
+
   /** Records on a topic, for tests and tools that inspect the log. */
   records(topic: string): BusRecord[] {
     return (this.topics.get(topic) ?? []).flat();

@@ -9,6 +9,7 @@ import session from './plugins/session.js';
 import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
+import lineageRoutes from './routes/lineage.js';
 import liveRoutes from './routes/live.js';
 import orderRoutes from './routes/orders.js';
 
@@ -78,6 +79,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   await fastify.register(authRoutes);
   await fastify.register(orderRoutes);
   await fastify.register(liveRoutes);
+  await fastify.register(lineageRoutes);
 }
 
 function messageFor(error: FastifyError, statusCode: number): { heading: string; message: string } {
