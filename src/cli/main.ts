@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { configPrintCommand } from './commands/config-print.js';
 import { deadLettersCommand } from './commands/dead-letters.js';
 import { flinkPrintCommand } from './commands/flink-print.js';
 import { roleCommand } from './commands/run-roles.js';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   topicsCheckCommand(program);
   flinkPrintCommand(program);
   deadLettersCommand(program);
+  configPrintCommand(program);
   return program;
 }
 

@@ -63,6 +63,13 @@ export interface CommonOptions {
 export function parseCommonOptions(raw: Record<string, unknown>): CommonOptions {
   const common = commonSchema.safeParse(raw);
   if (!common.success) throw configError(`--log-level: ${common.error.issues[0]?.message ?? 'invalid'}`);
+  const flags = settingsFlags(raw);
+  // The one place pizza reads the process environment: PIZZA__* settings.
+  return { settings: loadSettings(flags, { env: process.env }), logLevel: common.data.logLevel };
+}
+
+/** The settings a subcommand's flags give, as `loadSettings` takes them. */
+export function settingsFlags(raw: Record<string, unknown>): SettingsFlags {
   const flags: SettingsFlags = {};
   for (const key of [
     'config',
@@ -79,5 +86,5 @@ export function parseCommonOptions(raw: Record<string, unknown>): CommonOptions 
     const value = raw[key];
     if (typeof value === 'string') flags[key] = value;
   }
-  return { settings: loadSettings(flags), logLevel: common.data.logLevel };
+  return flags;
 }

@@ -37,9 +37,7 @@ export function settingVariableName(section: string, key: string): string {
 }
 
 /** The `[section] key` a variable carries, or a reason it carries none. */
-export function parseSettingVariableName(
-  variable: string,
-): { section: string; key: string } | { problem: string } {
+export function parseSettingVariableName(variable: string): { section: string; key: string } | { problem: string } {
   if (!variable.startsWith(ENV_PREFIX)) return { problem: `does not start with ${ENV_PREFIX}` };
   const text = variable.slice(ENV_PREFIX.length).toUpperCase();
   const names: string[] = [''];
