@@ -21,6 +21,8 @@ export interface Topics {
   deadLetter: string;
   /** The roles' log lines about each order, keyed by order id, for the web app on any host. */
   logs: string;
+  /** Each role's work in flight and capacity, reported every few seconds, for the lineage view. */
+  roleStats: string;
 }
 
 export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -64,10 +66,14 @@ export interface Settings {
     /** Metrics, probes and dead letters for operators: never on the customers' address. 0 picks a free port. */
     operatorHost: string;
     operatorPort: number;
+    /** OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318/v1/traces); unset, tracing is off. */
+    otlpEndpoint: string | undefined;
     /** Names this host in per-host consumer groups; generated into the data dir when not set. */
     hostId: string | undefined;
     /** Signs session cookies; generated into the data dir when not set. */
     sessionSecret: string | undefined;
+    /** The lineage page's demo-load form; `auto` is on for the embedded bus only. */
+    loadButton: boolean;
   };
   /** The files the settings were read from, for messages. */
   files: string[];
@@ -134,6 +140,7 @@ const FIELDS = {
   'topics.status': ['kafka-topics', 'pizza_status', name, 'a topic name'],
   'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
   'topics.logs': ['kafka-topics', 'pizza_logs', name, 'a topic name'],
+  'topics.roleStats': ['kafka-topics', 'pizza_role_stats', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
   'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
   'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],
@@ -198,6 +205,7 @@ const FIELDS = {
     z.coerce.number().int().min(1000).max(3_600_000),
     "milliseconds, at least the broker's group.min.session.timeout.ms (6000 by default)",
   ],
+  'shop.loadButton': ['pizza-shop', 'load_button', z.enum(['auto', 'true', 'false']), 'auto, true or false'],
   'shop.heartbeatIntervalMs': [
     'pizza-shop',
     'heartbeat_interval_ms',
@@ -232,7 +240,10 @@ export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources
     Settings,
     'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'
   > & {
-    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId'> & { statusSource: StatusSource | 'auto' };
+    shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId' | 'loadButton'> & {
+      statusSource: StatusSource | 'auto';
+      loadButton: 'auto' | 'true' | 'false';
+    };
   };
 
   const kafka = sectionRecord(layered, 'kafka');
@@ -256,6 +267,12 @@ export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources
     shaped.shop.statusSource === 'auto' ? (kafka ? 'pizza-status' : 'topics') : shaped.shop.statusSource;
   const sessionSecret = layered.get('pizza-shop')?.get('session_secret')?.value;
   const hostId = layered.get('pizza-shop')?.get('host_id')?.value;
+  const otlpEndpoint = layered.get('pizza-shop')?.get('otlp_endpoint')?.value;
+  if (otlpEndpoint && !/^https?:\/\/\S+$/.test(otlpEndpoint)) {
+    throw configError(
+      `${where(layered.get('pizza-shop')?.get('otlp_endpoint')?.origin)}: [pizza-shop] otlp_endpoint = "${otlpEndpoint}" is not valid: use an http(s) URL such as http://127.0.0.1:4318/v1/traces, or leave it empty to turn tracing off.`,
+    );
+  }
   if (hostId !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(hostId)) {
     throw configError(
       `${where(layered.get('pizza-shop')?.get('host_id')?.origin)}: [pizza-shop] host_id = "${hostId}" is not valid: use 1 to 64 letters, digits, - or _.`,
@@ -275,6 +292,7 @@ export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources
       statusSource,
       sessionSecret: sessionSecret || undefined,
       hostId: hostId || undefined,
+      loadButton: shaped.shop.loadButton === 'auto' ? !kafka : shaped.shop.loadButton === 'true',
     },
     files,
   };
