@@ -20,6 +20,7 @@ export interface ConsumingRoleSpec {
   onAssigned?: SubscribeOptions['onAssigned'];
   onCommit?: SubscribeOptions['onCommit'];
   refreshMetrics?: () => Promise<void>;
+  readUncommitted?: boolean;
   /** The consumer group; the role's shared group from the settings unless the role keeps one per host. */
   groupId?: string;
 }
@@ -42,6 +43,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         groupId: spec.groupId ?? settings.groupIds[spec.name],
         ...(spec.onAssigned ? { onAssigned: spec.onAssigned } : {}),
         ...(spec.onCommit ? { onCommit: spec.onCommit } : {}),
+        ...(spec.readUncommitted ? { readUncommitted: true } : {}),
         clientId: settings.clientIds[spec.name],
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],

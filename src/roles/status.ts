@@ -162,6 +162,10 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
         ? store.offsets.startPositions(partitions)
         : partitions.map((partition) => ({ ...partition, offset: '-2' })),
     onCommit: (position) => view?.notePosition(position),
+    // Confluent Cloud's Flink commits its transactions about once a minute: read_committed would
+    // show statuses in bursts a minute apart. A record of an aborted transaction is written again
+    // when Flink retries, and the forward-only view ignores the repeat.
+    readUncommitted: !fromTopics,
     refreshMetrics: async () => {
       if (!store) return;
       deps.metrics.ordersByStatus.reset();

@@ -1,40 +1,19 @@
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { RoleName, Settings } from '../../src/config/settings.js';
 import { type RunningPizza, runPizza, startPizza } from '../support/cli.js';
 import { ShopHttpClient } from '../support/http-client.js';
+import { writeShopIni } from '../support/ini.js';
 import { createShopTopics, kafkaTestSettings } from '../support/kafka.js';
 
 /** The ini a user would write for this test's broker, topics and groups. */
 function writeConfig(settings: Settings): string {
-  const path = join(settings.shop.dataDir, 'client.ini');
-  const lines = [
-    '[kafka]',
-    `bootstrap.servers = ${settings.kafka?.['bootstrap.servers']}`,
-    '[kafka-topics]',
-    ...Object.entries({
-      pizza_ordered: settings.topics.ordered,
-      pizza_assembled: settings.topics.assembled,
-      pizza_baked: settings.topics.baked,
-      pizza_delivered: settings.topics.delivered,
-      pizza_pending: settings.topics.pending,
-      pizza_status: settings.topics.status,
-    }).map(([key, topic]) => `${key} = ${topic}`),
-    '[kafka-consumer-group-id]',
-    `microservice_assembled = ${settings.groupIds.assemble}`,
-    `microservice_baked = ${settings.groupIds.bake}`,
-    `microservice_delivery = ${settings.groupIds.deliver}`,
-    `microservice_status = ${settings.groupIds.status}`,
-    '[pizza-shop]',
-    'time_scale = 0.01',
-    'status_source = topics',
-    'port = 0',
-    `data_dir = ${settings.shop.dataDir}`,
-    `log_dir = ${settings.shop.logDir}`,
-  ];
-  writeFileSync(path, `${lines.join('\n')}\n`);
-  return path;
+  return writeShopIni(settings, {
+    time_scale: '0.01',
+    status_source: 'topics',
+    port: 0,
+    data_dir: settings.shop.dataDir,
+    log_dir: settings.shop.logDir,
+  });
 }
 
 describe('one role per process, as in one terminal each', () => {
@@ -65,8 +44,10 @@ describe('one role per process, as in one terminal each', () => {
     const page = await customer.waitForPage(`/orders/${orderId}`, 'Your pizza was delivered', 60_000);
     expect(page).toContain('Your pizza was delivered');
 
-    // bake ran in another process; its lines reach the web app through bake's log file.
-    expect(await customer.page(`/orders/${orderId}/logs/bake`)).toContain('baking the pizza');
+    // bake ran in another process; its lines reach the web app through the log topic.
+    expect(await customer.waitForPage(`/orders/${orderId}/logs/bake`, 'baking the pizza', 30_000)).toContain(
+      'baking the pizza',
+    );
 
     for (const [role, pizza] of processes) {
       expect(await pizza.stop(), `${role} exit code`).toBe(0);

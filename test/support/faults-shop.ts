@@ -23,6 +23,7 @@ export type StageTopic = (typeof STAGE_TOPICS)[number];
 export interface FaultTopics extends Record<StageTopic, string> {
   status: string;
   deadLetter: string;
+  logs: string;
 }
 
 export interface FaultShopOptions {
@@ -190,6 +191,7 @@ export class FaultShop {
       delivered: `${run}-pizza-delivered`,
       status: `${run}-pizza-status`,
       deadLetter: `${run}-pizza-dead-letter`,
+      logs: `${run}-pizza-logs`,
     };
     this.config = join(this.dir, 'client.ini');
     writeFileSync(this.config, this.ini(run));
@@ -270,6 +272,7 @@ export class FaultShop {
       `pizza_pending = ${topics.pending}`,
       `pizza_status = ${topics.status}`,
       `pizza_dead_letter = ${topics.deadLetter}`,
+      `pizza_logs = ${topics.logs}`,
       '[kafka-topic-config]',
       `num_partitions = ${options.partitions}`,
       'replication_factor = 1',

@@ -71,6 +71,13 @@ export interface SubscribeOptions {
   onCommit?: (position: PartitionOffset) => void;
   /** Hears what happens to each record, for metrics. */
   observer?: DispatchObserver;
+  /**
+   * Read records of transactions not yet committed (Kafka's read_uncommitted).
+   * For a topic written by a transactional producer that commits rarely
+   * (Confluent Cloud's Flink, about once a minute), at the cost of seeing
+   * records of a transaction that is later aborted.
+   */
+  readUncommitted?: boolean;
   log: Logger;
 }
 

@@ -207,6 +207,7 @@ export async function subscribeKafka(
         // We commit ourselves, only what the Dispatcher says is done.
         'enable.auto.commit': false,
         'allow.auto.create.topics': false,
+        'isolation.level': options.readUncommitted ? 'read_uncommitted' : 'read_committed',
         rebalance_cb: onRebalance as never,
       },
     ),

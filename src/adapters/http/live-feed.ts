@@ -13,8 +13,6 @@ export interface LiveFeedOptions {
   store: OrdersStore;
   /** The roles whose log lines pages can show; the others' changes are not announced. */
   roles: readonly string[];
-  /** Not read: log lines come from the order log store (`watchOrderLogs`), not from files. */
-  logDir?: string;
   intervalMs: number;
   log: Logger;
 }

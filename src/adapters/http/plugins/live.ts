@@ -9,7 +9,6 @@ export default fp(
   async function live(fastify: FastifyInstance, options: { intervalMs: number; log: Logger }) {
     const feed = new LiveFeed({
       store: fastify.shop.store,
-      logDir: fastify.shop.settings.shop.logDir,
       roles: FLOW_SERVICES,
       intervalMs: options.intervalMs,
       log: options.log.child({ component: 'live-feed' }),

@@ -7,7 +7,6 @@ import {
   type PizzaChoice,
   pizzaChoiceSchema,
 } from '../../../domain/order.js';
-import { readOrderLog } from '../../logs/log-reader.js';
 import { isIdempotencyKey, type OrderView } from '../../sqlite/orders-store.js';
 import type { Customer } from '../context.js';
 import {
@@ -162,7 +161,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
         services: FLOW_SERVICES,
         statusSource: settings.shop.statusSource,
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
-        logs: logRows(await readOrderLog(settings.shop.logDir, service, order.orderId)),
+        logs: logRows(fastify.shop.orderLogs.latestLines(order.orderId, service).map((stored) => stored.line)),
         live: orderStatusView(settings, order),
       });
     },
