@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
+import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
 import type { Settings } from '../../src/config/settings.js';
 import { HEADERS } from '../../src/domain/headers.js';
 import { systemClock } from '../../src/roles/role.js';
@@ -43,7 +44,13 @@ describe('serve role', () => {
     const settings = settingsForTest();
     const bus = new EmbeddedBus({ partitions: 1 });
     cleanups.push(() => bus.close());
-    const role = createServeRole({ bus, settings, clock: systemClock, log: pino({ level: 'silent' }) });
+    const role = createServeRole({
+      bus,
+      settings,
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
+      metrics: new ShopMetrics(),
+    });
     await role.start();
     const url = role.url();
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -85,7 +92,7 @@ describe('serve role: orders a crash left being placed', () => {
 
   async function runServe(settings: Settings, bus: EmbeddedBus, placingWindowMs: number): Promise<void> {
     const role = createServeRole(
-      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }) },
+      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }), metrics: new ShopMetrics() },
       { placingWindowMs },
     );
     await role.start();
@@ -141,7 +148,7 @@ describe('serve role: orders a crash left being placed', () => {
     cleanups.push(() => bus.close());
     const order = crashedPlacement(settings, false);
     const role = createServeRole(
-      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }) },
+      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }), metrics: new ShopMetrics() },
       { placingWindowMs: 60_000 },
     );
     await role.start();
