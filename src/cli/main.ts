@@ -3,6 +3,8 @@ import { Command } from 'commander';
 import { configPrintCommand } from './commands/config-print.js';
 import { deadLettersCommand } from './commands/dead-letters.js';
 import { flinkPrintCommand } from './commands/flink-print.js';
+import { lineageCommand } from './commands/lineage.js';
+import { loadCommand } from './commands/load.js';
 import { roleCommand } from './commands/run-roles.js';
 import { topicsCheckCommand } from './commands/topics-check.js';
 import { handleError } from './handle-error.js';
@@ -22,6 +24,8 @@ export function buildProgram(): Command {
   topicsCheckCommand(program);
   flinkPrintCommand(program);
   deadLettersCommand(program);
+  lineageCommand(program);
+  loadCommand(program);
   configPrintCommand(program);
   return program;
 }

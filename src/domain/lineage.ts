@@ -54,6 +54,9 @@ export interface RoleReport {
   at: number;
 }
 
+/** Bounds of a demo burst (the lineage page's load form, `pizza load`): enough to see a queue, not to flood a broker. */
+export const DEMO_LOAD_LIMITS = { maxOrders: 500, maxRate: 50 } as const;
+
 /** How often a role reports its work in flight; a report older than three intervals is from a stopped process. */
 export const ROLE_REPORT_INTERVAL_MS = 5_000;
 export const ROLE_REPORT_TTL_MS = 3 * ROLE_REPORT_INTERVAL_MS;

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { Settings } from '../../../config/settings.js';
 import {
   buildLineage,
+  DEMO_LOAD_LIMITS,
   type LineageModel,
   type LineagePlan,
   type LineageSample,
@@ -23,7 +24,7 @@ import { requireCustomer } from './orders.js';
 export const LINEAGE_POLL_MS = 2_000;
 /** With nobody looking for this long, the poller lets go of its Kafka clients. */
 const IDLE_MS = 60_000;
-export const LOAD_LIMITS = { maxOrders: 500, maxRate: 50 } as const;
+const LOAD_LIMITS = DEMO_LOAD_LIMITS;
 
 /** The figures from the bus, or why there are none. */
 export interface LineageSnapshot {
