@@ -122,4 +122,7 @@ operator_host = 127.0.0.1
 operator_port = 0
 otlp_endpoint =
 load_button = auto
+streams_per_session = 8
+streams_per_address = 32
+streams_total = 1000
 `;

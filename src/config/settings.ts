@@ -74,6 +74,10 @@ export interface Settings {
     sessionSecret: string | undefined;
     /** The lineage page's demo-load form; `auto` is on for the embedded bus only. */
     loadButton: boolean;
+    /** Open live streams (server-sent events) allowed per customer session, per client address, and on this host. */
+    streamsPerSession: number;
+    streamsPerAddress: number;
+    streamsTotal: number;
   };
   /** The files the settings were read from, for messages. */
   files: string[];
@@ -206,6 +210,9 @@ const FIELDS = {
     "milliseconds, at least the broker's group.min.session.timeout.ms (6000 by default)",
   ],
   'shop.loadButton': ['pizza-shop', 'load_button', z.enum(['auto', 'true', 'false']), 'auto, true or false'],
+  'shop.streamsPerSession': ['pizza-shop', 'streams_per_session', count, 'a whole number, 1 or more'],
+  'shop.streamsPerAddress': ['pizza-shop', 'streams_per_address', count, 'a whole number, 1 or more'],
+  'shop.streamsTotal': ['pizza-shop', 'streams_total', count, 'a whole number, 1 or more'],
   'shop.heartbeatIntervalMs': [
     'pizza-shop',
     'heartbeat_interval_ms',
