@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KafkaAdmin } from '../../src/adapters/kafka/client.js';
-import { createMissingTopics, inspectTopics } from '../../src/adapters/kafka/topics.js';
+import { createMissingTopics, explainCreateFailure, inspectTopics } from '../../src/adapters/kafka/topics.js';
 import { createTopics, deleteTopics, kafkaBootstrap, randomName } from '../support/kafka.js';
 import { testSettings } from '../support/settings.js';
 
@@ -17,10 +17,13 @@ const TOPIC_KEYS = [
   'pizza_pending',
   'pizza_status',
   'pizza_logs',
+  'pizza_dead_letter',
 ] as const;
 
 /** A config file as a user writes it, with this test's own topic names. */
-function writeConfig(options: { bootstrap?: string; partitions?: number; extra?: string } = {}) {
+function writeConfig(
+  options: { bootstrap?: string; partitions?: number; extra?: string; replicationFactor?: number | 'default' } = {},
+) {
   const dir = mkdtempSync(join(tmpdir(), 'pizza-topics-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const run = randomName('tc');
@@ -39,7 +42,7 @@ function writeConfig(options: { bootstrap?: string; partitions?: number; extra?:
       ...TOPIC_KEYS.map((key) => `${key} = ${names[key]}`),
       '[kafka-topic-config]',
       `num_partitions = ${options.partitions ?? 2}`,
-      'replication_factor = 1',
+      options.replicationFactor === 'default' ? '' : `replication_factor = ${options.replicationFactor ?? 1}`,
       options.extra ?? '',
     ].join('\n'),
   );
@@ -160,12 +163,51 @@ describe('pizza topics:check', () => {
     } as unknown as KafkaAdmin;
     const report = await inspectTopics(admin, settings);
     expect(report.problems).toContain(`${settings.topics.logs} does not exist`);
-    await createMissingTopics(admin, settings, report);
+    await createMissingTopics(admin, settings, report, { brokerCount: async () => 3 });
     const logs = requests.find((request) => request.topic === settings.topics.logs);
     expect(logs?.configEntries).toEqual([
       { name: 'cleanup.policy', value: 'delete' },
       { name: 'retention.ms', value: String(6 * 3_600_000) },
     ]);
     expect(requests.find((request) => request.topic === settings.topics.ordered)?.configEntries).toBeUndefined();
+  });
+
+  it('on a one-broker cluster, --create fits the default replication factor of 3 to the broker count and says so', async () => {
+    const { file, names } = writeConfig({ replicationFactor: 'default' });
+    const result = await pizza(['topics:check', '--config', file, '--create', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    expect(report.notes).toEqual([
+      'replication factor 1 instead of the default 3: the cluster has 1 broker (set [kafka-topic-config] replication_factor to choose)',
+    ]);
+    expect(report.created).toContain(names.pizza_ordered);
+    for (const topic of report.topics) expect(topic.replicationFactor).toBe(1);
+  });
+
+  it('refuses a replication factor the user set above the broker count, naming the factor, the brokers and the setting', async () => {
+    const { file } = writeConfig({ replicationFactor: 3 });
+    const result = await pizza(['topics:check', '--config', file, '--create']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('replication_factor = 3');
+    expect(result.stderr).toContain('the cluster has 1 broker');
+    expect(result.stderr).toContain('[kafka-topic-config] replication_factor');
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('explains each admin refusal with its cause and fix, not "Topic creation errors"', () => {
+    const aggregate = Object.assign(new Error('Topic creation errors'), {
+      errors: [
+        { topic: 'a', code: 29, message: 'Broker: Topic authorization failed' },
+        { topic: 'b', code: 44, message: 'Broker: Policy violation' },
+        { topic: 'c', code: 36, message: "Topic 'c' is marked for deletion." },
+        { topic: 'd', code: 38, message: 'Broker: Invalid replication factor' },
+      ],
+    });
+    const text = explainCreateFailure(aggregate, { replicationFactor: 3, brokers: 1 });
+    expect(text).not.toContain('Topic creation errors');
+    expect(text).toContain('a: not authorized to create it');
+    expect(text).toContain("b: the cluster's topic policy refused it");
+    expect(text).toContain('c: it already exists or is still being deleted');
+    expect(text).toContain('d: replication factor 3 is not possible with 1 broker');
   });
 });

@@ -36,7 +36,7 @@ function flinkTestSettings(base: Settings, bootstrapServers: string): Settings {
     kafka: { 'bootstrap.servers': bootstrapServers },
     topics: rename(base.topics),
     groupIds: rename(base.groupIds),
-    topicConfig: { numPartitions: 1, replicationFactor: 1 },
+    topicConfig: { numPartitions: 1, replicationFactor: 1, replicationFactorIsDefault: false },
     shop: { ...base.shop, statusSource: 'pizza-status' },
   };
 }

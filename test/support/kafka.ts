@@ -42,7 +42,11 @@ export function kafkaTestSettings(options: KafkaSettingsOptions = {}): Settings 
     kafka: { 'bootstrap.servers': kafkaBootstrap() },
     topics,
     groupIds,
-    topicConfig: { numPartitions: options.partitions ?? settings.topicConfig.numPartitions, replicationFactor: 1 },
+    topicConfig: {
+      numPartitions: options.partitions ?? settings.topicConfig.numPartitions,
+      replicationFactor: 1,
+      replicationFactorIsDefault: false,
+    },
     shop: { ...settings.shop, statusSource: 'topics' },
   };
 }

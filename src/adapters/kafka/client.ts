@@ -126,3 +126,19 @@ function cleanDetail(detail: string): string {
     .replace(/^\S+\/bootstrap:\s*/, '')
     .replace(/\s*\(after \d+ms in state [^)]*\)/, '');
 }
+
+/** How many brokers the cluster has, from a metadata request (the client has no describe-cluster call). */
+export async function countBrokers(clients: KafkaClients, timeoutMs = CONNECT_TIMEOUT_MS): Promise<number> {
+  const producer = new pkg.Producer(clients.config({}) as never, {});
+  await new Promise<void>((resolve, reject) =>
+    producer.connect({ timeout: timeoutMs }, (err) => (err ? reject(err) : resolve())),
+  );
+  try {
+    const metadata = await new Promise<{ brokers: unknown[] }>((resolve, reject) =>
+      producer.getMetadata({ timeout: timeoutMs }, (err, data) => (err ? reject(err) : resolve(data))),
+    );
+    return metadata.brokers.length;
+  } finally {
+    await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
+  }
+}

@@ -72,12 +72,27 @@ export async function inspectTopics(admin: KafkaAdmin, settings: Settings): Prom
   return { topics, problems };
 }
 
-/** Creates the topics the report found missing, with the configured partitions and replication factor. */
+export interface CreatedTopics {
+  created: string[];
+  /** The replication factor used, which may be fitted to a small cluster. */
+  replicationFactor: number;
+  /** Things the user should know, one line each (a fitted replication factor). */
+  notes: string[];
+}
+
+/**
+ * Creates the topics the report found missing, with the configured partitions
+ * and replication factor. A factor from the built-in defaults (the workshop's
+ * 3, for Confluent Cloud) is fitted to a cluster with fewer brokers, and says
+ * so; a factor the user set is not, and a cluster too small for it is an
+ * error that names the factor, the broker count and the setting.
+ */
 export async function createMissingTopics(
   admin: KafkaAdmin,
   settings: Settings,
   report: TopicReport,
-): Promise<string[]> {
+  cluster: { brokerCount(): Promise<number> },
+): Promise<CreatedTopics> {
   const missing = [
     ...new Set(
       report.topics
@@ -85,8 +100,23 @@ export async function createMissingTopics(
         .map((topic) => topic.name),
     ),
   ];
-  if (missing.length === 0) return [];
-  const { numPartitions, replicationFactor } = settings.topicConfig;
+  const { numPartitions, replicationFactorIsDefault } = settings.topicConfig;
+  let { replicationFactor } = settings.topicConfig;
+  const notes: string[] = [];
+  if (missing.length === 0) return { created: [], replicationFactor, notes };
+  const brokers = await cluster.brokerCount();
+  if (brokers > 0 && brokers < replicationFactor) {
+    if (!replicationFactorIsDefault) {
+      throw new PizzaError(
+        'TOPICS_MISSING',
+        `Cannot create ${missing.join(', ')} with replication_factor = ${replicationFactor}: the cluster has ${brokers} broker${brokers === 1 ? '' : 's'}. Set [kafka-topic-config] replication_factor to ${brokers} or less.`,
+      );
+    }
+    notes.push(
+      `replication factor ${brokers} instead of the default ${replicationFactor}: the cluster has ${brokers} broker${brokers === 1 ? '' : 's'} (set [kafka-topic-config] replication_factor to choose)`,
+    );
+    replicationFactor = brokers;
+  }
   try {
     await admin.createTopics({
       timeout: ADMIN_TIMEOUT_MS,
@@ -98,15 +128,45 @@ export async function createMissingTopics(
       })),
     });
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    const hint = /replication factor/i.test(reason)
-      ? ` The cluster has fewer brokers than replication_factor = ${replicationFactor}: set [kafka-topic-config] replication_factor to at most the number of brokers (1 for a local single broker).`
-      : '';
-    throw new PizzaError('TOPICS_MISSING', `Could not create ${missing.join(', ')}: ${reason}.${hint}`, {
+    throw new PizzaError('TOPICS_MISSING', explainCreateFailure(error, { replicationFactor, brokers }), {
       cause: error,
     });
   }
-  return missing;
+  return { created: missing, replicationFactor, notes };
+}
+
+// Kafka's error codes for what goes wrong when creating topics.
+const CREATE_ERRORS: Record<
+  number,
+  (topic: string, context: { replicationFactor: number; brokers: number }) => string
+> = {
+  29: (topic) =>
+    `${topic}: not authorized to create it. Give the credentials in [kafka] the CREATE permission on topics (Confluent Cloud: an API key with a role that may create topics, such as CloudClusterAdmin), or have an administrator create the topics`,
+  31: (topic) =>
+    `${topic}: not authorized to create topics on this cluster. Give the credentials in [kafka] the CREATE permission on the cluster, or have an administrator create the topics`,
+  36: (topic) =>
+    `${topic}: it already exists or is still being deleted. If you deleted it just now, wait until the deletion finishes, then run this again`,
+  37: (topic) => `${topic}: the partition count is not valid. Set [kafka-topic-config] num_partitions to 1 or more`,
+  38: (topic, { replicationFactor, brokers }) =>
+    `${topic}: replication factor ${replicationFactor} is not possible${brokers > 0 ? ` with ${brokers} broker${brokers === 1 ? '' : 's'}` : ''}. Set [kafka-topic-config] replication_factor to at most the number of brokers`,
+  40: (topic) => `${topic}: the cluster refused the topic's configuration (retention or cleanup policy)`,
+  44: (topic) =>
+    `${topic}: the cluster's topic policy refused it. Ask its administrator which partition counts, replication factors and settings it allows, and set [kafka-topic-config] to match`,
+};
+
+/** Turns the client's aggregate of per-topic errors into one line per topic, with the cause and the fix. */
+export function explainCreateFailure(error: unknown, context: { replicationFactor: number; brokers: number }): string {
+  const nested = (error as { errors?: unknown[] } | null)?.errors;
+  const failures = Array.isArray(nested) && nested.length > 0 ? nested : [error];
+  const lines = failures.map((failure) => {
+    const { topic, code, message } = (failure ?? {}) as { topic?: string; code?: number; message?: string };
+    const name = topic ?? 'the topics';
+    const known = typeof code === 'number' ? CREATE_ERRORS[code] : undefined;
+    if (known) return known(name, context);
+    if (/marked for deletion/i.test(message ?? '')) return CREATE_ERRORS[36]?.(name, context) ?? '';
+    return `${name}: ${message ?? String(failure)}`;
+  });
+  return `Could not create topics:\n  ${lines.join('\n  ')}`;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import pino from 'pino';
-import { KafkaClients } from '../../adapters/kafka/client.js';
+import { countBrokers, KafkaClients } from '../../adapters/kafka/client.js';
 import { createMissingTopics, inspectTopics, type TopicReport } from '../../adapters/kafka/topics.js';
 import type { Settings } from '../../config/settings.js';
 import { configError, EXIT_CODES } from '../../errors.js';
@@ -9,6 +9,8 @@ import { parseCommonOptions, withSettingsOptions } from '../options.js';
 export interface TopicsCheckResult {
   report: TopicReport;
   created: string[];
+  /** Lines the user should read, such as a replication factor fitted to the cluster. */
+  notes: string[];
   exitCode: number;
 }
 
@@ -30,8 +32,11 @@ export async function checkTopics(settings: Settings, options: { create: boolean
     await clients.probe(admin);
     let report = await inspectTopics(admin, settings);
     let created: string[] = [];
+    let notes: string[] = [];
     if (options.create) {
-      created = await createMissingTopics(admin, settings, report);
+      ({ created, notes } = await createMissingTopics(admin, settings, report, {
+        brokerCount: () => countBrokers(clients),
+      }));
       // The controller answers before every broker's metadata shows the new topics: look until they do.
       for (let attempt = 0; created.length > 0 && attempt < 50; attempt += 1) {
         report = await inspectTopics(admin, settings);
@@ -39,7 +44,14 @@ export async function checkTopics(settings: Settings, options: { create: boolean
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
     }
-    return { report, created, exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed };
+    for (const topic of report.topics) {
+      if (created.includes(topic.name) && !topic.exists) {
+        report.problems.push(
+          `${topic.name} was created but does not show up yet: if it was just deleted, wait a minute and run this again`,
+        );
+      }
+    }
+    return { report, created, notes, exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed };
   } finally {
     await admin.disconnect().catch(() => {});
   }
@@ -54,11 +66,15 @@ export function formatReport(result: TopicsCheckResult, settings: Settings): str
   ]);
   const table = [['topic', 'state', 'partitions', 'replication'], ...rows];
   const widths = table[0]?.map((_, column) => Math.max(...table.map((row) => (row[column] ?? '').length))) ?? [];
-  const lines = table.map((row) =>
-    row
-      .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-      .join('  ')
-      .trimEnd(),
+  const lines = result.notes.map((note) => `note: ${note}`);
+  if (lines.length > 0) lines.push('');
+  lines.push(
+    ...table.map((row) =>
+      row
+        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
+        .join('  ')
+        .trimEnd(),
+    ),
   );
   if (result.report.problems.length === 0) {
     lines.push('', 'All topics are in place.');
@@ -82,7 +98,7 @@ export function topicsCheckCommand(program: Command): Command {
       const result = await checkTopics(settings, { create: raw.create === true });
       const output =
         raw.json === true
-          ? `${JSON.stringify({ ok: result.exitCode === EXIT_CODES.ok, ...result.report, created: result.created }, null, 2)}\n`
+          ? `${JSON.stringify({ ok: result.exitCode === EXIT_CODES.ok, ...result.report, created: result.created, notes: result.notes }, null, 2)}\n`
           : formatReport(result, settings);
       process.stdout.write(output);
       process.exitCode = result.exitCode;
