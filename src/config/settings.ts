@@ -34,7 +34,12 @@ export interface Settings {
   /** The [schema-registry] section (url, basic.auth.user.info), if any. */
   schemaRegistry: Record<string, string> | undefined;
   topics: Topics;
-  topicConfig: { numPartitions: number; replicationFactor: number };
+  topicConfig: {
+    numPartitions: number;
+    replicationFactor: number;
+    /** True when no file, variable or flag set replication_factor: topic creation may then fit it to the cluster. */
+    replicationFactorIsDefault: boolean;
+  };
   groupIds: Record<StageRole, string>;
   clientIds: Record<RoleName, string>;
   statuses: StatusCatalog;
@@ -245,8 +250,9 @@ export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources
   }
   const shaped = parsed as unknown as Omit<
     Settings,
-    'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop'
+    'kafka' | 'schemaRegistry' | 'statuses' | 'menu' | 'files' | 'shop' | 'topicConfig'
   > & {
+    topicConfig: Omit<Settings['topicConfig'], 'replicationFactorIsDefault'>;
     shop: Omit<Settings['shop'], 'statusSource' | 'sessionSecret' | 'hostId' | 'loadButton'> & {
       statusSource: StatusSource | 'auto';
       loadButton: 'auto' | 'true' | 'false';
@@ -290,6 +296,11 @@ export function loadSettings(flags: SettingsFlags = {}, sources: SettingsSources
     ...shaped,
     kafka,
     schemaRegistry: sectionRecord(layered, 'schema-registry'),
+    topicConfig: {
+      ...shaped.topicConfig,
+      replicationFactorIsDefault:
+        layered.get('kafka-topic-config')?.get('replication_factor')?.origin.source === 'built-in defaults',
+    },
     statuses: readStatuses(layered),
     menu: readMenu(layered),
     shop: {
