@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # Not built on the project's own machines (they have no Docker engine); the
 # build stage runs the same install script as CI.
+# Node 22, the oldest LTS line still supported upstream; scripts/node-versions.sh
+# runs the build and the unit suites on Node 22 and 24.
 
-FROM node:20-bookworm-slim AS build
+FROM node:22-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.build.json ./
 COPY scripts ./scripts
@@ -10,7 +12,7 @@ COPY src ./src
 COPY bin ./bin
 RUN bash scripts/install.sh && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:22-bookworm-slim
 RUN apt-get update \
   && apt-get install -y --no-install-recommends libssl3 libsasl2-2 zlib1g libzstd1 liblz4-1 libcurl4 \
   && rm -rf /var/lib/apt/lists/*

@@ -1,0 +1,182 @@
+/**
+ * What npm publishes is enough to run pizza: pack the project as `npm publish`
+ * would, install the tarball into an empty directory, and run the installed
+ * `pizza` (its help, topics:check on the suite's broker, and the whole shop on
+ * the embedded bus until an order placed over HTTP is delivered). A file left
+ * out of package.json's `files` fails here, not on a user's machine.
+ *
+ * Installing builds two native modules (librdkafka alone takes minutes on 2
+ * cores). When the installed versions are the repository's, their builds are
+ * copied from its node_modules instead (same Node, same machine);
+ * PIZZA_PACK_FULL_INSTALL=1 builds them as a user's install would, offline from
+ * GitHub with CKJS_LINKING=dynamic, as scripts/install.sh does.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../support/cli.js';
+import { ShopHttpClient } from '../support/http-client.js';
+import { writeShopIni } from '../support/ini.js';
+import { createShopTopics, kafkaTestSettings } from '../support/kafka.js';
+
+const NATIVE_MODULES = ['better-sqlite3', '@confluentinc/kafka-javascript'];
+const fullInstall = process.env.PIZZA_PACK_FULL_INSTALL === '1';
+const dir = mkdtempSync(join(tmpdir(), 'pizza-pack-'));
+const app = join(dir, 'app');
+const timings: Record<string, number> = {};
+
+function run(command: string, args: string[], cwd: string, timeoutMs: number) {
+  const started = Date.now();
+  const result = spawnSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    env: { ...process.env, CKJS_LINKING: 'dynamic', npm_config_update_notifier: 'false' },
+  });
+  const seconds = (Date.now() - started) / 1000;
+  if (result.status !== 0) {
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`.slice(-4000),
+    );
+  }
+  return { stdout: result.stdout, stderr: result.stderr, seconds };
+}
+
+function version(root: string, name: string): string | undefined {
+  const manifest = join(root, 'node_modules', name, 'package.json');
+  return existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version : undefined;
+}
+
+beforeAll(() => {
+  const started = Date.now();
+  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  }
+  // --ignore-scripts: `prepare` would rebuild dist/, which the test command has just built.
+  const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repoRoot, 120_000);
+  const [{ filename }] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+  timings.pack = packed.seconds;
+
+  mkdirSync(app);
+  writeFileSync(join(app, 'package.json'), '{ "name": "pizza-pack-test", "private": true }\n');
+  const installArgs = ['install', '--no-audit', '--no-fund', '--prefer-offline', join(dir, filename)];
+  const copyable = !fullInstall && NATIVE_MODULES.every((name) => version(repoRoot, name) !== undefined);
+  timings.install = run('npm', copyable ? [...installArgs, '--ignore-scripts'] : installArgs, app, 900_000).seconds;
+  if (copyable) {
+    const copy = Date.now();
+    for (const name of NATIVE_MODULES) {
+      const target = join(app, 'node_modules', name);
+      if (version(app, name) === version(repoRoot, name)) {
+        cpSync(join(repoRoot, 'node_modules', name, 'build'), join(target, 'build'), { recursive: true });
+      } else {
+        run('npm', ['rebuild', name], app, 900_000);
+      }
+    }
+    timings.nativeModules = (Date.now() - copy) / 1000;
+  }
+  timings.total = (Date.now() - started) / 1000;
+  console.info(
+    `packed and installed in ${timings.total.toFixed(1)} s (${fullInstall ? 'native modules built' : 'native builds reused'}): ${JSON.stringify(timings)}`,
+  );
+}, 900_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `npx pizza ...` in the directory the tarball was installed into. */
+function npxPizza(args: string[]): ChildProcess {
+  return spawn('npx', ['--no-install', 'pizza', ...args], {
+    cwd: app,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a stop reaches pizza (npx's child) too.
+    detached: true,
+  });
+}
+
+function finished(child: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  // 'close', not 'exit': pizza, npx's child, holds the pipes until it has stopped.
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, output })));
+}
+
+describe('the published package', () => {
+  it('holds what the installed pizza needs to explain itself', async () => {
+    const { code, output } = await finished(npxPizza(['--help']));
+    expect(code).toBe(0);
+    for (const command of ['all', 'topics:check', 'flink:print', 'config:print']) {
+      expect(output).toMatch(new RegExp(`^\\s+${command}\\b`, 'm'));
+    }
+    // The Flink SQL templates ship too.
+    const sql = await finished(npxPizza(['flink:print']));
+    expect(sql.code).toBe(0);
+    expect(sql.output).toContain('INSERT INTO `pizza-status`');
+  });
+
+  it('checks the topics on a real broker', async () => {
+    const settings = kafkaTestSettings();
+    await createShopTopics(settings);
+    const ini = writeShopIni(settings, {}, join(dir, 'client.ini'));
+    const { code, output } = await finished(npxPizza(['topics:check', '--config', ini, '--json']));
+    expect(code, output).toBe(0);
+    const report = JSON.parse(output.slice(output.indexOf('{'))) as { ok: boolean; topics: Array<{ name: string }> };
+    expect(report.ok).toBe(true);
+    expect(report.topics.map((topic) => topic.name)).toContain(settings.topics.ordered);
+  });
+
+  it('runs the whole shop on the embedded bus: an order placed over HTTP is delivered', async () => {
+    const data = join(dir, 'data');
+    const child = npxPizza([
+      'all',
+      '--port',
+      '0',
+      '--time-scale',
+      '0.01',
+      '--data-dir',
+      data,
+      '--log-dir',
+      join(data, 'logs'),
+    ]);
+    const exited = finished(child);
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`pizza all did not open the shop:\n${output}`)), 60_000);
+        const check = () => {
+          const match = /pizza shop open at (http:\/\/[^\s"]+)/.exec(output);
+          if (match?.[1]) {
+            clearTimeout(timer);
+            resolve(match[1]);
+          }
+        };
+        child.stdout?.on('data', check);
+        void exited.then(({ output: all }) => reject(new Error(`pizza all exited:\n${all}`)));
+      });
+      const client = new ShopHttpClient(url);
+      await client.login('packaged');
+      const orderId = await client.order({
+        sauce: 'Pesto',
+        cheese: 'Gouda',
+        mainTopping: 'Chicken',
+        extraToppings: ['Onion'],
+      });
+      const page = await client.waitForPage(`/orders/${orderId}`, 'Your pizza was delivered', 30_000);
+      expect(page).toContain('Your pizza was delivered');
+    } finally {
+      // npx does not hand a signal on to pizza: stop the whole group, as Ctrl-C in a terminal does.
+      if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGTERM');
+    }
+    // npx itself dies of the signal; pizza says how it stopped.
+    const { output: all } = await exited;
+    expect(all).toContain('stopped cleanly');
+  });
+});
