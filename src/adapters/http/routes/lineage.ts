@@ -289,7 +289,10 @@ export function lineagePage(model: LineageModel) {
   };
   const steps: Array<{ service?: ReturnType<typeof serviceCard>; topics?: Array<ReturnType<typeof topicRow>> }> = [];
   for (const service of model.services.filter((candidate) => candidate.name !== 'status')) {
-    steps.push({ service: serviceCard(service) });
+    const card = serviceCard(service);
+    // The web app is in no group that reads the journey: what it publishes is its flow.
+    if (service.name === 'web') card.output = perSecond(topics.get(service.writes[0] ?? '')?.perSecond ?? null);
+    steps.push({ service: card });
     steps.push({ topics: service.writes.map(topicRow) });
   }
   const status = services.get('status');
@@ -310,6 +313,7 @@ function serviceCard(service: ServiceView) {
     label: service.label,
     isStage,
     isFlink: service.name === 'flink',
+    isWeb: service.name === 'web',
     bottleneck: service.bottleneck,
     instances:
       service.instances === null
