@@ -48,7 +48,7 @@ describe('settings', () => {
     });
     expect(settings.shop.sessionTimeoutMs).toBe(6000);
     expect(settings.shop.heartbeatIntervalMs).toBe(1500);
-    expect(settings.topicConfig).toEqual({ numPartitions: 1, replicationFactor: 3 });
+    expect(settings.topicConfig).toMatchObject({ numPartitions: 1, replicationFactor: 3 });
     expect(settings.statuses.ids.delivered).toBe(999);
     expect(settings.statuses.completedIds).toEqual([999, 499]);
     expect(settings.menu.extraToppings).toContain('Fresh garlic');
