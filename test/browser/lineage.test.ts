@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLoggerFactory } from '../../src/adapters/logs/logger.js';
+import { WebSession } from '../../src/cli/commands/load.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { ALL_ROLES, type RunningShop, startShop } from '../../src/roles/shop.js';
 import { launchChromium, SCREENSHOTS } from './shop.js';
@@ -139,6 +140,40 @@ describe('the lineage page in a real browser', () => {
     for (const text of [html.replace(/<header[\s\S]*?<\/header>/, ''), json]) {
       expect(text).not.toContain('Ada Lovelace');
       expect(text).not.toContain(orderId);
+    }
+  });
+
+  it('guards the load form: a CSRF token, bounded sizes, and off unless the setting turns it on', async () => {
+    const session = await WebSession.login(shop.url ?? '', 'Barbara');
+    await session.get('/lineage');
+    expect((await session.post('/lineage/load', { orders: '501', rate: '10' })).status).toBe(400);
+    expect((await session.post('/lineage/load', { orders: '10', rate: '51' })).status).toBe(400);
+    const forged = await fetch(new URL('/lineage/load', shop.url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'orders=10&rate=10',
+      redirect: 'manual',
+    });
+    expect(forged.status).toBe(403);
+
+    const offDir = mkdtempSync(join(tmpdir(), 'pizza-lineage-off-'));
+    const off = loadSettings({ dataDir: offDir, logDir: join(offDir, 'logs'), port: '0', timeScale: '0' });
+    const quiet = new Writable({ write: (_chunk, _encoding, done) => done() });
+    const logs = createLoggerFactory({ level: 'info', logDir: off.shop.logDir, console: quiet });
+    const offShop = await startShop({
+      settings: { ...off, shop: { ...off.shop, loadButton: false } },
+      roles: ['serve', 'status'],
+      logs,
+    });
+    try {
+      const offSession = await WebSession.login(offShop.url ?? '', 'Barbara');
+      const page = await (await offSession.get('/lineage')).text();
+      expect(page).toContain('Stream lineage');
+      expect(page).not.toContain('Place demo orders');
+      expect((await offSession.post('/lineage/load', { orders: '10', rate: '10' })).status).toBe(403);
+    } finally {
+      await offShop.stop();
+      rmSync(offDir, { recursive: true, force: true });
     }
   });
 });
