@@ -19,6 +19,12 @@ export function withSettingsOptions(command: Command): Command {
       new Option('--log-level <level>', 'console log level')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
         .default('info'),
+    )
+    .addOption(
+      new Option('--log-format <format>', 'console lines: pretty or json (default: pretty on a terminal)').choices([
+        'pretty',
+        'json',
+      ]),
     );
 }
 
@@ -52,11 +58,13 @@ export function withStatusOptions(command: Command): Command {
 
 const commonSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  logFormat: z.enum(['pretty', 'json']).optional(),
 });
 
 export interface CommonOptions {
   settings: Settings;
   logLevel: LogLevel;
+  logFormat: 'pretty' | 'json' | undefined;
 }
 
 /** Parses a subcommand's options once: flags into settings, plus the log level. */
@@ -65,7 +73,11 @@ export function parseCommonOptions(raw: Record<string, unknown>): CommonOptions 
   if (!common.success) throw configError(`--log-level: ${common.error.issues[0]?.message ?? 'invalid'}`);
   const flags = settingsFlags(raw);
   // The one place pizza reads the process environment: PIZZA__* settings.
-  return { settings: loadSettings(flags, { env: process.env }), logLevel: common.data.logLevel };
+  return {
+    settings: loadSettings(flags, { env: process.env }),
+    logLevel: common.data.logLevel,
+    logFormat: common.data.logFormat,
+  };
 }
 
 /** The settings a subcommand's flags give, as `loadSettings` takes them. */

@@ -71,6 +71,9 @@ export interface Settings {
     /** Metrics, probes and dead letters for operators: never on the customers' address. 0 picks a free port. */
     operatorHost: string;
     operatorPort: number;
+    /** Each role's log file rolls over at this size (`10m`, `500k`, `1g`), keeping this many old files. */
+    logFileMaxSize: string;
+    logFilesKept: number;
     /** OTLP/HTTP endpoint for traces (e.g. http://127.0.0.1:4318/v1/traces); unset, tracing is off. */
     otlpEndpoint: string | undefined;
     /** Names this host in per-host consumer groups; generated into the data dir when not set. */
@@ -201,6 +204,18 @@ const FIELDS = {
     'true or false',
   ],
   'shop.logTopicRetentionHours': ['pizza-shop', 'log_topic_retention_hours', positive, 'a number of hours'],
+  'shop.logFileMaxSize': [
+    'pizza-shop',
+    'log_file_max_size',
+    z.string().regex(/^\d+(\.\d+)?[kmg]?$/i),
+    'a size such as 500k, 10m or 1g',
+  ],
+  'shop.logFilesKept': [
+    'pizza-shop',
+    'log_files_kept',
+    z.coerce.number().int().min(1).max(1000),
+    'a whole number, 1 or more',
+  ],
   'shop.operatorHost': ['pizza-shop', 'operator_host', name, 'a host name or IP address (127.0.0.1 keeps it local)'],
   'shop.operatorPort': [
     'pizza-shop',

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
-import { createLoggerFactory } from '../../src/adapters/logs/logger.js';
+import { createLoggerFactory, logFilePath } from '../../src/adapters/logs/logger.js';
 import { encodeOrderLogValue } from '../../src/adapters/logs/order-log-line.js';
 import { OrderLogStore } from '../../src/adapters/sqlite/order-log-store.js';
 import type { Settings } from '../../src/config/settings.js';
@@ -158,7 +158,7 @@ describe('order log lines on Kafka', () => {
     expect(page).toContain('baking the pizza');
     expect(page).toContain('pizza baked, ready for delivery');
     // Not from a file: the bake role never ran on the web host.
-    expect(existsSync(join(web.shop.logDir, 'bake.log'))).toBe(false);
+    expect(existsSync(logFilePath(web.shop.logDir, 'bake'))).toBe(false);
     const deliverPage = await customer.waitForPage(`/orders/${orderId}/logs/deliver`, 'delivered', 60_000);
     expect(deliverPage).toContain('delivered');
 

@@ -12,6 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { logFilePath } from '../../src/adapters/logs/logger.js';
 import { repoRoot } from './cli.js';
 import { createTopicsOn, deleteTopicsOn, TopicRecorder } from './faults-kafka.js';
 
@@ -107,9 +108,9 @@ export class RoleProcess {
     return this.exitState.signal ?? `exit ${this.exitState.code}`;
   }
 
-  /** The role's JSON log file (`<log-dir>/<role>.log`), one object per line. */
+  /** The role's current JSON log file (`<log-dir>/<role>/current.log`), one object per line. */
   logLines(): Array<Record<string, unknown>> {
-    const path = join(this.logDir, `${this.role}.log`);
+    const path = logFilePath(this.logDir, this.role);
     if (!existsSync(path)) return [];
     const lines: Array<Record<string, unknown>> = [];
     for (const text of readFileSync(path, 'utf8').split('\n')) {

@@ -1,9 +1,9 @@
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
 import { ORDER_LOGS_COMPONENT } from './order-log-line.js';
 import { type OrderLogPublish, OrderLogSink, type OrderLogSinkOptions } from './order-log-sink.js';
+import { currentLogFile, type RollingFileOptions, rollingFile } from './rolling-file.js';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
@@ -13,6 +13,10 @@ export interface LoggerFactoryOptions {
   logDir: string | undefined;
   /** Where the human-facing lines go; pretty when it is a terminal. */
   console?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** pretty or json on the console; by default pretty on a terminal, JSON otherwise. */
+  format?: 'pretty' | 'json' | undefined;
+  /** How the role files roll over. */
+  files?: RollingFileOptions;
 }
 
 export interface LoggerFactory {
@@ -22,6 +26,8 @@ export interface LoggerFactory {
   forRole(role: string): Logger;
   /** Writes out buffered lines; call before exit. */
   flush(): void;
+  /** Resolves once every role file is open (they open in the background; lines wait meanwhile). */
+  settled?(): Promise<void>;
   /**
    * Publishes every role's lines about an order (info and above, whatever the
    * console's level) through `publish`, from now until the returned sink is
@@ -34,9 +40,12 @@ export interface LoggerFactory {
   ): OrderLogSink;
 }
 
+/** A role's current log file (a link to the newest of its rolled files). */
 export function logFilePath(logDir: string, role: string): string {
-  return join(logDir, `${role}.log`);
+  return currentLogFile(logDir, role);
 }
+
+const DEFAULT_FILES: RollingFileOptions = { maxSize: '10m', keep: 5 };
 
 type ConsoleLevel = Exclude<LogLevel, 'silent'>;
 const LEVEL_ORDER: readonly ConsoleLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
@@ -47,7 +56,8 @@ function lowest(a: ConsoleLevel, b: ConsoleLevel): ConsoleLevel {
 
 export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactory {
   const console = options.console ?? process.stdout;
-  const consoleStream: DestinationStream = console.isTTY
+  const prettyConsole = options.format ? options.format === 'pretty' : Boolean(console.isTTY);
+  const consoleStream: DestinationStream = prettyConsole
     ? pretty({
         colorize: true,
         singleLine: true,
@@ -57,8 +67,8 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
         destination: console,
       })
     : (console as DestinationStream);
-  const files: Array<ReturnType<typeof pino.destination>> = [];
-  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
+  const files: Array<{ flushSync(): void; ready: Promise<void> }> = [];
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const consoleLevel = options.level === 'silent' ? undefined : options.level;
   let orderLogSink: OrderLogSink | undefined;
   // Every role logger has this stream from the start; a sink attached later receives its lines.
@@ -67,7 +77,7 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
   const build = (role: string | undefined): Logger => {
     const streams: StreamEntry[] = consoleLevel ? [{ level: consoleLevel, stream: consoleStream }] : [];
     if (role && options.logDir) {
-      const file = pino.destination({ dest: logFilePath(options.logDir, role), append: true, sync: false });
+      const file = rollingFile(options.logDir, role, options.files ?? DEFAULT_FILES);
       files.push(file);
       // For operators: every line, debug included, whatever the console shows.
       streams.push({ level: 'debug', stream: file });
@@ -117,6 +127,9 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
       });
       orderLogSink = sink;
       return sink;
+    },
+    async settled() {
+      await Promise.all(files.map((file) => file.ready));
     },
     flush() {
       for (const file of files) {

@@ -33,8 +33,13 @@ export function roleCommand(program: Command, name: RoleName | 'all'): Command {
   if (roles.includes('serve')) command = withWebOptions(command);
   if (roles.includes('status')) command = withStatusOptions(command);
   return command.action(async (raw: Record<string, unknown>) => {
-    const { settings, logLevel } = parseCommonOptions(raw);
-    const logs = createLoggerFactory({ level: logLevel, logDir: settings.shop.logDir });
+    const { settings, logLevel, logFormat } = parseCommonOptions(raw);
+    const logs = createLoggerFactory({
+      level: logLevel,
+      format: logFormat,
+      logDir: settings.shop.logDir,
+      files: { maxSize: settings.shop.logFileMaxSize, keep: settings.shop.logFilesKept },
+    });
     try {
       await runUntilSignal(name, roles, settings, logs);
     } finally {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -61,6 +61,7 @@ describe('the logger factory and the log topic', () => {
     bake.info('baking the pizza');
     bake.warn('slow oven');
     await sink.close();
+    await logs.settled?.();
     logs.flush();
     expect(console.map((line) => line.msg)).toEqual(['slow oven']);
     const file = readFileSync(logFilePath(logDir, 'bake'), 'utf8').trim().split('\n');
@@ -87,5 +88,54 @@ describe('the logger factory and the log topic', () => {
     expect(warnings.length).toBeLessThanOrEqual(2);
     expect(warnings[0]).toMatchObject({ level: 40, failed: 1 });
     expect(sink?.stats()).toMatchObject({ failed: 5, published: 0 });
+  });
+});
+
+describe('role log files (issue 12)', () => {
+  it('roll over by size, keep only the configured number of old files, and current.log follows the newest', async () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'pizza-roll-'));
+    dirs.push(logDir);
+    const console = consoleLines();
+    const logs = createLoggerFactory({
+      level: 'silent',
+      logDir,
+      console: console.stream,
+      files: { maxSize: '4k', keep: 2 },
+    });
+    const bake = logs.forRole('bake');
+    const filler = 'x'.repeat(200);
+    for (let batch = 0; batch < 10; batch += 1) {
+      for (let line = 0; line < 20; line += 1) bake.info({ batch, line, filler }, 'a line');
+      // pino-roll looks at the size as the writes land: let them land between batches.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const dir = join(logDir, 'bake');
+    const numbered = readdirSync(dir)
+      .filter((name) => /^bake\.\d+\.log$/.test(name))
+      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+    // ~45 KB written into 4 KB files: the file being written and at most two rolled ones are left.
+    expect(numbered.length).toBe(3);
+    expect(Number(numbered[0]?.split('.')[1])).toBeGreaterThan(1);
+    // current.log follows the newest file.
+    expect(readlinkSync(logFilePath(logDir, 'bake'))).toBe(numbered.at(-1));
+    const kept = numbered.flatMap((name) => readFileSync(join(dir, name), 'utf8').trim().split('\n').filter(Boolean));
+    expect(JSON.parse(kept.at(-1) ?? '{}')).toMatchObject({ batch: 9, line: 19, role: 'bake' });
+  });
+
+  it('writes JSON to the console when asked, even on a terminal', () => {
+    const lines: string[] = [];
+    const tty = Object.assign(
+      new Writable({
+        write(chunk: Buffer, _encoding, done) {
+          lines.push(chunk.toString('utf8'));
+          done();
+        },
+      }),
+      { isTTY: true },
+    );
+    const logs = createLoggerFactory({ level: 'info', logDir: undefined, console: tty, format: 'json' });
+    logs.root.info('hello');
+    expect(JSON.parse(lines.join('').trim())).toMatchObject({ msg: 'hello' });
   });
 });
