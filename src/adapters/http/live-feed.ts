@@ -5,6 +5,30 @@ import type { OrdersStore } from '../sqlite/orders-store.js';
 export interface StatusChange {
   orderId: string;
   status: number;
+  /** The orders view's change number: a page that saw it has everything before it. */
+  seq: number;
+}
+
+/**
+ * Where a page is: which view's numbers it holds, the last status change and
+ * the last log line it has. Sent as each event's `id`, and back as
+ * `Last-Event-ID` (or `?last=`, for a page that opens a new stream).
+ */
+export interface Cursor {
+  viewId: string;
+  statusSeq: number;
+  logSeq: number;
+}
+
+export function formatCursor(cursor: Cursor): string {
+  return `${cursor.viewId}.${cursor.statusSeq}.${cursor.logSeq}`;
+}
+
+export function parseCursor(text: unknown): Cursor | undefined {
+  if (typeof text !== 'string') return undefined;
+  const match = /^([A-Za-z0-9_-]{1,64})\.(\d{1,15})\.(\d{1,15})$/.exec(text);
+  if (!match) return undefined;
+  return { viewId: match[1] as string, statusSeq: Number(match[2]), logSeq: Number(match[3]) };
 }
 
 type Listener<T> = (change: T) => void;
@@ -15,6 +39,12 @@ export interface LiveFeedOptions {
   roles: readonly string[];
   intervalMs: number;
   log: Logger;
+  /**
+   * Names this host's orders view: change numbers mean something only to the
+   * view that gave them, so a page that reaches another host (or this one after
+   * a restart) hears a different id and reloads its state as a whole.
+   */
+  viewId: string;
 }
 
 /**
@@ -35,6 +65,10 @@ export class LiveFeed {
   private logsFailing = false;
 
   constructor(private readonly options: LiveFeedOptions) {}
+
+  get viewId(): string {
+    return this.options.viewId;
+  }
 
   /** Announces new log lines from `orderLogs` to `onLog` listeners. */
   watchOrderLogs(orderLogs: OrderLogStore): void {
@@ -118,7 +152,7 @@ export class LiveFeed {
     for (const change of changes) {
       this.lastSeq = change.seq;
       for (const listener of this.statusListeners) {
-        this.notify(listener, { orderId: change.orderId, status: change.status });
+        this.notify(listener, { orderId: change.orderId, status: change.status, seq: change.seq });
       }
     }
   }

@@ -1,5 +1,6 @@
 import type { RoleName, Settings } from '../../config/settings.js';
 import { isComplete, statusLabel, statusName } from '../../domain/statuses.js';
+import { assemblingSeconds, bakingSeconds, deliverySeconds, type Recipe } from '../../domain/timings.js';
 import type { LogLine } from '../logs/order-log-line.js';
 import type { OrderEvent, OrderView } from '../sqlite/orders-store.js';
 
@@ -118,30 +119,110 @@ export function timelineRows(settings: Settings, events: OrderEvent[]): Timeline
 
 export interface LogRow {
   time: string;
-  level: string;
+  /** `info`, `warn` or `error`: how the line is styled, never shown as a word. */
+  level: 'info' | 'warn' | 'error';
+  /** A short sentence for the customer; never a field name or a server's words. */
   msg: string;
-  /** The line's other fields, as `key=value` text. */
-  details: string;
 }
 
-const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-const HIDDEN_FIELDS = new Set(['time', 'level', 'msg', 'role', 'orderId', 'pid', 'hostname']);
+/** How a line reads to a customer; `undefined` leaves the line out. */
+type Sentence = (line: LogLine, wait: (seconds: unknown) => string) => string | undefined;
 
-/** Customers see what went wrong, not the server's file paths in a stack trace. */
-function withoutStack(value: unknown): unknown {
-  if (!value || typeof value !== 'object' || !('stack' in value)) return value;
-  const { stack: _stack, ...rest } = value as Record<string, unknown>;
-  return rest;
+/**
+ * The roles' messages a customer can use, by role and message. Lines not here
+ * (debug-ish bookkeeping, a role's own start-up) are left out, except warnings
+ * and errors, which get a plain sentence.
+ */
+const SENTENCES: Record<string, Record<string, Sentence>> = {
+  serve: {
+    'order placed, pizza-ordered published': () => 'We took your order and passed it to the kitchen.',
+    'order confirmed by the status view: it is on pizza-ordered': () => 'Your order reached the kitchen.',
+    'could not publish the order; it was not placed': () =>
+      'The kitchen could not be reached: the order was not placed.',
+    'could not publish the order; it stays being placed until the next try': () =>
+      'The kitchen could not be reached yet; we keep trying.',
+  },
+  assemble: {
+    'assembling the pizza': (line, wait) => `Assembling your pizza: ${wait(line.assemblingSeconds)}.`,
+    'pizza assembled, off to the oven': () => 'Pizza assembled, off to the oven.',
+  },
+  bake: {
+    'baking the pizza': (line, wait) => `Baking your pizza: ${wait(line.bakingSeconds)}.`,
+    'pizza baked, ready for delivery': () => 'Baked, ready for delivery.',
+  },
+  deliver: {
+    'early warning: order noted, waiting for the pizza': () => 'The driver knows your order is coming.',
+    'pizza baked before its order reached delivery: pending until the order arrives': () =>
+      'Your pizza was ready before the driver had your address; checking your order.',
+    'out for delivery': (line, wait) => `On the way to you: ${wait(line.deliverySeconds)}.`,
+    'pizza delivered': () => 'Delivered. Enjoy your pizza!',
+  },
+  status: {
+    'older or duplicate status ignored': () => undefined,
+  },
+};
+
+const STATUS_PREFIX = 'status: ';
+
+/** A wait in the shop's time: the recipe's seconds times the time scale, rounded for people. */
+export function scaledWait(recipeSeconds: unknown, timeScale: number): string {
+  if (typeof recipeSeconds !== 'number' || !Number.isFinite(recipeSeconds) || recipeSeconds < 0)
+    return 'a little while';
+  const seconds = recipeSeconds * timeScale;
+  if (seconds < 1) return 'a moment';
+  if (seconds < 90) return `about ${Math.round(seconds)} s`;
+  return `about ${Math.round(seconds / 60)} min`;
 }
 
-export function logRows(lines: LogLine[]): LogRow[] {
-  return lines.map((line) => ({
-    time: new Date(typeof line.time === 'number' ? line.time : Date.parse(String(line.time))).toISOString(),
-    level: LEVELS[line.level] ?? String(line.level),
-    msg: String(line.msg ?? ''),
-    details: Object.entries(line)
-      .filter(([key]) => !HIDDEN_FIELDS.has(key))
-      .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(withoutStack(value))}`)
-      .join(' '),
-  }));
+function sentenceFor(line: LogLine, timeScale: number): string | undefined {
+  if (line.level < 30) return undefined;
+  const wait = (seconds: unknown) => scaledWait(seconds, timeScale);
+  const known = SENTENCES[line.role]?.[String(line.msg)];
+  if (known) return known(line, wait);
+  const msg = String(line.msg ?? '');
+  // The status role names the status it applied, in the catalog's customer words.
+  if (line.role === 'status' && msg.startsWith(STATUS_PREFIX)) return `${msg.slice(STATUS_PREFIX.length)}.`;
+  if (line.role === 'status' && msg.startsWith('watchdog:')) return 'No progress for a while: we are looking into it.';
+  if (line.level >= 50) return 'Something went wrong at this step; the shop has been told.';
+  if (line.level >= 40) return 'A hiccup at this step; trying again.';
+  return undefined;
+}
+
+/** The lines a customer has use for, as short sentences in the shop's time. */
+export function logRows(lines: LogLine[], options: { timeScale: number }): LogRow[] {
+  return lines.flatMap((line) => {
+    const msg = sentenceFor(line, options.timeScale);
+    if (msg === undefined) return [];
+    const time = new Date(typeof line.time === 'number' ? line.time : Date.parse(String(line.time))).toISOString();
+    return [{ time, level: line.level >= 50 ? 'error' : line.level >= 40 ? 'warn' : 'info', msg } satisfies LogRow];
+  });
+}
+
+/** How long the kitchen and the driver should take, from the recipe's timings at the shop's speed. */
+export interface Estimate {
+  /** Scaled seconds, for the page's own countdown. */
+  totalSeconds: number;
+  text: string;
+  parts: string;
+}
+
+export function estimate(settings: Settings, order: Pick<OrderView, keyof Recipe | 'customerId'>): Estimate {
+  const { timeScale } = settings.shop;
+  const assembling = assemblingSeconds(order);
+  const baking = bakingSeconds(order);
+  // Factor 1: the usual case; a pizza baked before its order reached delivery takes longer, and says so in its lines.
+  const delivery = /^[0-9a-f]+$/i.test(order.customerId) ? deliverySeconds(order.customerId, 1) : 0;
+  const total = assembling + baking + delivery;
+  return {
+    totalSeconds: total * timeScale,
+    text: scaledWait(total, timeScale),
+    parts: `assembling ${scaledWait(assembling, timeScale)}, baking ${scaledWait(baking, timeScale)}, delivery ${scaledWait(delivery, timeScale)}`,
+  };
+}
+
+/** The diagram's caption: what the arrows are on the bus in use. */
+export function flowCaption(busKind: 'embedded' | 'kafka'): string {
+  return busKind === 'kafka'
+    ? 'Each arrow is a Kafka topic.'
+    : 'Each arrow stands for a Kafka topic; this shop runs on an in-process stand-in for the topics, with no broker.';
 }

@@ -21,7 +21,7 @@ beforeEach(() => {
   process.on('unhandledRejection', onRejection);
   store = OrdersStore.open(':memory:');
   orderLogs = OrderLogStore.open(':memory:');
-  feed = new LiveFeed({ store, roles: ['bake'], intervalMs: 10, log: pino({ level: 'silent' }) });
+  feed = new LiveFeed({ store, roles: ['bake'], intervalMs: 10, log: pino({ level: 'silent' }), viewId: 'test-view' });
   feed.watchOrderLogs(orderLogs);
 });
 afterEach(() => {
@@ -70,7 +70,7 @@ describe('the live feed', () => {
 
     broken.mockRestore();
     await until(() => seen.length > 0);
-    expect(seen).toEqual([{ orderId, status: 100 }]);
+    expect(seen).toEqual([{ orderId, status: 100, seq: expect.any(Number) }]);
     expect(rejections).toEqual([]);
   });
 

@@ -1,5 +1,13 @@
+import Fastify from 'fastify';
+import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { MAX_STREAMS_PER_CUSTOMER } from '../../../src/adapters/http/routes/live.js';
+import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
+import { shopApp } from '../../../src/adapters/http/app.js';
+import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
+import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
+import { settingVariableName } from '../../../src/config/environment.js';
+import { loadSettings } from '../../../src/config/settings.js';
+import { systemClock } from '../../../src/roles/role.js';
 import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
 
 let web: TestWeb;
@@ -28,13 +36,16 @@ function writeLogLine(role: string, line: { orderId: string; msg: string; [field
 }
 
 /** Reads server-sent events from a stream until `done` says stop; returns what came. */
-async function readEvents(
-  response: Response,
-  done: (events: Array<{ event: string; data: unknown }>) => boolean,
-): Promise<Array<{ event: string; data: unknown }>> {
+interface SentEvent {
+  event: string;
+  data: unknown;
+  id?: string | undefined;
+}
+
+async function readEvents(response: Response, done: (events: SentEvent[]) => boolean): Promise<SentEvent[]> {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
-  const events: Array<{ event: string; data: unknown }> = [];
+  const events: SentEvent[] = [];
   let buffer = '';
   while (!done(events)) {
     const { value, done: ended } = await reader.read();
@@ -46,7 +57,8 @@ async function readEvents(
       buffer = buffer.slice(boundary + 2);
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data) });
+      const id = /^id: (.*)$/m.exec(block)?.[1];
+      if (event && data) events.push({ event, data: JSON.parse(data), id });
       boundary = buffer.indexOf('\n\n');
     }
   }
@@ -69,7 +81,7 @@ describe('web app: live updates, logs and timeline', () => {
     const events = readEvents(
       response,
       (seen) =>
-        seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('baking')) &&
+        seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('Baking your pizza')) &&
         seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === 200),
     );
     // What the status role and the bake role would do, from "another host": the store and the log topic's copy.
@@ -113,28 +125,30 @@ describe('web app: live updates, logs and timeline', () => {
     const response = await fetch(`${base}/orders/live`, { headers: { cookie: ada.cookieHeader() } });
 
     const { statuses } = web.settings;
-    const events = readEvents(response, (seen) => seen.some((e) => (e.data as { orderId: string }).orderId === adas));
+    const events = readEvents(response, (seen) =>
+      seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === statuses.ids.delivered),
+    );
     setTimeout(() => {
       web.store.applyStatus(bobs, { status: statuses.ids.pizza_baked, timestamp: Date.now() }, statuses, Date.now());
       web.store.applyStatus(adas, { status: statuses.ids.delivered, timestamp: Date.now() }, statuses, Date.now());
     }, 100);
-    const seen = await events;
-    expect(seen.map((e) => (e.data as { orderId: string }).orderId)).toEqual([adas]);
-    expect(seen[0]?.data).toMatchObject({ label: 'Your pizza was delivered', complete: true, tone: 'done' });
+    const seen = (await events).filter((e) => e.event === 'status');
+    // The current status of each of Ada's orders first, then what changes: Bob's order never.
+    expect(seen.map((e) => (e.data as { orderId: string }).orderId)).toEqual([adas, adas]);
+    expect(seen.at(-1)?.data).toMatchObject({ label: 'Your pizza was delivered', complete: true, tone: 'done' });
   });
 
   it("shows a service log line about the order as text, never as HTML, and no other order's lines", async () => {
     const client = new WebClient(web.app);
     const orderId = await placedOrder(client);
-    writeLogLine('deliver', { orderId, msg: '<script>alert("x")</script>', note: '<b>bold</b>' });
-    writeLogLine('deliver', { orderId: 'ffffffff', msg: 'someone else' });
+    writeLogLine('status', { orderId, msg: 'status: <script>alert("x")</script>', note: '<b>bold</b>' });
+    writeLogLine('status', { orderId: 'ffffffff', msg: 'status: someone else' });
 
-    // The order page's first render (routes/orders.ts) still reads this host's log file; its live stream reads the store.
-    for (const url of [`/orders/${orderId}/logs/deliver`]) {
+    for (const url of [`/orders/${orderId}/logs/status`, `/orders/${orderId}?service=status`]) {
       const body = (await client.get(url)).body;
       expect(body).toContain('&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;');
-      expect(body).toContain('note&#x3D;&lt;b&gt;bold&lt;/b&gt;');
       expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('bold');
       expect(body).not.toContain('someone else');
     }
   });
@@ -167,9 +181,11 @@ describe('web app: live updates, logs and timeline', () => {
     const orderId = await placedOrder(client);
     const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
     const open = () => fetch(`${base}/orders/${orderId}/live`, { headers: { cookie: client.cookieHeader() } });
-    const streams = await Promise.all(Array.from({ length: MAX_STREAMS_PER_CUSTOMER }, open));
+    const streams = await Promise.all(Array.from({ length: web.settings.shop.streamsPerSession }, open));
     expect(streams.map((response) => response.status)).toEqual(streams.map(() => 200));
-    expect((await open()).status).toBe(429);
+    const refused = await open();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('20');
 
     await streams[0]?.body?.cancel();
     let status = 429;
@@ -218,12 +234,13 @@ describe('web app: live updates, logs and timeline', () => {
       setTimeout(() => {
         failedReads = broken.mock.calls.length;
         broken.mockRestore();
-        writeLogLine('bake', { orderId, msg: 'baking the pizza' });
+        writeLogLine('bake', { orderId, msg: 'baking the pizza', bakingSeconds: 8 });
       }, 300);
       const seen = await events;
       expect(failedReads).toBeGreaterThan(0);
       const logs = seen.find((e) => e.event === 'logs')?.data as { rows: Array<{ msg: string }> };
-      expect(logs.rows.map((row) => row.msg)).toEqual(['baking the pizza']);
+      // testSettings run the kitchen at time scale 0: no wait at all.
+      expect(logs.rows.map((row) => row.msg)).toEqual(['Baking your pizza: a moment.']);
       expect(rejections).toEqual([]);
     } finally {
       process.off('unhandledRejection', onRejection);
@@ -233,29 +250,29 @@ describe('web app: live updates, logs and timeline', () => {
   it('pushes only the lines that are new after the first push, never the earlier ones again', async () => {
     const client = new WebClient(web.app);
     const orderId = await placedOrder(client);
-    writeLogLine('bake', { orderId, msg: 'first line' });
-    writeLogLine('bake', { orderId, msg: 'second line' });
+    writeLogLine('status', { orderId, msg: 'status: first line' });
+    writeLogLine('status', { orderId, msg: 'status: second line' });
     const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
-    const response = await fetch(`${base}/orders/${orderId}/live?service=bake`, {
+    const response = await fetch(`${base}/orders/${orderId}/live?service=status`, {
       headers: { cookie: client.cookieHeader() },
     });
     const logEvents = (seen: Array<{ event: string; data: unknown }>) =>
       seen.filter((e) => e.event === 'logs').map((e) => e.data as { append: boolean; rows: Array<{ msg: string }> });
     const events = readEvents(response, (seen) => logEvents(seen).length >= 3);
     setTimeout(() => {
-      writeLogLine('bake', { orderId, msg: 'third line' });
-      writeLogLine('bake', { orderId: 'ffffffff', msg: 'another order' });
-      writeLogLine('deliver', { orderId, msg: 'another service' });
+      writeLogLine('status', { orderId, msg: 'status: third line' });
+      writeLogLine('status', { orderId: 'ffffffff', msg: 'status: another order' });
+      writeLogLine('deliver', { orderId, msg: 'pizza delivered' });
     }, 150);
-    setTimeout(() => writeLogLine('bake', { orderId, msg: 'fourth line' }), 400);
+    setTimeout(() => writeLogLine('status', { orderId, msg: 'status: fourth line' }), 400);
     const pushes = logEvents(await events).map((push) => ({
       append: push.append,
       msgs: push.rows.map((row) => row.msg),
     }));
     expect(pushes).toEqual([
-      { append: false, msgs: ['first line', 'second line'] },
-      { append: true, msgs: ['third line'] },
-      { append: true, msgs: ['fourth line'] },
+      { append: false, msgs: ['first line.', 'second line.'] },
+      { append: true, msgs: ['third line.'] },
+      { append: true, msgs: ['fourth line.'] },
     ]);
   });
 });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
@@ -12,6 +13,8 @@ export default fp(
       roles: FLOW_SERVICES,
       intervalMs: options.intervalMs,
       log: options.log.child({ component: 'live-feed' }),
+      // Made at app start: a restart may rebuild the view with other numbers, so it counts as another view.
+      viewId: randomBytes(6).toString('hex'),
     });
     const streams = new Set<() => void>();
     fastify.decorate('live', feed);

@@ -1,17 +1,32 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isComplete } from '../../../domain/statuses.js';
 import { ORDER_LOGS_COMPONENT } from '../../logs/order-log-line.js';
 import type { StoredLogLine } from '../../sqlite/order-log-store.js';
-import { isFlowService, logRows, orderStatusView, statusView, timelineRows } from '../presenters.js';
+import type { OrderView } from '../../sqlite/orders-store.js';
+import type { Customer } from '../context.js';
+import { type Cursor, formatCursor, parseCursor } from '../live-feed.js';
+import {
+  type FlowService,
+  isFlowService,
+  type LogRow,
+  logRows,
+  orderStatusView,
+  statusView,
+  timelineRows,
+} from '../presenters.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
 
 const HEARTBEAT_MS = 15_000;
-/** Open live streams one customer may hold: several tabs, but not an amplifier (each reads the stores). */
-export const MAX_STREAMS_PER_CUSTOMER = 8;
+/** Late log lines of a finished order (the log topic trails the status view) still reach an open page. */
+const LINGER_AFTER_COMPLETE_MS = 3_000;
+/** What a refused page is told to wait before it tries a stream again; it polls meanwhile. */
+const RETRY_AFTER_SECONDS = 20;
 
 interface EventStream {
-  send(event: string, data: unknown): void;
+  send(event: string, data: unknown, id?: string): void;
   /** Runs when the stream ends, whoever ends it. */
   onEnd(cleanup: () => void): void;
+  end(): void;
 }
 
 /** Turns the reply into a server-sent event stream that ends with the client or the app. */
@@ -39,81 +54,200 @@ function openStream(fastify: FastifyInstance, request: FastifyRequest, reply: Fa
   const untrack = fastify.trackStream(end);
   request.raw.on('close', end);
   return {
-    send(event, data) {
+    send(event, data, id) {
       // JSON has no raw newlines, so one data line carries the whole message.
-      if (!ended) raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      if (!ended)
+        raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     },
     onEnd(cleanup) {
       cleanups.push(cleanup);
     },
+    end,
   };
+}
+
+export interface StreamCaps {
+  perSession: number;
+  perAddress: number;
+  total: number;
+}
+
+/**
+ * Counts open streams per customer session, per client address and in all.
+ * Each open stream holds a listener on the feed and a socket: a cap keeps one
+ * browser, one address or a crowd from turning the host into an amplifier.
+ */
+export class StreamBudget {
+  private readonly bySession = new Map<string, number>();
+  private readonly byAddress = new Map<string, number>();
+  private total = 0;
+
+  constructor(private readonly caps: StreamCaps) {}
+
+  /** Takes a slot; returns its release, or why there is none. */
+  claim(sessionKey: string, address: string): { release: () => void } | { refused: string } {
+    if ((this.bySession.get(sessionKey) ?? 0) >= this.caps.perSession) return { refused: 'session' };
+    if ((this.byAddress.get(address) ?? 0) >= this.caps.perAddress) return { refused: 'address' };
+    if (this.total >= this.caps.total) return { refused: 'total' };
+    add(this.bySession, sessionKey, 1);
+    add(this.byAddress, address, 1);
+    this.total += 1;
+    let released = false;
+    return {
+      release: () => {
+        if (released) return;
+        released = true;
+        add(this.bySession, sessionKey, -1);
+        add(this.byAddress, address, -1);
+        this.total -= 1;
+      },
+    };
+  }
+
+  get open(): number {
+    return this.total;
+  }
+}
+
+function add(counts: Map<string, number>, key: string, delta: number): void {
+  const next = (counts.get(key) ?? 0) + delta;
+  if (next > 0) counts.set(key, next);
+  else counts.delete(key);
+}
+
+/** What a cursor sent by a page is worth here: nothing when it names another view. */
+function resumeFrom(request: FastifyRequest<{ Querystring: { last?: string } }>, viewId: string): Cursor | undefined {
+  const cursor = parseCursor(request.headers['last-event-id'] ?? request.query.last);
+  return cursor?.viewId === viewId ? cursor : undefined;
 }
 
 export default async function liveRoutes(fastify: FastifyInstance) {
   const { settings, store, orderLogs } = fastify.shop;
-  const openStreams = new Map<string, number>();
-  /** Counts a customer's stream; false when they hold too many already. */
-  const claimStream = (customerId: string, stream: () => EventStream): EventStream | undefined => {
-    const open = openStreams.get(customerId) ?? 0;
-    if (open >= MAX_STREAMS_PER_CUSTOMER) return undefined;
-    openStreams.set(customerId, open + 1);
-    const claimed = stream();
-    claimed.onEnd(() => {
-      const left = (openStreams.get(customerId) ?? 1) - 1;
-      if (left > 0) openStreams.set(customerId, left);
-      else openStreams.delete(customerId);
-    });
-    return claimed;
-  };
-  const tooMany = (reply: FastifyReply) =>
-    reply.code(429).type('text/plain').send('Too many live pages open; close some tabs.');
-  const rows = (lines: StoredLogLine[]) => logRows(lines.map((stored) => stored.line));
+  const { viewId } = fastify.live;
+  const budget = new StreamBudget({
+    perSession: settings.shop.streamsPerSession,
+    perAddress: settings.shop.streamsPerAddress,
+    total: settings.shop.streamsTotal,
+  });
+  const rows = (lines: StoredLogLine[]) =>
+    logRows(
+      lines.map((stored) => stored.line),
+      { timeScale: settings.shop.timeScale },
+    );
+  /** The order's newest change number in this view; 0 before its first status. */
+  const statusSeqOf = (orderId: string) => store.statusHistory(orderId).at(-1)?.seq ?? 0;
+  const complete = (order: OrderView) => order.placement === 'placed' && isComplete(settings.statuses, order.status);
 
-  // "My orders": pushes the status of this customer's orders as they change.
-  fastify.get('/orders/live', async (request, reply) => {
+  /** Opens a stream within the caps, or answers 429: the page then polls the state endpoint. */
+  const claimStream = (request: FastifyRequest, reply: FastifyReply, customer: Customer): EventStream | undefined => {
+    const slot = budget.claim(customer.customerId, request.ip);
+    if ('refused' in slot) {
+      request.log.info({ cap: slot.refused, open: budget.open }, 'live stream refused: too many open');
+      void reply
+        .code(429)
+        .header('retry-after', String(RETRY_AFTER_SECONDS))
+        .header('cache-control', 'no-store')
+        .type('text/plain; charset=utf-8')
+        .send('Too many live pages open; this page checks for news every few seconds instead.');
+      return undefined;
+    }
+    const stream = openStream(fastify, request, reply);
+    stream.onEnd(slot.release);
+    return stream;
+  };
+
+  /** Log lines for a page: only those after its cursor, or the latest ones when it has none. */
+  const logsAfter = (orderId: string, service: FlowService, afterSeq: number) => {
+    if (afterSeq > 0) {
+      const lines = orderLogs.linesAfter(orderId, service, afterSeq);
+      return { append: true, lines };
+    }
+    return { append: false, lines: orderLogs.latestLines(orderId, service) };
+  };
+
+  // "My orders": pushes the status of this customer's orders as they change, until all are finished.
+  fastify.get<{ Querystring: { last?: string } }>('/orders/live', async (request, reply) => {
     const customer = request.customer;
     if (!customer) return reply.code(404).type('text/plain').send('Not found');
-    const stream = claimStream(customer.customerId, () => openStream(fastify, request, reply));
-    if (!stream) return tooMany(reply);
+    const allDone = () => store.listOrders(customer.customerId).every(complete);
+    // 204 tells the browser's EventSource to stop reconnecting: nothing here will change again.
+    if (allDone()) return reply.code(204).send();
+    const stream = claimStream(request, reply, customer);
+    if (!stream) return reply;
+    let seq = store.latestStatusSeq();
+    const id = () => formatCursor({ viewId, statusSeq: seq, logSeq: 0 });
+    stream.send('hello', { viewId, resumed: resumeFrom(request, viewId) !== undefined }, id());
+    // Whatever the page missed, resumed or not: one status per order is a small message.
+    for (const order of store.listOrders(customer.customerId)) {
+      stream.send('status', orderStatusView(settings, order), id());
+    }
     stream.onEnd(
       fastify.live.onStatus((change) => {
-        if (ownedOrder(fastify, customer, change.orderId)) {
-          stream.send('status', statusView(settings, change.orderId, change.status));
+        if (!ownedOrder(fastify, customer, change.orderId)) return;
+        seq = change.seq;
+        stream.send('status', statusView(settings, change.orderId, change.status), id());
+        if (allDone()) {
+          stream.send('end', {}, id());
+          stream.end();
         }
       }),
     );
   });
 
   // One order: its status and timeline as they change, and one service's log lines.
-  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string } }>(
+  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; last?: string } }>(
     '/orders/:orderId/live',
     async (request, reply) => {
       const { orderId } = request.params;
       const order = ownedOrder(fastify, request.customer, orderId);
-      if (!order) return reply.code(404).type('text/plain').send('Not found');
+      if (!order || !request.customer) return reply.code(404).type('text/plain').send('Not found');
       const requested = request.query.service ?? '';
       const service = isFlowService(requested) ? requested : undefined;
-      const stream = claimStream(order.customerId, () => openStream(fastify, request, reply));
-      if (!stream) return tooMany(reply);
+      const resumed = resumeFrom(request, viewId);
+      const statusSeq = statusSeqOf(orderId);
+      const upToDate = resumed !== undefined && resumed.statusSeq >= statusSeq;
+      if (
+        complete(order) &&
+        upToDate &&
+        (!service || orderLogs.linesAfter(orderId, service, resumed.logSeq).length === 0)
+      )
+        return reply.code(204).send();
 
-      const sendTimeline = () => stream.send('timeline', timelineRows(settings, store.listEvents(orderId)));
-      // The newest line sent: after the first push of the latest lines, each push carries only newer ones.
-      let sentSeq: number | undefined;
+      const stream = claimStream(request, reply, request.customer);
+      if (!stream) return reply;
+      const cursor: Cursor = { viewId, statusSeq, logSeq: resumed?.logSeq ?? 0 };
+      const id = () => formatCursor(cursor);
+
+      const sendStatus = (view: ReturnType<typeof statusView>) => {
+        stream.send('status', view, id());
+        stream.send('timeline', timelineRows(settings, store.listEvents(orderId)), id());
+        if (view.complete) finish();
+      };
+      let finishing: NodeJS.Timeout | undefined;
+      const finish = () => {
+        if (finishing) return;
+        finishing = setTimeout(() => {
+          stream.send('end', {}, id());
+          stream.end();
+        }, LINGER_AFTER_COMPLETE_MS);
+      };
+      stream.onEnd(() => clearTimeout(finishing));
+
+      let firstLogs = !resumed || resumed.logSeq === 0;
       // Runs from the feed's callbacks: it must never throw.
       const sendLogs = () => {
         if (!service) return;
         try {
-          if (sentSeq === undefined) {
-            const lines = orderLogs.latestLines(orderId, service);
-            sentSeq = lines.at(-1)?.seq ?? 0;
-            stream.send('logs', { service, append: false, rows: rows(lines) });
-            return;
-          }
           for (;;) {
-            const lines = orderLogs.linesAfter(orderId, service, sentSeq);
-            if (lines.length === 0) return;
-            sentSeq = lines.at(-1)?.seq ?? sentSeq;
-            stream.send('logs', { service, append: true, rows: rows(lines) });
+            const { append, lines } = logsAfter(orderId, service, firstLogs ? 0 : cursor.logSeq);
+            if (!firstLogs && lines.length === 0) return;
+            cursor.logSeq = lines.at(-1)?.seq ?? cursor.logSeq;
+            const shown: LogRow[] = rows(lines);
+            if (!append || shown.length > 0) stream.send('logs', { service, append, rows: shown }, id());
+            if (firstLogs) {
+              firstLogs = false;
+              return;
+            }
           }
         } catch (err) {
           // Not published as a line about the order: it is about the page, and would feed back into it.
@@ -124,13 +258,17 @@ export default async function liveRoutes(fastify: FastifyInstance) {
         }
       };
 
-      stream.send('status', orderStatusView(settings, order));
-      sendTimeline();
+      stream.send('hello', { viewId, resumed: resumed !== undefined }, id());
+      if (upToDate) {
+        if (complete(order)) finish();
+      } else {
+        sendStatus(orderStatusView(settings, order));
+      }
       stream.onEnd(
         fastify.live.onStatus((change) => {
           if (change.orderId !== orderId) return;
-          stream.send('status', statusView(settings, orderId, change.status));
-          sendTimeline();
+          cursor.statusSeq = Math.max(cursor.statusSeq, change.seq);
+          sendStatus(statusView(settings, orderId, change.status));
         }),
       );
       stream.onEnd(
@@ -142,6 +280,45 @@ export default async function liveRoutes(fastify: FastifyInstance) {
     },
   );
 
+  // The same as the streams, for a page that could not have one (refused, or no EventSource): it polls.
+  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; last?: string } }>(
+    '/orders/:orderId/state.json',
+    async (request, reply) => {
+      reply.header('cache-control', 'no-store');
+      const { orderId } = request.params;
+      const order = ownedOrder(fastify, request.customer, orderId);
+      if (!order) return reply.code(404).send({ error: 'not found' });
+      const requested = request.query.service ?? '';
+      const service = isFlowService(requested) ? requested : undefined;
+      const resumed = resumeFrom(request, viewId);
+      const cursor: Cursor = { viewId, statusSeq: statusSeqOf(orderId), logSeq: resumed?.logSeq ?? 0 };
+      let logs: { service: FlowService; append: boolean; rows: LogRow[] } | undefined;
+      if (service) {
+        const found = logsAfter(orderId, service, cursor.logSeq);
+        cursor.logSeq = found.lines.at(-1)?.seq ?? cursor.logSeq;
+        logs = { service, append: found.append, rows: rows(found.lines) };
+      }
+      return {
+        id: formatCursor(cursor),
+        viewId,
+        resumed: resumed !== undefined,
+        status: orderStatusView(settings, order),
+        timeline: timelineRows(settings, store.listEvents(orderId)),
+        logs,
+      };
+    },
+  );
+
+  fastify.get('/orders/state.json', async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    const customer = request.customer;
+    if (!customer) return reply.code(404).send({ error: 'not found' });
+    return {
+      viewId,
+      orders: store.listOrders(customer.customerId).map((order) => orderStatusView(settings, order)),
+    };
+  });
+
   // One service's log lines about one order, as a page of its own.
   fastify.get<{ Params: { orderId: string; service: string } }>(
     '/orders/:orderId/logs/:service',
@@ -151,7 +328,7 @@ export default async function liveRoutes(fastify: FastifyInstance) {
       const order = ownedOrder(fastify, request.customer, orderId);
       if (!order || !isFlowService(service)) return orderNotFound(reply, orderId);
       return reply.page('logs', {
-        title: `Logs of ${service} for order ${orderId}`,
+        title: `What ${service} did with order ${orderId}`,
         orderId,
         service,
         logs: rows(orderLogs.latestLines(orderId, service)),

@@ -9,13 +9,15 @@ import {
 } from '../../../domain/order.js';
 import { isIdempotencyKey, type OrderView } from '../../sqlite/orders-store.js';
 import type { Customer } from '../context.js';
+import { formatCursor } from '../live-feed.js';
 import {
+  estimate,
   FLOW_SERVICES,
   type FlowService,
+  flowCaption,
   isFlowService,
   logRows,
   orderPage,
-  orderStatusView,
   timelineRows,
 } from '../presenters.js';
 
@@ -130,7 +132,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
   fastify.get('/orders', { preHandler: requireCustomer }, async (request, reply) => {
     const customer = request.customer as Customer;
     const orders = store.listOrders(customer.customerId).map((order) => orderPage(settings, order));
-    return reply.page('orders', { title: 'My orders', orders });
+    return reply.page('orders', { title: 'My orders', orders, live: orders.some((order) => !order.complete) });
   });
 
   fastify.get<{ Querystring: { id?: string } }>(
@@ -154,15 +156,31 @@ export default async function orderRoutes(fastify: FastifyInstance) {
       const page = orderPage(settings, order);
       const requested = request.query.service ?? '';
       const service: FlowService = isFlowService(requested) ? requested : defaultService(page.stage);
+      const lines = fastify.shop.orderLogs.latestLines(order.orderId, service);
+      // Where this page starts from: its live stream sends only what comes after.
+      const cursor = formatCursor({
+        viewId: fastify.live.viewId,
+        statusSeq: store.statusHistory(order.orderId).at(-1)?.seq ?? 0,
+        logSeq: lines.at(-1)?.seq ?? 0,
+      });
+      // Never cached: "Order again" carries a fresh idempotency key each time the page is shown.
+      reply.header('cache-control', 'no-store');
       return reply.page('order', {
         title: `Order ${order.orderId}`,
         order: page,
         service,
         services: FLOW_SERVICES,
         statusSource: settings.shop.statusSource,
+        flowCaption: flowCaption(fastify.shop.bus.kind),
+        estimate: estimate(settings, order),
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
-        logs: logRows(fastify.shop.orderLogs.latestLines(order.orderId, service).map((stored) => stored.line)),
-        live: orderStatusView(settings, order),
+        logs: logRows(
+          lines.map((stored) => stored.line),
+          { timeScale: settings.shop.timeScale },
+        ),
+        cursor,
+        viewId: fastify.live.viewId,
+        again: { choice: order, idempotencyKey: randomUUID() },
       });
     },
   );
