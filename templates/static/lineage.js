@@ -82,6 +82,7 @@
     if (cards.length !== services.length) return location.reload();
     root.querySelector('[data-summary]').textContent = page.summary;
     root.querySelector('[data-summary-box]').classList.toggle('is-slow', page.slow);
+    root.querySelector('[data-summary-label]').textContent = page.slow ? 'Slowest stage' : 'All clear';
     root.querySelector('[data-notes]').replaceChildren(...page.notes.map((note) => el('li', '', note)));
     const updated = root.querySelector('[data-updated]');
     updated.textContent = ` (read at ${clockTime(page.at)})`;
