@@ -95,7 +95,7 @@ function publishStatus(deps: DeliverDeps, orderId: string, status: number) {
 export async function restoreDeliveryState(
   partitions: readonly PartitionRef[],
   deps: { bus: Bus; settings: Settings; clock: Clock; log: Logger; store: DeliveryStore },
-): Promise<void> {
+): Promise<number> {
   const { bus, settings, clock, log, store } = deps;
   const started = clock.now();
   const committed = await bus.committedOffsets(settings.groupIds.deliver, partitions);
@@ -148,6 +148,7 @@ export async function restoreDeliveryState(
     },
     'delivery memory rebuilt from the topics',
   );
+  return memory.size;
 }
 
 export function createDeliverRole(deps: RoleDeps): Role {

@@ -60,7 +60,11 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
   // The role's logger already carries the record's key; a framed key needs the decoded id instead.
   const orderLog = update.orderId === record.key ? log : log.child({ orderId: update.orderId });
   const fields = { status: update.status, topic: record.topic };
-  if (changed) orderLog.info(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
+  // A rebuilding view replays hours of history: those lines are for operators, not for the
+  // log topic, where every web host would show them again.
+  const live = record.timestamp >= now - 60_000;
+  if (changed && live) orderLog.info(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
+  else if (changed) orderLog.debug(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
   else orderLog.debug(fields, 'older or duplicate status ignored');
 }
 

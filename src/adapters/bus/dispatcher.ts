@@ -19,6 +19,12 @@ export interface DispatcherOptions {
   onRoom?: () => void;
   classify?: (error: unknown) => FailureKind;
   observer?: DispatchObserver | undefined;
+  /**
+   * Records taken on (running or queued) before the consumer is told to pause:
+   * by default several times the capacity, so that fetching pauses seldom
+   * (each pause and resume costs the client a seek and a new fetch).
+   */
+  queueLimit?: number;
 }
 
 interface Accepted {
@@ -54,7 +60,11 @@ export class Dispatcher {
   private stopping = false;
   private full = false;
 
-  constructor(private readonly options: DispatcherOptions) {}
+  private readonly queueLimit: number;
+
+  constructor(private readonly options: DispatcherOptions) {
+    this.queueLimit = options.queueLimit ?? Math.max(options.capacity * 4, 256);
+  }
 
   /** Records taken on and not yet done (running or queued). */
   get load(): number {
@@ -62,7 +72,7 @@ export class Dispatcher {
   }
 
   hasRoom(): boolean {
-    return !this.stopping && this.load < this.options.capacity;
+    return !this.stopping && this.load < this.queueLimit;
   }
 
   /** Resolves when there is room for another record (or we are stopping). */
@@ -88,7 +98,7 @@ export class Dispatcher {
     this.tracker.start(record.topic, record.partition, record.offset);
     this.queue.push(accepted);
     this.pump();
-    if (!this.full && this.load >= this.options.capacity) {
+    if (!this.full && this.load >= this.queueLimit) {
       this.full = true;
       this.options.onFull?.();
     }
@@ -170,7 +180,8 @@ export class Dispatcher {
   private signalRoom(): void {
     if (!this.hasRoom()) return;
     for (const wake of this.roomWaiters.splice(0)) wake();
-    if (this.full) {
+    // Resume at half the limit, not at the first free place, so fetching does not flap.
+    if (this.full && this.load <= this.queueLimit / 2) {
       this.full = false;
       this.options.onRoom?.();
     }

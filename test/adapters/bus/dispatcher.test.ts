@@ -76,11 +76,12 @@ describe('dispatcher', () => {
     await dispatcher.drain(100);
   });
 
-  it('never waits in dispatch: it queues past capacity and says when there is room again', async () => {
+  it('never waits in dispatch: it queues past capacity, and says when there is room again at half its limit', async () => {
     const releases: Array<() => void> = [];
     let rooms = 0;
     const dispatcher = new Dispatcher({
       capacity: 2,
+      queueLimit: 3,
       log,
       handle: () => new Promise<void>((resolve) => releases.push(resolve)),
       commit: () => {},
@@ -95,9 +96,11 @@ describe('dispatcher', () => {
     await until(() => releases.length === 2, 'two records running');
     releases.shift()?.();
     await until(() => releases.length === 2, 'the queued record running');
+    // Two of three taken: room for one more, but not yet time to resume fetching.
+    expect(dispatcher.hasRoom()).toBe(true);
+    expect(rooms).toBe(0);
     releases.shift()?.();
-    await until(() => dispatcher.hasRoom(), 'room');
-    expect(rooms).toBe(1);
+    await until(() => rooms === 1, 'room at half the limit');
     for (const release of releases) release();
     await dispatcher.drain(100);
   });
