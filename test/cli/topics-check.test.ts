@@ -18,6 +18,7 @@ const TOPIC_KEYS = [
   'pizza_status',
   'pizza_logs',
   'pizza_dead_letter',
+  'pizza_role_stats',
 ] as const;
 
 /** A config file as a user writes it, with this test's own topic names. */
@@ -111,6 +112,7 @@ describe('pizza topics:check', () => {
       'status',
       'deadLetter',
       'logs',
+      'roleStats',
     ]);
     for (const topic of report.topics)
       expect(topic).toMatchObject({ exists: true, partitions: 3, replicationFactor: 1 });

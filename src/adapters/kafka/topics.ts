@@ -26,6 +26,7 @@ const TOPIC_KEYS: ReadonlyArray<keyof Topics> = [
   'status',
   'deadLetter',
   'logs',
+  'roleStats',
 ];
 const ADMIN_TIMEOUT_MS = 15_000;
 
@@ -124,7 +125,7 @@ export async function createMissingTopics(
         topic,
         numPartitions,
         replicationFactor,
-        ...(topic === settings.topics.logs ? { configEntries: logTopicConfig(settings) } : {}),
+        ...configEntriesFor(settings, topic),
       })),
     });
   } catch (error) {
@@ -178,6 +179,28 @@ export function logTopicConfig(settings: Settings): Array<{ name: string; value:
     { name: 'cleanup.policy', value: 'delete' },
     { name: 'retention.ms', value: String(Math.round(settings.shop.logTopicRetentionHours * 3_600_000)) },
   ];
+}
+
+/**
+ * The shop's own small topics get settings of their own; the workshop's
+ * topics keep the cluster's defaults.
+ */
+function configEntriesFor(
+  settings: Settings,
+  topic: string,
+): { configEntries?: Array<{ name: string; value: string }> } {
+  if (topic === settings.topics.logs) return { configEntries: logTopicConfig(settings) };
+  if (topic === settings.topics.roleStats) {
+    // Only the last few seconds are ever read; segments roll hourly so the retention can act.
+    return {
+      configEntries: [
+        { name: 'cleanup.policy', value: 'delete' },
+        { name: 'retention.ms', value: '3600000' },
+        { name: 'segment.ms', value: '3600000' },
+      ],
+    };
+  }
+  return {};
 }
 
 /**
