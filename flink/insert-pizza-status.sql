@@ -1,6 +1,8 @@
 -- Keeps pizza-status at one row per order: the status event furthest along the
 -- order's lifecycle, from every topic that carries a status. pizza-pending is among
 -- them; without it an order waiting for its customer details never shows "checking".
+-- pizza-cancelled is too: a cancelled order ends there (cancelled is completed, as
+-- delivered is, so neither ever replaces the other).
 --
 -- Forward only, by lifecycle step, never by clock: an event's `timestamp` comes from
 -- whichever service wrote it, and a stage redone after a crash (at-least-once)
@@ -66,6 +68,15 @@ FROM (
         TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
         TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
       FROM {{ident:delivered}}
+      UNION ALL
+      -- A cancel's outcome: a cancellation is the order's last step; a refusal
+      -- ({"refused": "too-late", ...}) repeats a status the order already has and is left out.
+      SELECT
+        CAST(`key` AS STRING),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
+        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+      FROM {{ident:cancelled}}
+      WHERE JSON_VALUE(CAST(`val` AS STRING), '$.refused') IS NULL
     )
     WHERE orderid IS NOT NULL AND status IS NOT NULL AND `timestamp` IS NOT NULL
   )

@@ -14,6 +14,8 @@ pizza_status = pizza-status
 pizza_dead_letter = pizza-dead-letter
 pizza_logs = pizza-logs
 pizza_role_stats = pizza-role-stats
+pizza_cancel_requested = pizza-cancel-requested
+pizza_cancelled = pizza-cancelled
 
 [kafka-topic-config]
 num_partitions = 1

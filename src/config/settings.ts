@@ -23,6 +23,10 @@ export interface Topics {
   logs: string;
   /** Each role's work in flight and capacity, reported every few seconds, for the lineage view. */
   roleStats: string;
+  /** A customer's request to cancel an order, keyed by order id: `{timestamp, customer_id}`. */
+  cancelRequested: string;
+  /** How a cancel request ended, keyed by order id: cancelled (499) or refused as too late. */
+  cancelled: string;
 }
 
 export type RoleName = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -153,6 +157,8 @@ const FIELDS = {
   'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
   'topics.logs': ['kafka-topics', 'pizza_logs', name, 'a topic name'],
   'topics.roleStats': ['kafka-topics', 'pizza_role_stats', name, 'a topic name'],
+  'topics.cancelRequested': ['kafka-topics', 'pizza_cancel_requested', name, 'a topic name'],
+  'topics.cancelled': ['kafka-topics', 'pizza_cancelled', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
   'topicConfig.replicationFactor': ['kafka-topic-config', 'replication_factor', count, 'a whole number, 1 or more'],
   'groupIds.status': ['kafka-consumer-group-id', 'microservice_status', name, 'a consumer group id'],

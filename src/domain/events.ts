@@ -40,6 +40,33 @@ export const statusEventSchema = z.object({
 });
 export type StatusEvent = z.infer<typeof statusEventSchema>;
 
+/**
+ * `pizza-cancel-requested`: a customer asks to cancel their order. The web app
+ * checked that the order is theirs; `customer_id` is kept for the logs.
+ */
+export const cancelRequestSchema = z.object({
+  timestamp: epochMillis,
+  customer_id: z.string().regex(/^[0-9a-fA-F]{32}$/, 'is not a customer id (32 hex characters)'),
+});
+export type CancelRequest = z.infer<typeof cancelRequestSchema>;
+
+/** Why a cancel was refused; the only reason so far: the pizza was baked. */
+export const CANCEL_REFUSALS = ['too-late'] as const;
+export type CancelRefusal = (typeof CANCEL_REFUSALS)[number];
+
+/**
+ * `pizza-cancelled`: how a cancel request ended. `{status: <cancelled>, timestamp}`
+ * when the order was cancelled; `{status: <the order's status>, refused, timestamp}`
+ * when it was too late, so a status view that knows nothing of `refused` still
+ * reads a true status from it.
+ */
+export const cancelOutcomeSchema = z.object({
+  status: z.number().int(),
+  timestamp: epochMillis,
+  refused: z.enum(CANCEL_REFUSALS).optional(),
+});
+export type CancelOutcomeEvent = z.infer<typeof cancelOutcomeSchema>;
+
 export class InvalidEventError extends Error {
   override readonly name: string = 'InvalidEventError';
 }
@@ -116,6 +143,8 @@ export function orderFromEvent(orderId: string, event: OrderedEvent): Order {
   };
 }
 
-export function encodeEvent(event: OrderedEvent | AssembledEvent | StatusEvent): Buffer {
+export function encodeEvent(
+  event: OrderedEvent | AssembledEvent | StatusEvent | CancelRequest | CancelOutcomeEvent,
+): Buffer {
   return Buffer.from(JSON.stringify(event), 'utf8');
 }

@@ -31,13 +31,18 @@ export interface FlinkStatement {
   sql: string;
 }
 
-/** The stage topics that carry a status, in the order an order passes them. */
+/**
+ * The stage topics that carry a status, in the order an order passes them, and
+ * the cancel outcomes (of which only a cancellation is a status; the INSERT
+ * drops the refusals).
+ */
 const STATUS_BEARING = [
   'ordered',
   'pending',
   'assembled',
   'baked',
   'delivered',
+  'cancelled',
 ] as const satisfies readonly (keyof Topics)[];
 
 // flink/ sits at the package root, two levels up from both src/flink and dist/flink.

@@ -12,11 +12,13 @@ import {
 } from '../domain/delivery.js';
 import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
 import { deliverySeconds, scaledMs } from '../domain/timings.js';
+import { CancelRegistry, cancelSubscription, cancelWindowMs, publishTooLate, restoreCancels } from './cancels.js';
 import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
 
 export interface DeliverDeps extends HandlerDeps {
   store: DeliveryStore;
+  cancels: CancelRegistry;
 }
 
 /**
@@ -54,8 +56,15 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
       await publishStatus(deps, orderId, settings.statuses.ids.pending);
       store.put(orderId, { state: 'pending' }, deps.clock.now(), record.partition);
       log.warn('pizza baked before its order reached delivery: pending until the order arrives');
+      if (deps.cancels.onArrival(orderId, 'baked') === 'refuse') await refuseTooLate(deps, orderId);
       return;
     case 'deliver':
+      // Baked already: a cancel that came first is refused, and the pizza goes out all the same.
+      if (
+        deps.cancels.onArrival(orderId, record.topic === settings.topics.ordered ? 'pending' : 'baked') === 'refuse'
+      ) {
+        await refuseTooLate(deps, orderId);
+      }
       await deliver(orderId, decision.customerId, decision.factor, deps, record.partition);
       return;
     case 'ignore':
@@ -73,10 +82,32 @@ async function deliver(
 ): Promise<void> {
   const seconds = deliverySeconds(customerId, factor);
   deps.log.info({ deliverySeconds: seconds, factor }, 'out for delivery');
-  await deps.clock.sleep(scaledMs(seconds, deps.settings.shop.timeScale), deps.signal);
-  await publishStatus(deps, orderId, deps.settings.statuses.ids.delivered);
-  deps.store.put(orderId, { state: 'delivered', customerId }, deps.clock.now(), partition);
+  // Held while out: a cancel that comes now is refused (the table never stops a delivery).
+  const hold = deps.cancels.hold(orderId, 'out-for-delivery', deps.signal);
+  try {
+    await deps.clock.sleep(scaledMs(seconds, deps.settings.shop.timeScale), hold.signal);
+    await publishStatus(deps, orderId, deps.settings.statuses.ids.delivered);
+    deps.store.put(orderId, { state: 'delivered', customerId }, deps.clock.now(), partition);
+  } finally {
+    hold.release();
+  }
   deps.log.info('pizza delivered');
+}
+
+/**
+ * Says "too late" for a cancelled order whose pizza is baked, once per order
+ * on this instance. It carries the status the order has: pending while delivery
+ * waits for (or delivers after) the order's details, else baked.
+ */
+async function refuseTooLate(
+  deps: Pick<DeliverDeps, 'bus' | 'settings' | 'clock' | 'log' | 'store' | 'cancels'>,
+  orderId: string,
+): Promise<void> {
+  const { ids } = deps.settings.statuses;
+  const status = deps.store.get(orderId)?.state === 'pending' ? ids.pending : ids.pizza_baked;
+  if (await deps.cancels.announceOnce(orderId, () => publishTooLate(deps, orderId, status))) {
+    deps.log.info('cancel refused: too late, the pizza is baked and goes out for delivery');
+  }
 }
 
 function publishStatus(deps: DeliverDeps, orderId: string, status: number) {
@@ -156,10 +187,25 @@ export function createDeliverRole(deps: RoleDeps): Role {
   let store: DeliveryStore | undefined;
   let purgeTimer: NodeJS.Timeout | undefined;
   const retentionMs = settings.delivery.retentionHours * 3_600_000;
+  const cancels: CancelRegistry = new CancelRegistry({
+    role: 'deliver',
+    windowMs: cancelWindowMs(settings),
+    now: () => clock.now(),
+    // An order not out for delivery right now: what delivery's memory says of it.
+    stageOf: (orderId) => {
+      const state = store?.get(orderId)?.state;
+      return state === 'pending' ? 'pending' : state === 'delivered' ? 'delivered' : undefined;
+    },
+    refuse: async (orderId) => {
+      if (!store) throw new Error('deliver heard of a cancel before it started');
+      await refuseTooLate({ ...deps, log: deps.log.child({ orderId }), store, cancels }, orderId);
+    },
+  });
   return consumingRole(deps, {
     name: 'deliver',
     // One subscription for both topics: co-partitioned, so one member owns an order's events on both.
     topics: [settings.topics.ordered, settings.topics.baked],
+    companion: cancelSubscription(deps, cancels),
     onStart() {
       store = DeliveryStore.open(join(settings.shop.dataDir, settings.delivery.fileName));
       const activeStore = store;
@@ -174,11 +220,13 @@ export function createDeliverRole(deps: RoleDeps): Role {
     onAssigned: async (partitions) => {
       if (!store) throw new Error('deliver was assigned partitions before it started');
       await restoreDeliveryState(partitions, { ...deps, store });
+      // After delivery's memory: a cancel new to this instance for a pending pizza is refused.
+      await restoreCancels(deps, cancels);
       return undefined;
     },
     handle: (record, signal, log) => {
       if (!store) throw new Error('deliver received an event before it started');
-      return handleDeliveryEvent(record, { ...deps, log, signal, store });
+      return handleDeliveryEvent(record, { ...deps, log, signal, store, cancels });
     },
   });
 }

@@ -9,6 +9,13 @@ export interface HandlerDeps extends RoleDeps {
   signal: AbortSignal;
 }
 
+/** A second subscription a role keeps beside its main one (the cancel requests): started first, stopped last. */
+export interface Companion {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  joined(): boolean;
+}
+
 export interface ConsumingRoleSpec {
   name: StageRole;
   topics: string[];
@@ -23,6 +30,8 @@ export interface ConsumingRoleSpec {
   readUncommitted?: boolean;
   /** The consumer group; the role's shared group from the settings unless the role keeps one per host. */
   groupId?: string;
+  /** Runs beside the main subscription: joined before it starts taking records, stopped after it. */
+  companion?: Companion;
 }
 
 /**
@@ -39,6 +48,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
     name: spec.name,
     async start() {
       spec.onStart?.();
+      await spec.companion?.start();
       subscription = await bus.subscribe({
         groupId: spec.groupId ?? settings.groupIds[spec.name],
         ...(spec.onAssigned ? { onAssigned: spec.onAssigned } : {}),
@@ -57,6 +67,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
     },
     readiness() {
       if (!subscription) return 'starting';
+      if (spec.companion && !spec.companion.joined()) return 'not in its cancel requests group yet';
       return subscription.joined() ? undefined : 'not in its consumer group yet';
     },
     ...(spec.refreshMetrics ? { refreshMetrics: spec.refreshMetrics } : {}),
@@ -65,6 +76,10 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         try {
           await subscription?.stop();
         } finally {
+          // Cancels keep coming while the main subscription hands its work back.
+          await spec.companion
+            ?.stop()
+            .catch((err: unknown) => log.warn({ err }, 'cancel subscription did not stop cleanly'));
           spec.onStop?.();
           log.info('stopped');
         }

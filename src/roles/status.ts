@@ -18,7 +18,7 @@ import { isComplete, statusLabel, statusName } from '../domain/statuses.js';
 import { perHostGroupId, resolveHostId } from './host.js';
 import { consumingRole } from './kitchen.js';
 import type { Clock, Role, RoleDeps } from './role.js';
-import { decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
+import { decodeOutcomeRecord, decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
 import { FlinkSilence } from './status-silence.js';
 
 export interface StatusDeps {
@@ -105,6 +105,8 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   const fromTopics = settings.shop.statusSource === 'topics';
   // The view needs pizza-ordered in every mode: it carries each order's owner and choices,
   // so a view rebuilt from the topics (on a new web host, or a wiped data dir) has them.
+  // The cancel outcomes too, in every mode: a refusal ("too late") is no status for Flink's
+  // pizza-status, yet the order page shows it, so every host's view records it.
   const topics = fromTopics
     ? [
         settings.topics.ordered,
@@ -112,8 +114,9 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
         settings.topics.baked,
         settings.topics.delivered,
         settings.topics.pending,
+        settings.topics.cancelled,
       ]
-    : [settings.topics.ordered, settings.topics.status];
+    : [settings.topics.ordered, settings.topics.status, settings.topics.cancelled];
   const statusTopicDecoder = options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry);
   const retentionMs = settings.orders.statusRetentionHours * 3_600_000;
   let store: OrdersStore | undefined;
@@ -214,7 +217,8 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       // A rebuild reads the topics' whole retention; the view keeps only its own.
       if (record.timestamp < clock.now() - retentionMs) return;
       if (record.topic !== settings.topics.status) {
-        return applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: decodeStageRecord });
+        const decode = record.topic === settings.topics.cancelled ? decodeOutcomeRecord : decodeStageRecord;
+        return applyStatusRecord(record, { settings, clock, log: orderLog, view, decode });
       }
       try {
         await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: statusTopicDecoder });

@@ -67,7 +67,7 @@ describe('pizza flink:print', () => {
     return file;
   };
 
-  it('prints the Confluent Cloud statements: create pizza-status, then an insert that reads pizza-pending too', async () => {
+  it('prints the Confluent Cloud statements: create pizza-status, then an insert that reads pizza-pending and pizza-cancelled too', async () => {
     const printed = statements(await flinkPrint());
     expect(printed).toHaveLength(3);
     expect(printed[0]).toMatch(/^CREATE TABLE `pizza-status` \(/);
@@ -75,9 +75,21 @@ describe('pizza flink:print', () => {
     expect(printed[0]).toContain("'value.format' = 'json-registry'");
     expect(printed[1]).toBe("SET 'sql.state-ttl' = '4 h'");
     expect(printed[2]).toMatch(/^INSERT INTO `pizza-status`/);
-    for (const topic of ['pizza-ordered', 'pizza-pending', 'pizza-assembled', 'pizza-baked', 'pizza-delivered']) {
+    for (const topic of [
+      'pizza-ordered',
+      'pizza-pending',
+      'pizza-assembled',
+      'pizza-baked',
+      'pizza-delivered',
+      'pizza-cancelled',
+    ]) {
       expect(printed[2]).toContain(`FROM \`${topic}\``);
     }
+  });
+
+  it('takes only cancellations from pizza-cancelled, not the refusals that share the topic', async () => {
+    const insert = statements(await flinkPrint()).at(-1) ?? '';
+    expect(insert).toContain("FROM `pizza-cancelled` WHERE JSON_VALUE(CAST(`val` AS STRING), '$.refused') IS NULL");
   });
 
   it('keeps the furthest lifecycle step per order, ranked from the status ids, earliest event first within a step', async () => {
@@ -126,12 +138,13 @@ describe('pizza flink:print', () => {
       'CREATE TABLE pizza-assembled',
       'CREATE TABLE pizza-baked',
       'CREATE TABLE pizza-delivered',
+      'CREATE TABLE pizza-cancelled',
       'CREATE TABLE pizza-status',
       undefined, // the SET below
       'INSERT INTO pizza-status',
     ]);
-    expect(printed[6]).toBe("SET 'table.exec.state.ttl' = '4 h'");
-    for (const statement of printed.slice(0, 6)) {
+    expect(printed[7]).toBe("SET 'table.exec.state.ttl' = '4 h'");
+    for (const statement of printed.slice(0, 7)) {
       expect(statement).toContain("'properties.bootstrap.servers' = 'pkc-12345.europe-west1.gcp.confluent.cloud:9092'");
       expect(statement).toContain("'properties.security.protocol' = 'SASL_SSL'");
       expect(statement).toContain("'properties.sasl.mechanism' = 'PLAIN'");
@@ -141,8 +154,9 @@ describe('pizza flink:print', () => {
       );
     }
     expect(printed[1]).toContain("'topic' = 'pizza-pending'");
-    expect(printed[5]).toContain("'connector' = 'upsert-kafka'");
-    expect(printed[7]).toContain('FROM `pizza-pending`');
+    expect(printed[5]).toContain("'topic' = 'pizza-cancelled'");
+    expect(printed[6]).toContain("'connector' = 'upsert-kafka'");
+    expect(printed[8]).toContain('FROM `pizza-pending`');
   });
 
   it('uses the topic names from the settings', async () => {
@@ -164,8 +178,9 @@ describe('pizza flink:print', () => {
       '03-create-pizza-assembled.sql',
       '04-create-pizza-baked.sql',
       '05-create-pizza-delivered.sql',
-      '06-create-pizza-status.sql',
-      '07-insert-pizza-status.sql',
+      '06-create-pizza-cancelled.sql',
+      '07-create-pizza-status.sql',
+      '08-insert-pizza-status.sql',
     ]);
     const joined = files.map((file) => readFileSync(join(out, file), 'utf8')).join('\n');
     expect(joined).toBe(script);
@@ -178,8 +193,8 @@ describe('pizza flink:print', () => {
     expect(firstLines).toContain('--config FILE');
     expect(firstLines).toContain('[kafka] section');
     const printed = statements(script);
-    expect(printed).toHaveLength(8);
-    for (const statement of printed.slice(0, 6)) {
+    expect(printed).toHaveLength(9);
+    for (const statement of printed.slice(0, 7)) {
       expect(statement).toContain("'properties.bootstrap.servers' = '<BOOTSTRAP_SERVERS>'");
       expect(statement).not.toContain('sasl');
     }

@@ -12,6 +12,9 @@ const TOPIC_KEYS: Record<keyof Topics, string> = {
   deadLetter: 'pizza_dead_letter',
   logs: 'pizza_logs',
   roleStats: 'pizza_role_stats',
+  sessions: 'pizza_sessions',
+  cancelRequested: 'pizza_cancel_requested',
+  cancelled: 'pizza_cancelled',
 };
 
 const GROUP_KEYS: Record<keyof Settings['groupIds'], string> = {
