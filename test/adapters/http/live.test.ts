@@ -276,3 +276,98 @@ describe('web app: live updates, logs and timeline', () => {
     ]);
   });
 });
+
+describe('web app: catching up and the stream caps', () => {
+  it('resumes from the last event id, and sends the whole state to a page that holds another view’s id', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    writeLogLine('status', { orderId, msg: 'status: seen before' });
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const open = (last?: string) =>
+      fetch(`${base}/orders/${orderId}/live?service=status`, {
+        headers: { cookie: client.cookieHeader(), ...(last ? { 'last-event-id': last } : {}) },
+      });
+    const first = await readEvents(await open(), (seen) => seen.some((e) => e.event === 'logs'));
+    expect(first.map((e) => e.event)).toEqual(['hello', 'status', 'timeline', 'logs']);
+    const lastId = first.at(-1)?.id as string;
+    expect(lastId).toMatch(/^[0-9a-f]{12}\.\d+\.\d+$/);
+
+    writeLogLine('status', { orderId, msg: 'status: new since then' });
+    const resumed = await readEvents(await open(lastId), (seen) => seen.some((e) => e.event === 'logs'));
+    // Nothing about the status changed since that id: only the new line comes.
+    expect(resumed.map((e) => e.event)).toEqual(['hello', 'logs']);
+    expect(resumed[0]?.data).toMatchObject({ resumed: true });
+    expect(resumed[1]?.data).toMatchObject({ append: true, rows: [{ msg: 'new since then.' }] });
+
+    const elsewhere = await readEvents(await open('0123456789ab.99.99'), (seen) =>
+      seen.some((e) => e.event === 'logs'),
+    );
+    expect(elsewhere.map((e) => e.event)).toEqual(['hello', 'status', 'timeline', 'logs']);
+    expect(elsewhere[0]?.data).toMatchObject({ resumed: false });
+    expect(elsewhere[3]?.data).toMatchObject({ append: false });
+  });
+
+  it('answers the polling page with the same state as JSON, new lines only after its cursor, and 404 to strangers', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    writeLogLine('status', { orderId, msg: 'status: one' });
+    const state = JSON.parse((await client.get(`/orders/${orderId}/state.json?service=status`)).body);
+    expect(state).toMatchObject({ status: { orderId, stage: 'assemble' }, logs: { append: false } });
+    writeLogLine('status', { orderId, msg: 'status: two' });
+    const next = JSON.parse((await client.get(`/orders/${orderId}/state.json?service=status&last=${state.id}`)).body);
+    expect(next.logs).toEqual({ service: 'status', append: true, rows: [expect.objectContaining({ msg: 'two.' })] });
+
+    const stranger = new WebClient(web.app);
+    await stranger.login('Eve');
+    expect((await stranger.get(`/orders/${orderId}/state.json`)).statusCode).toBe(404);
+    const mine = JSON.parse((await client.get('/orders/state.json')).body);
+    expect(mine.orders.map((order: { orderId: string }) => order.orderId)).toEqual([orderId]);
+  });
+
+  it('caps streams per client address, taken from X-Forwarded-For behind a trusted proxy', async () => {
+    const { settings, cleanup } = (await import('../../support/settings.js')).testSettings();
+    const env = { [settingVariableName('pizza-shop', 'streams_per_address')]: '2' };
+    const capped = loadSettings(
+      { dataDir: settings.shop.dataDir, logDir: settings.shop.logDir, port: '0', timeScale: '0' },
+      { env },
+    );
+    const store = OrdersStore.open(':memory:');
+    const orderLogs = OrderLogStore.open(':memory:');
+    const bus = new EmbeddedBus({ partitions: 1 });
+    const app = Fastify({ trustProxy: true });
+    await app.register(shopApp, {
+      settings: capped,
+      store,
+      orderLogs,
+      bus,
+      clock: systemClock,
+      log: pino({ level: 'silent' }),
+      sessionSecret: 'a-test-secret-that-is-long-enough-to-sign',
+      livePollMs: 50,
+    });
+    try {
+      const base = await app.listen({ host: '127.0.0.1', port: 0 });
+      const people = [new WebClient(app), new WebClient(app), new WebClient(app)];
+      const orderIds = [];
+      for (const person of people) orderIds.push(await placedOrder(person));
+      const open = (index: number, address: string) =>
+        fetch(`${base}/orders/${orderIds[index]}/live`, {
+          headers: { cookie: people[index]?.cookieHeader() ?? '', 'x-forwarded-for': address },
+        });
+      const a = await open(0, '203.0.113.7');
+      const b = await open(1, '203.0.113.7');
+      expect([a.status, b.status]).toEqual([200, 200]);
+      expect((await open(2, '203.0.113.7')).status).toBe(429);
+      // Another customer address behind the same proxy is not held back.
+      const c = await open(2, '198.51.100.9');
+      expect(c.status).toBe(200);
+      for (const response of [a, b, c]) await response.body?.cancel();
+    } finally {
+      await app.close();
+      store.close();
+      orderLogs.close();
+      await bus.close();
+      cleanup();
+    }
+  });
+});
