@@ -14,6 +14,7 @@ pizza_status = pizza-status
 pizza_dead_letter = pizza-dead-letter
 pizza_logs = pizza-logs
 pizza_role_stats = pizza-role-stats
+pizza_sessions = pizza-sessions
 pizza_cancel_requested = pizza-cancel-requested
 pizza_cancelled = pizza-cancelled
 
@@ -129,4 +130,6 @@ load_button = auto
 streams_per_session = 8
 streams_per_address = 32
 streams_total = 1000
+session_hours = 12
+login_rate_per_minute = 60
 `;

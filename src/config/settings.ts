@@ -23,6 +23,8 @@ export interface Topics {
   logs: string;
   /** Each role's work in flight and capacity, reported every few seconds, for the lineage view. */
   roleStats: string;
+  /** Logged-out sessions, keyed by session id (compacted): every web host refuses their cookies. */
+  sessions: string;
   /** A customer's request to cancel an order, keyed by order id: `{timestamp, customer_id}`. */
   cancelRequested: string;
   /** How a cancel request ended, keyed by order id: cancelled (499) or refused as too late. */
@@ -90,6 +92,10 @@ export interface Settings {
     streamsPerSession: number;
     streamsPerAddress: number;
     streamsTotal: number;
+    /** A session cookie is refused this long after login. */
+    sessionHours: number;
+    /** Logins allowed per client address and minute, on each web host. */
+    loginRatePerMinute: number;
   };
   /** The files the settings were read from, for messages. */
   files: string[];
@@ -157,6 +163,7 @@ const FIELDS = {
   'topics.deadLetter': ['kafka-topics', 'pizza_dead_letter', name, 'a topic name'],
   'topics.logs': ['kafka-topics', 'pizza_logs', name, 'a topic name'],
   'topics.roleStats': ['kafka-topics', 'pizza_role_stats', name, 'a topic name'],
+  'topics.sessions': ['kafka-topics', 'pizza_sessions', name, 'a topic name'],
   'topics.cancelRequested': ['kafka-topics', 'pizza_cancel_requested', name, 'a topic name'],
   'topics.cancelled': ['kafka-topics', 'pizza_cancelled', name, 'a topic name'],
   'topicConfig.numPartitions': ['kafka-topic-config', 'num_partitions', count, 'a whole number, 1 or more'],
@@ -239,6 +246,16 @@ const FIELDS = {
   'shop.streamsPerSession': ['pizza-shop', 'streams_per_session', count, 'a whole number, 1 or more'],
   'shop.streamsPerAddress': ['pizza-shop', 'streams_per_address', count, 'a whole number, 1 or more'],
   'shop.streamsTotal': ['pizza-shop', 'streams_total', count, 'a whole number, 1 or more'],
+  'shop.sessionHours': [
+    'pizza-shop',
+    'session_hours',
+    z.coerce
+      .number()
+      .positive()
+      .max(24 * 365),
+    'a number of hours, such as 12',
+  ],
+  'shop.loginRatePerMinute': ['pizza-shop', 'login_rate_per_minute', count, 'a whole number of logins, 1 or more'],
   'shop.heartbeatIntervalMs': [
     'pizza-shop',
     'heartbeat_interval_ms',
