@@ -8,6 +8,7 @@ import type { RoleName, Settings } from '../config/settings.js';
 import { createAssembleRole } from './assemble.js';
 import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
+import { lagMetrics } from './lag-metrics.js';
 import { publishOrderLogs } from './order-logs.js';
 import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
 import { startRoleStats } from './role-stats.js';
@@ -94,6 +95,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       // One role failing to stop must not keep the others (or the bus) running.
       const failures: unknown[] = [];
       await operator?.close().catch((error: unknown) => failures.push(error));
+      await lag.close().catch((error: unknown) => failures.push(error));
       for (const role of [...roles].reverse()) await role.stop().catch((error: unknown) => failures.push(error));
       await roleStats?.stop().catch((error: unknown) => failures.push(error));
       await orderLogSink?.close();
@@ -105,6 +107,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   };
 
   let operator: OperatorServer | undefined;
+  const lag = lagMetrics({ bus, settings, metrics, log: logs.root });
   let roleStats: Awaited<ReturnType<typeof startRoleStats>>;
   try {
     for (const role of roles) await role.start();
@@ -118,6 +121,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       checks: () => roles.map((role) => ({ name: role.name, notReady: () => role.readiness?.() })),
       beforeScrape: async () => {
         for (const role of roles) await role.refreshMetrics?.();
+        await lag.refresh();
       },
     });
   } catch (error) {

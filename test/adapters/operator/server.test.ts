@@ -45,6 +45,10 @@ describe('the operator address (metrics, probes, dead letters)', () => {
     expect(metrics).toMatch(/pizza_in_flight\{role="bake"\} 0/);
     expect(metrics).toMatch(/pizza_orders\{status="delivered"\} 1/);
     expect(metrics).toMatch(/pizza_kafka_up 1/);
+    // Every group of the shop, per topic and partition: nothing is left once the order is delivered.
+    expect(metrics).toMatch(
+      new RegExp(`pizza_consumer_lag\\{group="${settings.groupIds.bake}",topic="${settings.topics.assembled}",partition="0"\\} 0`),
+    );
 
     expect((await fetch(`${url}/health`)).status).toBe(200);
     const ready = await fetch(`${url}/ready`);

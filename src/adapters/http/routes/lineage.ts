@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { Settings } from '../../../config/settings.js';
 import {
   buildLineage,
   DEMO_LOAD_LIMITS,
@@ -15,9 +14,7 @@ import {
   type ServiceView,
 } from '../../../domain/lineage.js';
 import { newCustomerId, newOrderId, type Order } from '../../../domain/order.js';
-import type { Bus } from '../../bus/bus.js';
-import { EmbeddedBus } from '../../bus/embedded.js';
-import { embeddedLineageSource } from '../../bus/embedded-lineage.js';
+import { lineageSourceFor } from '../../bus/lineage-source.js';
 import { requireCustomer } from './orders.js';
 
 /** Lineage is read from the bus at most this often, however many people look. */
@@ -116,16 +113,6 @@ export class LineageFeed {
   private now(): number {
     return (this.options.now ?? Date.now)();
   }
-}
-
-/** The bus's own figures on the embedded bus; the admin API and the stats topic on Kafka. */
-export async function lineageSourceFor(bus: Bus, settings: Settings, plan: LineagePlan, log: Logger) {
-  if (bus instanceof EmbeddedBus) return embeddedLineageSource(bus);
-  if (bus.kind === 'kafka') {
-    const { kafkaLineageSource } = await import('../../kafka/lineage-source.js');
-    return kafkaLineageSource({ settings, plan, log });
-  }
-  throw new Error('this bus has no lineage to show');
 }
 
 /** Demo orders at a steady rate, through the same placement path as a customer's. */
