@@ -131,7 +131,7 @@ describe('pages a customer sees, in a real browser', () => {
     expect(await page.locator('svg.flow-tall').isVisible()).toBe(true);
     expect(await smallText(page, 12)).toEqual([]);
     const diagramText = await page.evaluate(() =>
-      [...document.querySelectorAll<SVGTextElement>('svg.flow-tall text')].map((text) => {
+      Array.from(document.querySelectorAll<SVGTextElement>('svg.flow-tall text')).map((text) => {
         const matrix = text.getScreenCTM();
         return Number.parseFloat(getComputedStyle(text).fontSize) * (matrix ? Math.hypot(matrix.a, matrix.b) : 1);
       }),
@@ -145,7 +145,7 @@ describe('pages a customer sees, in a real browser', () => {
     // Every timeline cell, the status included, lies inside the screen.
     const outside = await page.evaluate(
       () =>
-        [...document.querySelectorAll('[data-timeline] td')].filter(
+        Array.from(document.querySelectorAll('[data-timeline] td')).filter(
           (cell) => cell.getBoundingClientRect().right > window.innerWidth,
         ).length,
     );

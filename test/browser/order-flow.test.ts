@@ -73,7 +73,9 @@ describe('in a real browser', () => {
     expect(await page.evaluate(() => (window as unknown as { notReloaded?: boolean }).notReloaded)).toBe(true);
     expect(await page.locator('svg.flow-wide').getAttribute('data-stage')).toBe('delivered');
     // A finished order keeps no stream open.
-    await expect.poll(() => page.locator('[data-order-page]').getAttribute('data-live')).toBe('done');
+    await expect
+      .poll(() => page.locator('[data-order-page]').getAttribute('data-live'), { timeout: 10_000 })
+      .toBe('done');
     await expect.poll(() => page.locator('[data-timeline] tr').count()).toBe(4);
     await page.screenshot({ path: join(SCREENSHOTS, 'order-delivered.png'), fullPage: true });
     // README's picture; `npm run screenshots` copies it to docs/, so a test run leaves the work tree alone.

@@ -1,4 +1,4 @@
-import Fastify from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
@@ -334,7 +334,7 @@ describe('web app: catching up and the stream caps', () => {
     const store = OrdersStore.open(':memory:');
     const orderLogs = OrderLogStore.open(':memory:');
     const bus = new EmbeddedBus({ partitions: 1 });
-    const app = Fastify({ trustProxy: true });
+    const app = Fastify({ trustProxy: true }) as unknown as FastifyInstance;
     await app.register(shopApp, {
       settings: capped,
       store,
@@ -348,7 +348,7 @@ describe('web app: catching up and the stream caps', () => {
     try {
       const base = await app.listen({ host: '127.0.0.1', port: 0 });
       const people = [new WebClient(app), new WebClient(app), new WebClient(app)];
-      const orderIds = [];
+      const orderIds: string[] = [];
       for (const person of people) orderIds.push(await placedOrder(person));
       const open = (index: number, address: string) =>
         fetch(`${base}/orders/${orderIds[index]}/live`, {
