@@ -135,8 +135,14 @@ export class CancelRegistry {
   /** Runs `announce` unless this instance already announced this order's outcome. */
   async announceOnce(orderId: string, announce: () => Promise<unknown>): Promise<boolean> {
     if (this.announced.has(orderId)) return false;
-    await announce();
+    // Marked before the publish, so the cancel subscription and the order's record never both announce.
     this.announced.add(orderId);
+    try {
+      await announce();
+    } catch (error) {
+      this.announced.delete(orderId);
+      throw error;
+    }
     return true;
   }
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { Settings } from '../../src/config/settings.js';
+import { cancelOutcomeOf } from '../../src/domain/cancel.js';
 import { lifecycleRank } from '../../src/domain/status-view.js';
 import { flinkScript, flinkStatements } from '../../src/flink/statements.js';
 import { startShop } from '../../src/roles/shop.js';
@@ -201,6 +202,46 @@ describe('the pizza-status Flink job on Apache Flink', () => {
     expect(rowsOf(order).filter((row) => row.value?.timestamp === t0 + 9_000)).toEqual([]);
   }, 120_000);
 
+  it('ends a cancelled order at cancelled, and leaves the refusals on pizza-cancelled out', async () => {
+    const { rows, stop } = await watchStatusTopic();
+    const [cancelled, refused, afterRefusal, afterBaked] = ['c7', 'd8', 'e9', 'fa'].map(
+      (id) => `${id}${randomUUID().slice(0, 6)}`,
+    ) as [string, string, string, string];
+    const rowsOf = (key: string) => rows.filter((row) => row.key === key);
+    const t0 = Date.now();
+    await send([
+      { topic: topics.ordered, key: cancelled, value: event(100, t0) },
+      { topic: topics.assembled, key: cancelled, value: event(200, t0 + 1_000) },
+      { topic: topics.cancelled, key: cancelled, value: event(499, t0 + 2_000) },
+      // A baked after the cancellation (a bake redone after a crash) must not move it back.
+      { topic: topics.baked, key: cancelled, value: event(300, t0 + 3_000) },
+      { topic: topics.ordered, key: refused, value: event(100, t0) },
+      // A refusal repeats the status delivery knew (baked), here before pizza-baked: it is no step.
+      {
+        topic: topics.cancelled,
+        key: refused,
+        value: JSON.stringify({ status: 300, refused: 'too-late', timestamp: t0 + 2_500 }),
+      },
+      // Behind each of those on its topic and partition: their rows prove the records before were read.
+      { topic: topics.cancelled, key: afterRefusal, value: event(499, t0 + 4_000) },
+      { topic: topics.baked, key: afterBaked, value: event(300, t0 + 4_000) },
+    ]);
+    await waitFor(
+      () =>
+        rowsOf(afterRefusal).length > 0 &&
+        rowsOf(afterBaked).length > 0 &&
+        rowsOf(refused).length > 0 &&
+        rowsOf(cancelled).some((row) => row.value?.status === 499),
+      'the cancelled rows and the sentinels',
+      60_000,
+    ).catch(flinkFailure);
+    await stop();
+
+    expect(rowsOf(cancelled).at(-1)?.value).toEqual({ orderid: cancelled, status: 499, timestamp: t0 + 2_000 });
+    expect(rowsOf(cancelled).filter((row) => row.value?.status === 300)).toEqual([]);
+    expect(rowsOf(refused).map((row) => row.value)).toEqual([{ orderid: refused, status: 100, timestamp: t0 }]);
+  }, 120_000);
+
   it('feeds the status role, which moves an order to delivered in the orders view', async () => {
     const logs = capturingLogs();
     const shop = await startShop({ settings, roles: ['status'], logs });
@@ -217,17 +258,57 @@ describe('the pizza-status Flink job on Apache Flink', () => {
         flinkFailure,
       );
 
-      // It came through pizza-status: the role reads nothing else in this mode.
+      // The statuses came through pizza-status: in this mode the role reads no stage topic but
+      // pizza-ordered (for the order itself) and pizza-cancelled (for refusals, which Flink leaves out).
       const store = openOrders(settings);
       try {
         const seen = store.listEvents(order.orderId);
         expect(seen.length).toBeGreaterThan(0);
-        expect(new Set(seen.map((row) => row.topic))).toEqual(new Set([topics.status]));
+        expect(seen.filter((row) => row.topic !== topics.ordered).map((row) => row.topic)).toEqual(
+          seen.filter((row) => row.topic !== topics.ordered).map(() => topics.status),
+        );
         expect(seen.at(-1)?.status).toBe(999);
       } finally {
         store.close();
       }
-      expect(logs.lines.filter((line) => line.level === 40 || line.level === 50)).toEqual([]);
+
+      // A cancellation reaches the view through pizza-status (and directly); a refusal only directly.
+      const [cancelled, refused] = [sampleOrder(), sampleOrder()];
+      for (const placed of [cancelled, refused]) await placeOrder(shop.bus, settings, placed);
+      const t1 = Date.now();
+      await send([
+        { topic: topics.cancelled, key: cancelled.orderId, value: event(499, t1) },
+        { topic: topics.baked, key: refused.orderId, value: event(300, t1) },
+        {
+          topic: topics.cancelled,
+          key: refused.orderId,
+          value: JSON.stringify({ status: 300, refused: 'too-late', timestamp: t1 + 1 }),
+        },
+      ]);
+      await waitFor(() => viewStatus(settings, cancelled.orderId) === 499, 'cancelled in the view', 60_000).catch(
+        flinkFailure,
+      );
+      const outcome = (placed: { orderId: string }) => {
+        const view = openOrders(settings);
+        try {
+          return cancelOutcomeOf(view.listEvents(placed.orderId), topics.cancelled, settings.statuses);
+        } finally {
+          view.close();
+        }
+      };
+      await waitFor(() => outcome(refused) === 'refused', 'the refusal in the view', 60_000).catch(flinkFailure);
+      expect(outcome(cancelled)).toBe('cancelled');
+      await waitFor(() => viewStatus(settings, refused.orderId) === 300, 'the refused order baked', 60_000);
+      // The earlier cases wrote bare {status, timestamp} records to pizza-ordered, which the role
+      // (reading it for the orders themselves) dead-letters; nothing else may complain.
+      const ours = new Set([order.orderId, cancelled.orderId, refused.orderId]);
+      expect(
+        logs.lines.filter(
+          (line) =>
+            (line.level === 40 || line.level === 50) &&
+            !(line.topic === topics.ordered && !ours.has(String(line.orderId))),
+        ),
+      ).toEqual([]);
     } finally {
       await shop.stop();
     }

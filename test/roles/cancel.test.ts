@@ -210,4 +210,23 @@ describe('cancelling an order on the embedded bus', () => {
     expect(outcomes(bus, settings, order).map((outcome) => outcome.refused)).toEqual(['too-late']);
     expect(outcomeInView(settings, order)).toBe('refused');
   });
+  it('refuses once a cancel for a pizza pending at delivery, then delivers it when the order arrives', async () => {
+    const fixture = testSettings({ timeScale: '0' });
+    cleanups.push(fixture.cleanup);
+    const { settings, bus } = await shop(['deliver', 'status'], { settings: fixture.settings });
+    const order = sampleOrder();
+    // Baked before delivery heard of the order: pending.
+    await bus.publish(settings.topics.baked, order.orderId, encodeEvent({ status: 300, timestamp: Date.now() }));
+    await waitFor(() => ofOrder(bus, settings.topics.pending, order).length === 1, 'pending');
+
+    await requestCancel(bus, settings, order);
+    await waitFor(() => outcomes(bus, settings, order).length > 0, 'the refusal');
+    expect(outcomes(bus, settings, order)).toEqual([
+      { status: 150, refused: 'too-late', timestamp: expect.any(Number) },
+    ]);
+    await placeOrder(bus, settings, order);
+    await waitFor(() => ofOrder(bus, settings.topics.delivered, order).length === 1, 'delivered');
+    // The order's arrival (pending, cancelled) did not refuse a second time.
+    expect(outcomes(bus, settings, order)).toHaveLength(1);
+  });
 });
