@@ -55,7 +55,8 @@ for version in "${versions[@]}"; do
     tests=$((SECONDS - started))
     node -e '
       const r = require(process.argv[1]);
-      console.log(`${process.argv[2]}: ${r.numPassedTests}/${r.numTotalTests} tests passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped; ${r.numPassedTestSuites}/${r.numTotalTestSuites} files`);
+      const failed = r.testResults.filter((file) => file.status === "failed").map((file) => file.name.split("/test/")[1]);
+      console.log(`${process.argv[2]}: ${r.numPassedTests}/${r.numTotalTests} tests passed, ${r.numFailedTests} failed, ${r.numPendingTests} skipped, in ${r.testResults.length} files${failed.length ? `; failed: ${failed.join(", ")}` : ""}`);
     ' "$work/vitest-$version.json" "$(node --version)" >"$work/summary-$version.txt"
     echo "rebuild ${rebuild} s, build ${build} s, tests ${tests} s" >>"$work/summary-$version.txt"
     node -e 'require("better-sqlite3"); require("@confluentinc/kafka-javascript")' ||
