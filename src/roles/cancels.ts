@@ -268,6 +268,15 @@ export async function restoreCancels(
   );
 }
 
+/**
+ * `cancels-<role group>.host.<host id>`: one group per role and host. The
+ * prefix keeps it from passing for one of the role's own groups (tooling such
+ * as the lineage view counts `<role group>-…` and `<role group>.…` as the role's).
+ */
+export function cancelsGroupId(settings: Settings, role: CancellingRole): string {
+  return perHostGroupId(`cancels-${settings.groupIds[role]}`, resolveHostId(settings));
+}
+
 /** How many cancel requests a role works on at once: each is a lookup and, at most, one publish. */
 const CANCELS_CAPACITY = 16;
 
@@ -286,7 +295,7 @@ export function cancelSubscription(deps: RoleDeps, registry: CancelRegistry): Co
   return {
     async start() {
       subscription = await bus.subscribe({
-        groupId: perHostGroupId(`${settings.groupIds[role]}-cancels`, resolveHostId(settings)),
+        groupId: cancelsGroupId(settings, role),
         clientId: `${settings.clientIds[role]}-cancels`,
         topics: [settings.topics.cancelRequested],
         capacity: CANCELS_CAPACITY,
