@@ -31,6 +31,8 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {
+  // Before anything opens a file: orders.db (and its -wal and -shm), logs and secrets are the owner's alone.
+  process.umask(0o077);
   try {
     await buildProgram().parseAsync(argv);
   } catch (error) {

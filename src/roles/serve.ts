@@ -2,22 +2,31 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
 import { buildApp } from '../adapters/http/app.js';
 import { OrderPlacement } from '../adapters/http/order-placement.js';
 import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import { SessionStore } from '../adapters/sqlite/session-store.js';
 import type { Settings } from '../config/settings.js';
 import { startOrderLogProjection } from './order-logs.js';
 import type { Role, RoleDeps } from './role.js';
+import { type SessionProjection, startSessionProjection } from './sessions.js';
 
 const SECRET_FILE = 'session-secret';
 
 /**
  * The secret that signs session cookies: the configured one, else one made on
- * first run and kept in the data dir, so sessions survive a restart. Never hard-coded.
+ * first run and kept in the data dir, so sessions survive a restart. Never
+ * hard-coded. Every web host needs the same one for a session to work on all.
  */
-export function resolveSessionSecret(settings: Settings): string {
+export function resolveSessionSecret(settings: Settings, log?: Logger): string {
   if (settings.shop.sessionSecret) return settings.shop.sessionSecret;
+  if (settings.kafka) {
+    log?.warn(
+      '[pizza-shop] session_secret is not set: this web host signs sessions with a secret of its own, so they work on this host only. Set the same session_secret on every web host.',
+    );
+  }
   const path = join(settings.shop.dataDir, SECRET_FILE);
   try {
     const existing = readFileSync(path, 'utf8').trim();
@@ -49,6 +58,8 @@ export function createServeRole(
   let store: OrdersStore | undefined;
   let orderLogs: OrderLogStore | undefined;
   let projection: Awaited<ReturnType<typeof startOrderLogProjection>> | undefined;
+  let sessionStore: SessionStore | undefined;
+  let sessions: SessionProjection | undefined;
   let address: string | undefined;
   let stopping: Promise<void> | undefined;
   let settling: Promise<void> = Promise.resolve();
@@ -64,6 +75,9 @@ export function createServeRole(
       // Every web host keeps its own copy of the roles' lines about each order, wherever they run.
       orderLogs = OrderLogStore.open(databasePath);
       projection = await startOrderLogProjection({ ...deps, store: orderLogs });
+      // Logouts on any web host, so that a logged-out cookie works on none of them.
+      sessionStore = SessionStore.open(databasePath);
+      sessions = await startSessionProjection({ ...deps, store: sessionStore });
       const placement = new OrderPlacement({
         settings,
         store,
@@ -80,7 +94,9 @@ export function createServeRole(
         clock,
         log,
         placement,
-        sessionSecret: resolveSessionSecret(settings),
+        sessionSecret: resolveSessionSecret(settings, log),
+        sessions,
+        metrics: deps.metrics,
       });
       await app.listen({ host: settings.shop.host, port: settings.shop.port });
       // Orders a crash left being placed are settled in the background: the window must not hold up the start.
@@ -108,7 +124,9 @@ export function createServeRole(
           await app?.close();
           await settling;
           await projection?.stop();
+          await sessions?.stop();
         } finally {
+          sessionStore?.close();
           orderLogs?.close();
           store?.close();
           address = undefined;

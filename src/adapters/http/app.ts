@@ -1,23 +1,27 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
 import metrics from './plugins/metrics.js';
-import security, { FORM_BODY_LIMIT } from './plugins/security.js';
-import session from './plugins/session.js';
+import security, { FORM_BODY_LIMIT, TooManyRequestsError } from './plugins/security.js';
+import session, { inMemoryRevocations } from './plugins/session.js';
 import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
 import healthRoutes from './routes/health.js';
 import lineageRoutes from './routes/lineage.js';
 import liveRoutes from './routes/live.js';
 import orderRoutes from './routes/orders.js';
+import staticAssets from './static-assets.js';
 
 export type { AppOptions } from './context.js';
 
 /** `templates/` at the package root, from `src/adapters/http` and from `dist/adapters/http` alike. */
 export const DEFAULT_TEMPLATES_DIR = fileURLToPath(new URL('../../../templates', import.meta.url));
 const LIVE_POLL_MS = 200;
+/** Where a request the router cannot read (a malformed URL such as `/%`) is answered, with every hook. */
+const BAD_REQUEST_PATH = '/bad-request';
 
 /** The web app as a plugin: everything but the process and the port. */
 export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
@@ -30,6 +34,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   });
   const closing = new AbortController();
   fastify.decorate('closing', closing.signal);
+  fastify.decorate('sessions', options.sessions ?? inMemoryRevocations(options.clock));
   fastify.addHook('preClose', async () => closing.abort(new Error('the web app is closing')));
   fastify.decorate(
     'placement',
@@ -42,13 +47,17 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
         log: options.log,
       }),
   );
-  await fastify.register(metrics);
-  await fastify.register(security, { secret: options.sessionSecret });
-  await fastify.register(session);
-  await fastify.register(views, {
-    templatesDir: options.templatesDir ?? DEFAULT_TEMPLATES_DIR,
-    shopName: 'Pizza shop',
+  await fastify.register(metrics, { metrics: options.metrics });
+  // Nothing a customer sees is kept by a browser or a proxy, unless a route says otherwise
+  // (static files do): pages hold names, orders and one-time form keys.
+  fastify.addHook('onRequest', async (_request, reply) => {
+    reply.header('cache-control', 'no-store');
   });
+  await fastify.register(security, { secret: options.sessionSecret });
+  await fastify.register(session, { secret: options.sessionSecret });
+  const templatesDir = options.templatesDir ?? DEFAULT_TEMPLATES_DIR;
+  await fastify.register(views, { templatesDir, shopName: 'Pizza shop' });
+  await fastify.register(staticAssets, { dir: join(templatesDir, 'static') });
   await fastify.register(live, { intervalMs: options.livePollMs ?? LIVE_POLL_MS, log: options.log });
   fastify.live.watchOrderLogs(options.orderLogs);
 
@@ -74,6 +83,18 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     }
   });
 
+  fastify.get(BAD_REQUEST_PATH, async (_request, reply) =>
+    reply.page(
+      'error',
+      {
+        title: 'Bad address',
+        heading: 'That address is not valid',
+        message: 'Check the link, or go back to the shop.',
+      },
+      400,
+    ),
+  );
+
   // Routes come after the handlers, so that they use them.
   await fastify.register(healthRoutes);
   await fastify.register(authRoutes);
@@ -90,6 +111,12 @@ function messageFor(error: FastifyError, statusCode: number): { heading: string;
         'The form was not sent from a page of this shop, or it is too old. Go back, reload the page and try again.',
     };
   }
+  if (error instanceof TooManyRequestsError) {
+    return {
+      heading: 'Too many logins',
+      message: `Too many logins came from your address in the last minute. Wait ${error.retryAfterSeconds} seconds, then try again.`,
+    };
+  }
   if (statusCode === 413) return { heading: 'Too much data', message: 'That form was far bigger than any order.' };
   if (statusCode < 500) return { heading: 'That request was not understood', message: 'Go back and try again.' };
   return { heading: 'Something went wrong', message: 'The shop could not handle that. Please try again in a moment.' };
@@ -102,7 +129,16 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Request lines would drown the order lines people read on the order page.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: FORM_BODY_LIMIT,
-    trustProxy: false,
+    // Behind a TLS proxy: the client's address (for rate limits) and scheme (for Secure cookies) are the forwarded ones.
+    trustProxy: options.settings.shop.trustProxy,
+    // The router cannot read the URL, so no hook has run: answer it again as the bad-request
+    // page, through the app's routing, so it gets the security headers every page has.
+    frameworkErrors: (error, request, reply) => {
+      request.log.info({ code: error.code, url: request.raw.url?.slice(0, 200) }, error.message);
+      request.raw.url = BAD_REQUEST_PATH;
+      request.raw.method = 'GET';
+      fastify.routing(request.raw, reply.raw);
+    },
   });
   await fastify.register(shopApp, options);
   return fastify as unknown as FastifyInstance;

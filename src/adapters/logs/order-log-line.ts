@@ -37,17 +37,58 @@ function cut(text: string, limit: number): string {
   return text.length <= limit ? text : `${text.slice(0, limit - 1)}…`;
 }
 
-/** An error keeps its message at most: a stack would show the server's paths and swell the topic. */
+/** Nesting a field keeps before the rest is left out: the lines are short, for people. */
+const MAX_DEPTH = 3;
+
+function isErrorLike(value: object): value is { message?: unknown; stack?: unknown } {
+  return !Array.isArray(value) && ('stack' in value || ('message' in value && ('type' in value || 'name' in value)));
+}
+
+/**
+ * An error's words and nothing else: its message, and the messages of the
+ * errors it gathers (an AggregateError's `errors`, as pino's `aggregateErrors`).
+ * Stacks never: they show the server's paths to customers and swell the topic.
+ */
+function errorText(error: { message?: unknown }): string | undefined {
+  const message = typeof error.message === 'string' ? error.message : undefined;
+  const gathered =
+    (error as { aggregateErrors?: unknown; errors?: unknown }).aggregateErrors ??
+    (error as { errors?: unknown }).errors;
+  const nested = Array.isArray(gathered)
+    ? gathered.flatMap((item) => {
+        if (typeof item === 'string') return [item];
+        const text = item && typeof item === 'object' ? errorText(item as { message?: unknown }) : undefined;
+        return text === undefined ? [] : [text];
+      })
+    : [];
+  if (nested.length === 0) return message;
+  return `${message ?? 'several errors'} (${nested.join('; ')})`;
+}
+
+/** The value without a stack at any depth: errors become their words, other objects lose `stack` keys. */
+function withoutStacks(value: unknown, depth: number): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (isErrorLike(value)) return errorText(value);
+  if (depth >= MAX_DEPTH) return undefined;
+  if (Array.isArray(value)) return value.map((item) => withoutStacks(item, depth + 1) ?? null);
+  const kept: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    if (key === 'stack') continue;
+    const small = withoutStacks(item, depth + 1);
+    if (small !== undefined) kept[key] = small;
+  }
+  return kept;
+}
+
+/** A field as a customer may read it: short, and with no stack in it however deeply nested. */
 function smallField(value: unknown): unknown {
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
   if (typeof value === 'string') return cut(value, MAX_FIELD_CHARS);
-  if (typeof value === 'object' && ('stack' in value || 'message' in value) && !Array.isArray(value)) {
-    const message = (value as { message?: unknown }).message;
-    return typeof message === 'string' ? cut(message, MAX_FIELD_CHARS) : undefined;
-  }
-  const text = JSON.stringify(value);
+  const safe = withoutStacks(value, 0);
+  if (safe === undefined || safe === null || typeof safe !== 'object') return smallField(safe);
+  const text = JSON.stringify(safe);
   if (text === undefined) return undefined;
-  return text.length <= MAX_FIELD_CHARS ? value : cut(text, MAX_FIELD_CHARS);
+  return text.length <= MAX_FIELD_CHARS ? safe : cut(text, MAX_FIELD_CHARS);
 }
 
 /**

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import pino from 'pino';
 import type { Bus } from '../../../src/adapters/bus/bus.js';
@@ -6,8 +7,10 @@ import { buildApp } from '../../../src/adapters/http/app.js';
 import { OrderPlacement } from '../../../src/adapters/http/order-placement.js';
 import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
+import { SessionStore } from '../../../src/adapters/sqlite/session-store.js';
 import type { Settings } from '../../../src/config/settings.js';
-import { systemClock } from '../../../src/roles/role.js';
+import { type Clock, systemClock } from '../../../src/roles/role.js';
+import { startSessionProjection } from '../../../src/roles/sessions.js';
 import { testSettings } from '../../support/settings.js';
 
 export interface TestWeb {
@@ -43,21 +46,35 @@ export function flakyBus(inner: Bus): { bus: Bus; failing: boolean; attempts: nu
   return control;
 }
 
+export interface TestWebOptions {
+  wrapBus?: (bus: EmbeddedBus) => Bus;
+  placingWindowMs?: number;
+  /** Another web host's bus, to share its topics (the sessions topic); closed by its owner. */
+  bus?: EmbeddedBus;
+  clock?: Clock;
+  /** Settings of [pizza-shop] to change, e.g. `{ loginRatePerMinute: 1000 }`. */
+  shop?: Partial<Settings['shop']>;
+  templatesDir?: string;
+}
+
 /** The web app on an embedded bus and a fresh data dir, for `inject()`. */
-export async function startTestWeb(
-  options: { wrapBus?: (bus: EmbeddedBus) => Bus; placingWindowMs?: number } = {},
-): Promise<TestWeb> {
-  const { settings, cleanup } = testSettings();
-  const bus = new EmbeddedBus({ partitions: 1 });
+export async function startTestWeb(options: TestWebOptions = {}): Promise<TestWeb> {
+  const fixture = testSettings();
+  const settings: Settings = { ...fixture.settings, shop: { ...fixture.settings.shop, ...options.shop } };
+  const bus = options.bus ?? new EmbeddedBus({ partitions: 1 });
+  const clock = options.clock ?? systemClock;
   const store = OrdersStore.open(':memory:');
   const orderLogs = OrderLogStore.open(':memory:');
   const log = pino({ level: 'silent' });
+  // Logouts go through the sessions topic, as on every web host; the copy lives in this host's data dir.
+  const sessionStore = SessionStore.open(join(settings.shop.dataDir, settings.orders.fileName));
+  const sessions = await startSessionProjection({ bus, settings, clock, log, store: sessionStore });
   const publishing = options.wrapBus ? options.wrapBus(bus) : bus;
   const placement = new OrderPlacement({
     settings,
     store,
     bus: publishing,
-    clock: systemClock,
+    clock,
     log,
     placingWindowMs: options.placingWindowMs,
   });
@@ -67,10 +84,12 @@ export async function startTestWeb(
     store,
     orderLogs,
     bus: publishing,
-    clock: systemClock,
+    clock,
     log,
     sessionSecret: 'a-test-secret-that-is-long-enough-to-sign',
+    sessions,
     livePollMs: 50,
+    templatesDir: options.templatesDir,
   });
   await app.ready();
   return {
@@ -82,10 +101,12 @@ export async function startTestWeb(
     settings,
     async close() {
       await app.close();
+      await sessions.stop();
+      sessionStore.close();
       store.close();
       orderLogs.close();
-      await bus.close();
-      cleanup();
+      if (!options.bus) await bus.close();
+      fixture.cleanup();
     },
   };
 }
@@ -97,7 +118,12 @@ export class WebClient {
   /** The idempotency key of the last order form seen. */
   idempotencyKey = '';
 
-  constructor(private readonly app: FastifyInstance) {}
+  constructor(private app: FastifyInstance) {}
+
+  /** Sends this browser's next requests to another web host, cookies and all, as a load balancer would. */
+  switchTo(app: FastifyInstance): void {
+    this.app = app;
+  }
 
   async get(url: string): Promise<LightMyRequestResponse> {
     const response = await this.app.inject({ method: 'GET', url, headers: this.headers() });

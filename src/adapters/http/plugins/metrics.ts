@@ -1,22 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { ShopMetrics } from '../../metrics/shop-metrics.js';
 
-/** Prometheus metrics in a registry of this app's own, so two apps in one process don't collide. */
+/**
+ * The web app counts orders in the process's metrics, which the operator
+ * address serves (never the customers' port). An app built without them
+ * (a test) gets a set of its own, so two apps in one process don't collide.
+ */
 export default fp(
-  async function metrics(fastify: FastifyInstance) {
-    const registry = new Registry();
-    collectDefaultMetrics({ register: registry, prefix: 'pizza_web_' });
-    fastify.decorate('metrics', {
-      registry,
-      ordersPlaced: new Counter({ name: 'pizza_orders_placed_total', help: 'Orders placed', registers: [registry] }),
-      ordersRejected: new Counter({
-        name: 'pizza_orders_rejected_total',
-        help: 'Orders refused: a bad form, or the bus unavailable',
-        labelNames: ['reason'] as const,
-        registers: [registry],
-      }),
-    });
+  async function metrics(fastify: FastifyInstance, options: { metrics?: ShopMetrics }) {
+    fastify.decorate('metrics', options.metrics ?? new ShopMetrics());
   },
   { name: 'metrics' },
 );

@@ -2,6 +2,7 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
 import fastifyHelmet from '@fastify/helmet';
+import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
@@ -10,14 +11,35 @@ export const CSRF_HEADER = 'x-csrf-token';
 /** Forms here are a few hundred bytes; anything much bigger is not a customer. */
 export const FORM_BODY_LIMIT = 16 * 1024;
 
-/** Cookies, form bodies, CSRF on every POST, and security headers with a self-only CSP. */
+/** What a refused login throws: the error handler shows it as a page. */
+export class TooManyRequestsError extends Error {
+  readonly statusCode = 429;
+  readonly code = 'PIZZA_TOO_MANY_REQUESTS';
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests from one address; retry in ${retryAfterSeconds} s`);
+    this.name = 'TooManyRequestsError';
+  }
+}
+
+/**
+ * Cookies, form bodies, CSRF on every POST, security headers with a
+ * self-only CSP, and rate limits for the routes that ask for one.
+ */
 export default fp(
   async function security(fastify: FastifyInstance, options: { secret: string }) {
     await fastify.register(fastifyCookie, { secret: options.secret });
     await fastify.register(fastifyFormbody, { bodyLimit: FORM_BODY_LIMIT });
+    // Limits per client address (the forwarded one behind a trusted proxy), per web host, on the
+    // routes that set `config.rateLimit`. Checked on request, before a body is read.
+    await fastify.register(fastifyRateLimit, {
+      global: false,
+      errorResponseBuilder: (_request, context) => new TooManyRequestsError(Math.ceil(context.ttl / 1000)),
+    });
     await fastify.register(fastifyCsrf, {
-      cookieKey: 'pizza_csrf',
-      cookieOpts: { path: '/', sameSite: 'lax', httpOnly: true, signed: true, secure: 'auto' },
+      // The secret lives where the session plugin says (request.session): derived from the
+      // session once logged in, so a token is good for that session only; see plugins/session.ts.
+      sessionPlugin: '@fastify/secure-session',
+      sessionKey: 'csrf',
       // The token travels in a hidden form field, or a header for scripts; never in a URL.
       getToken: (request: FastifyRequest) => {
         const body = request.body as Record<string, unknown> | undefined;

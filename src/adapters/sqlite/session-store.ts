@@ -1,0 +1,81 @@
+import type { PartitionOffset, PartitionRef } from '../bus/bus.js';
+import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS revoked_sessions (
+  session_id TEXT PRIMARY KEY,
+  -- After this (epoch ms) the cookie is refused for its age alone, and the row can go.
+  expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS revoked_sessions_by_expiry ON revoked_sessions (expires_at);
+-- Where this copy has read the sessions topic to, kept with the revocations themselves:
+-- a new file reads the topic from the start, whatever the group committed.
+CREATE TABLE IF NOT EXISTS session_offsets (
+  topic       TEXT NOT NULL,
+  partition   INTEGER NOT NULL,
+  next_offset TEXT NOT NULL,
+  PRIMARY KEY (topic, partition)
+);
+`;
+
+/** A logged-out session: its cookie is refused until it expires anyway. */
+export interface Revocation {
+  sessionId: string;
+  /** The session's own expiry, epoch ms. */
+  expiresAt: number;
+}
+
+/**
+ * This web host's copy of the logged-out sessions, projected from the
+ * sessions topic into the orders database file (its own connection).
+ */
+export class SessionStore {
+  private readonly sql: ReturnType<typeof statementCache>;
+
+  private constructor(private readonly db: SqliteDatabase) {
+    db.exec(SCHEMA);
+    this.sql = statementCache(db);
+  }
+
+  static open(path: string): SessionStore {
+    return new SessionStore(openDatabase(path));
+  }
+
+  /** Records a logout; the same session twice keeps the later expiry. */
+  revoke(revocation: Revocation): void {
+    this.sql(
+      `INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?)
+         ON CONFLICT (session_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
+    ).run(revocation.sessionId, Math.round(revocation.expiresAt));
+  }
+
+  isRevoked(sessionId: string): boolean {
+    return this.sql('SELECT 1 FROM revoked_sessions WHERE session_id = ?').get(sessionId) !== undefined;
+  }
+
+  /** Where to resume the partitions this copy has read before; the others are left out. */
+  storedPositions(partitions: readonly PartitionRef[]): PartitionOffset[] {
+    const read = this.sql('SELECT next_offset FROM session_offsets WHERE topic = ? AND partition = ?');
+    return partitions.flatMap(({ topic, partition }) => {
+      const row = read.get(topic, partition) as { next_offset: string } | undefined;
+      return row ? [{ topic, partition, offset: row.next_offset }] : [];
+    });
+  }
+
+  /** Remembers the next offset to read; the revocations before it are stored. */
+  savePosition(position: PartitionOffset): void {
+    this.sql(
+      `INSERT INTO session_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
+         ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
+    ).run(position.topic, position.partition, position.offset);
+  }
+
+  /** Forgets revocations of sessions expired before `now` (their cookies are refused anyway); returns how many. */
+  purge(now: number): number {
+    return this.sql('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now).changes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
