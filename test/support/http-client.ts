@@ -21,6 +21,17 @@ export class ShopHttpClient {
     await this.request('GET', '/menu');
   }
 
+  /** Logs out from the last page's form, as the nav's button does. */
+  async logout(): Promise<void> {
+    const response = await this.request('POST', '/logout', {});
+    if (response.status !== 303) throw new Error(`logout answered ${response.status}`);
+  }
+
+  /** This customer's cookies as a Cookie header, e.g. to replay them as a thief would. */
+  cookieHeader(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
   /** Places an order; returns its id, read from the redirect to the order page. */
   async order(choice: {
     sauce: string;
@@ -65,7 +76,7 @@ export class ShopHttpClient {
     form?: Record<string, string | string[]>,
   ): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (this.cookies.size > 0) headers.cookie = this.cookieHeader();
     let body: string | undefined;
     if (form) {
       const params = new URLSearchParams();

@@ -1,0 +1,61 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { type RunningPizza, startPizza } from '../support/cli.js';
+import { ShopHttpClient } from '../support/http-client.js';
+import { writeShopIni } from '../support/ini.js';
+import { createShopTopics, kafkaTestSettings, readTopic } from '../support/kafka.js';
+
+/**
+ * Two web hosts as separate processes with their own data dirs, sharing only
+ * the broker and the ini (topics, groups, session secret): a logout on one is
+ * a logout on both (issue 11).
+ */
+describe('sessions across web hosts on Kafka', () => {
+  it('a session works on both serve hosts, and after logging out on host A its cookie is refused on host B', async () => {
+    const settings = kafkaTestSettings();
+    await createShopTopics(settings);
+    const ini = writeShopIni(settings, {
+      port: 0,
+      status_source: 'topics',
+      session_secret: 'shared-by-every-web-host-0123456789abcdef',
+    });
+    const running: RunningPizza[] = [];
+    onTestFinished(async () => {
+      await Promise.all(running.map((pizza) => pizza.stop()));
+    });
+    const webHost = async (name: string) => {
+      const dir = join(settings.shop.dataDir, name);
+      mkdirSync(dir, { recursive: true });
+      const pizza = startPizza(['serve', '--config', ini, '--data-dir', dir, '--log-dir', join(dir, 'logs')]);
+      running.push(pizza);
+      return (await pizza.waitForLine(/pizza shop open at (http:\/\/[^\s"]+)/, 60_000))[1] ?? '';
+    };
+    const [urlA, urlB] = await Promise.all([webHost('web-a'), webHost('web-b')]);
+
+    const customer = new ShopHttpClient(urlA);
+    await customer.login('roaming');
+    const stolen = customer.cookieHeader();
+    const menuOnB = async () =>
+      (await fetch(`${urlB}/menu`, { headers: { cookie: stolen }, redirect: 'manual' })).status;
+    expect(await menuOnB()).toBe(200);
+
+    await customer.logout();
+    const loggedOutAt = Date.now();
+    let status = await menuOnB();
+    while (status !== 303 && Date.now() - loggedOutAt < 30_000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      status = await menuOnB();
+    }
+    expect(status).toBe(303);
+    const refusedAfterMs = Date.now() - loggedOutAt;
+    // On host A at once.
+    expect((await fetch(`${urlA}/menu`, { headers: { cookie: stolen }, redirect: 'manual' })).status).toBe(303);
+
+    const [revocation] = await readTopic(settings.topics.sessions, 1);
+    const value = JSON.parse(revocation?.value.toString('utf8') ?? '{}');
+    expect(revocation?.key).toBe(value.sessionId);
+    expect(value.expiresAt).toBeGreaterThan(Date.now());
+    console.log(`sessions on Kafka: the logged-out cookie refused on the other web host after ${refusedAfterMs} ms`);
+  }, 120_000);
+});
