@@ -5,6 +5,7 @@ import type { Bus } from '../../../src/adapters/bus/bus.js';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { buildApp } from '../../../src/adapters/http/app.js';
 import { OrderPlacement } from '../../../src/adapters/http/order-placement.js';
+import { ShopMetrics } from '../../../src/adapters/metrics/shop-metrics.js';
 import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { SessionStore } from '../../../src/adapters/sqlite/session-store.js';
@@ -21,6 +22,8 @@ export interface TestWeb {
   /** The web host's copy of the log topic; tests write lines into it as the projection would. */
   orderLogs: OrderLogStore;
   settings: Settings;
+  /** The process metrics the app counts orders in (served on the operator address, not by the app). */
+  metrics: ShopMetrics;
   close(): Promise<void>;
 }
 
@@ -69,6 +72,7 @@ export async function startTestWeb(options: TestWebOptions = {}): Promise<TestWe
   // Logouts go through the sessions topic, as on every web host; the copy lives in this host's data dir.
   const sessionStore = SessionStore.open(join(settings.shop.dataDir, settings.orders.fileName));
   const sessions = await startSessionProjection({ bus, settings, clock, log, store: sessionStore });
+  const metrics = new ShopMetrics();
   const publishing = options.wrapBus ? options.wrapBus(bus) : bus;
   const placement = new OrderPlacement({
     settings,
@@ -88,6 +92,7 @@ export async function startTestWeb(options: TestWebOptions = {}): Promise<TestWe
     log,
     sessionSecret: 'a-test-secret-that-is-long-enough-to-sign',
     sessions,
+    metrics,
     livePollMs: 50,
     templatesDir: options.templatesDir,
   });
@@ -99,6 +104,7 @@ export async function startTestWeb(options: TestWebOptions = {}): Promise<TestWe
     store,
     orderLogs,
     settings,
+    metrics,
     async close() {
       await app.close();
       await sessions.stop();
