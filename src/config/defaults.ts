@@ -124,6 +124,7 @@ log_topic_retention_hours = 4
 operator_host = 127.0.0.1
 operator_port = 0
 log_file_max_size = 10m
+processing = at-least-once
 log_files_kept = 5
 otlp_endpoint =
 load_button = auto

@@ -77,6 +77,8 @@ export interface Settings {
     /** Metrics, probes and dead letters for operators: never on the customers' address. 0 picks a free port. */
     operatorHost: string;
     operatorPort: number;
+    /** at-least-once (the default) or exactly-once: Kafka transactions around each role's work. */
+    processing: 'at-least-once' | 'exactly-once';
     /** Each role's log file rolls over at this size (`10m`, `500k`, `1g`), keeping this many old files. */
     logFileMaxSize: string;
     logFilesKept: number;
@@ -217,6 +219,12 @@ const FIELDS = {
     'true or false',
   ],
   'shop.logTopicRetentionHours': ['pizza-shop', 'log_topic_retention_hours', positive, 'a number of hours'],
+  'shop.processing': [
+    'pizza-shop',
+    'processing',
+    z.enum(['at-least-once', 'exactly-once']),
+    'at-least-once or exactly-once',
+  ],
   'shop.logFileMaxSize': [
     'pizza-shop',
     'log_file_max_size',

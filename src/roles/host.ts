@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Settings } from '../config/settings.js';
 
@@ -32,4 +32,41 @@ export function resolveHostId(settings: Settings): string {
  */
 export function perHostGroupId(baseGroupId: string, hostId: string): string {
   return `${baseGroupId}.host.${hostId}`;
+}
+
+/**
+ * A slot number for one process of a role on this host, stable across
+ * restarts and distinct for two processes sharing a data dir: the lowest slot
+ * whose lock file is free or names a process that is gone. With the host id it
+ * makes a transactional id, so a restarted instance fences its zombie and two
+ * live instances never fence each other.
+ */
+export function claimInstanceSlot(settings: Settings, role: string): number {
+  mkdirSync(settings.shop.dataDir, { recursive: true });
+  for (let slot = 0; ; slot += 1) {
+    const path = join(settings.shop.dataDir, `instance-${role}-${slot}.pid`);
+    try {
+      const holder = Number(readFileSync(path, 'utf8').trim());
+      if (holder === process.pid) return slot;
+      if (holder > 0 && isAlive(holder)) continue;
+      rmSync(path, { force: true });
+    } catch {
+      // No lock file: the slot is free.
+    }
+    try {
+      writeFileSync(path, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
+      return slot;
+    } catch {
+      // Another process took it between our look and our write: try the next slot.
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

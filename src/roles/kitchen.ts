@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BusRecord, SubscribeOptions, Subscription } from '../adapters/bus/bus.js';
 import type { StageRole } from '../config/settings.js';
 import { orderIdFromKey } from '../domain/events.js';
+import { claimInstanceSlot, resolveHostId } from './host.js';
 import type { Role, RoleDeps } from './role.js';
 
 /** What a record handler works with: the role's collaborators, its order's logger, and the stop signal. */
@@ -58,6 +59,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],
         role: spec.name,
+        instanceId: `${resolveHostId(settings)}.${claimInstanceSlot(settings, spec.name)}`,
         observer: deps.metrics.observer(spec.name, settings.shop.capacity[spec.name]),
         log,
         // A bad event (InvalidEventError) is not retried: the bus dead-letters it with the reason.

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
+import { outsideTransaction } from '../adapters/bus/transaction-context.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
 import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT } from '../adapters/logs/order-log-line.js';
 import type { OrderLogSink } from '../adapters/logs/order-log-sink.js';
@@ -50,7 +51,10 @@ export async function publishOrderLogs(
     logs.root.warn({ err }, 'could not check the log topic: order log lines are not published');
     return undefined;
   }
-  return logs.attachOrderLogSink((orderId, line) => bus.publish(settings.topics.logs, orderId, line));
+  // Log lines never wait for a role's transaction (exactly-once mode): they are for people, now.
+  return logs.attachOrderLogSink((orderId, line) =>
+    outsideTransaction(() => bus.publish(settings.topics.logs, orderId, line)),
+  );
 }
 
 async function logTopicExists(deps: Pick<RoleDeps, 'bus' | 'settings'>, log: Logger): Promise<boolean> {

@@ -13,19 +13,18 @@ import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { logFilePath } from '../../src/adapters/logs/logger.js';
+import type { Topics } from '../../src/config/settings.js';
 import { repoRoot } from './cli.js';
 import { createTopicsOn, deleteTopicsOn, TopicRecorder } from './faults-kafka.js';
+import { TOPIC_INI_KEYS } from './ini.js';
 
 export type FaultRole = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
 
 export const STAGE_TOPICS = ['ordered', 'assembled', 'baked', 'pending', 'delivered'] as const;
 export type StageTopic = (typeof STAGE_TOPICS)[number];
 
-export interface FaultTopics extends Record<StageTopic, string> {
-  status: string;
-  deadLetter: string;
-  logs: string;
-}
+/** Every topic the shop knows, with this shop's random names. */
+export type FaultTopics = Topics;
 
 export interface FaultShopOptions {
   bootstrap: string;
@@ -33,6 +32,8 @@ export interface FaultShopOptions {
   timeScale?: number;
   partitions?: number;
   sessionTimeoutMs?: number;
+  /** The roles' processing guarantee. */
+  processing?: 'at-least-once' | 'exactly-once';
 }
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
@@ -184,23 +185,16 @@ export class FaultShop {
     this.viewDir = join(this.dir, 'view');
     this.servePort = servePort;
     const run = randomId('f');
-    this.topics = {
-      ordered: `${run}-pizza-ordered`,
-      assembled: `${run}-pizza-assembled`,
-      baked: `${run}-pizza-baked`,
-      pending: `${run}-pizza-pending`,
-      delivered: `${run}-pizza-delivered`,
-      status: `${run}-pizza-status`,
-      deadLetter: `${run}-pizza-dead-letter`,
-      logs: `${run}-pizza-logs`,
-    };
+    this.topics = Object.fromEntries(
+      Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => [key, `${run}-${iniKey.replaceAll('_', '-')}`]),
+    ) as unknown as Topics;
     this.config = join(this.dir, 'client.ini');
     writeFileSync(this.config, this.ini(run));
   }
 
   static async create(options: FaultShopOptions): Promise<FaultShop> {
     const shop = new FaultShop(
-      { timeScale: 0.05, partitions: 4, sessionTimeoutMs: 6_000, ...options },
+      { timeScale: 0.05, partitions: 4, sessionTimeoutMs: 6_000, processing: 'at-least-once', ...options },
       await reservePort(),
     );
     await createTopicsOn(options.bootstrap, Object.values(shop.topics), shop.options.partitions);
@@ -266,14 +260,7 @@ export class FaultShop {
       '[kafka]',
       `bootstrap.servers = ${options.bootstrap}`,
       '[kafka-topics]',
-      `pizza_ordered = ${topics.ordered}`,
-      `pizza_assembled = ${topics.assembled}`,
-      `pizza_baked = ${topics.baked}`,
-      `pizza_delivered = ${topics.delivered}`,
-      `pizza_pending = ${topics.pending}`,
-      `pizza_status = ${topics.status}`,
-      `pizza_dead_letter = ${topics.deadLetter}`,
-      `pizza_logs = ${topics.logs}`,
+      ...Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => `${iniKey} = ${topics[key as keyof Topics]}`),
       '[kafka-topic-config]',
       `num_partitions = ${options.partitions}`,
       'replication_factor = 1',
@@ -286,6 +273,7 @@ export class FaultShop {
       `time_scale = ${options.timeScale}`,
       'status_source = topics',
       `session_timeout_ms = ${options.sessionTimeoutMs}`,
+      `processing = ${options.processing ?? 'at-least-once'}`,
       `heartbeat_interval_ms = ${Math.floor(options.sessionTimeoutMs / 4)}`,
       `data_dir = ${this.viewDir}`,
       `log_dir = ${join(this.dir, 'logs')}`,

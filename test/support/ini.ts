@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Settings, Topics } from '../../src/config/settings.js';
 
-const TOPIC_KEYS: Record<keyof Topics, string> = {
+/** Each topic's key in the ini's [kafka-topics] section. */
+export const TOPIC_INI_KEYS: Record<keyof Topics, string> = {
   ordered: 'pizza_ordered',
   assembled: 'pizza_assembled',
   baked: 'pizza_baked',
@@ -37,7 +38,7 @@ export function writeShopIni(
     '[kafka]',
     `bootstrap.servers = ${settings.kafka?.['bootstrap.servers']}`,
     '[kafka-topics]',
-    ...Object.entries(TOPIC_KEYS).map(([key, name]) => `${name} = ${settings.topics[key as keyof Topics]}`),
+    ...Object.entries(TOPIC_INI_KEYS).map(([key, name]) => `${name} = ${settings.topics[key as keyof Topics]}`),
     '[kafka-topic-config]',
     `num_partitions = ${settings.topicConfig.numPartitions}`,
     'replication_factor = 1',

@@ -78,6 +78,11 @@ export interface SubscribeOptions {
    * records of a transaction that is later aborted.
    */
   readUncommitted?: boolean;
+  /**
+   * Names this member stably across restarts (the host id): in exactly-once
+   * mode its transactional id, so a restarted instance fences its zombie.
+   */
+  instanceId?: string;
   log: Logger;
 }
 

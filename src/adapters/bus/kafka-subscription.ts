@@ -1,9 +1,15 @@
 import type { DeadLetterReason } from '../../domain/headers.js';
-import { HANDED_BACK, type KafkaClients, type KafkaConsumer } from '../kafka/client.js';
+import { HANDED_BACK, type KafkaClients, type KafkaConsumer, type KafkaProducer } from '../kafka/client.js';
 import type { BusRecord, RecordHeaders, SubscribeOptions, Subscription } from './bus.js';
 import { Dispatcher } from './dispatcher.js';
+import { type CapturedMessage, captureOutputs } from './transaction-context.js';
 
 export interface KafkaSubscriptionSettings {
+  /**
+   * Exactly-once: a transactional producer of this subscription's own. The
+   * outputs of a record are sent in the transaction that commits its offset.
+   */
+  transactional?: KafkaProducer | undefined;
   /** How long `stop()` waits for records in flight before handing them back. */
   shutdownGraceMs: number;
   /** A member that stops heartbeating loses its partitions after this long: the crash failover time. */
@@ -21,6 +27,10 @@ const COMMIT_INTERVAL_MS = 100;
 interface TopicPartition {
   topic: string;
   partition: number;
+}
+
+interface PartitionPosition extends TopicPartition {
+  offset: string;
 }
 
 interface RebalanceError {
@@ -60,6 +70,97 @@ export async function subscribeKafka(
     joined = resolve;
   });
 
+  const transactional = settings.transactional;
+  /** Exactly-once: each done record's outputs, by partition and offset, until their transaction. */
+  const outputs = new Map<string, Map<bigint, CapturedMessage[]>>();
+  /** Exactly-once: outputs whose records are all committable, in offset order, for the next transaction. */
+  const ready = new Map<string, CapturedMessage[]>();
+  const keep = (record: BusRecord, messages: CapturedMessage[]) => {
+    const key = tpKey(record.topic, record.partition);
+    const byOffset = outputs.get(key) ?? new Map<bigint, CapturedMessage[]>();
+    byOffset.set(BigInt(record.offset), messages);
+    outputs.set(key, byOffset);
+  };
+  const release = (key: string, nextOffset: string) => {
+    const byOffset = outputs.get(key);
+    if (!byOffset) return;
+    const upTo = BigInt(nextOffset);
+    const offsets = [...byOffset.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
+    const batch = ready.get(key) ?? [];
+    for (const offset of offsets) {
+      batch.push(...(byOffset.get(offset) ?? []));
+      byOffset.delete(offset);
+    }
+    ready.set(key, batch);
+  };
+
+  /**
+   * One transaction: the outputs of every record before the offsets, then the
+   * offsets themselves. Nothing of it is seen by read-committed consumers
+   * unless all of it is.
+   */
+  const commitTransaction = async (producer: KafkaProducer, batch: Array<[string, PartitionPosition]>) => {
+    // Taken now: outputs released while this transaction is under way belong to the next one.
+    const messages = batch.flatMap(([key]) => {
+      const taken = ready.get(key) ?? [];
+      ready.delete(key);
+      return taken;
+    });
+    const transaction = await producer.transaction();
+    try {
+      const byTopic = new Map<string, CapturedMessage[]>();
+      for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
+      if (byTopic.size > 0) {
+        await transaction.sendBatch({
+          topicMessages: [...byTopic].map(([topic, list]) => ({
+            topic,
+            messages: list.map(({ key, value, headers }) => ({ key, value, ...(headers ? { headers } : {}) })),
+          })),
+        });
+      }
+      const byTopicOffsets = new Map<string, Array<{ partition: number; offset: string }>>();
+      for (const [, position] of batch) {
+        byTopicOffsets.set(position.topic, [
+          ...(byTopicOffsets.get(position.topic) ?? []),
+          { partition: position.partition, offset: position.offset },
+        ]);
+      }
+      await transaction.sendOffsets({
+        consumer: consumer as KafkaConsumer,
+        topics: [...byTopicOffsets].map(([topic, partitions]) => ({ topic, partitions })),
+      });
+      await transaction.commit();
+    } catch (error) {
+      await transaction.abort().catch(() => {});
+      throw error;
+    }
+  };
+
+  /**
+   * After an aborted transaction: everything since the last commit is worked on
+   * again, as if the partitions had just been assigned to us (state restored
+   * from the committed offsets, reading resumed from them).
+   */
+  const startOver = async () => {
+    if (!consumer || stopping) return;
+    const partitions = [...owned.keys()].map((key) => {
+      const [topic = '', partition = '0'] = key.split('\u0000');
+      return { topic, partition: Number(partition) };
+    });
+    for (const { topic, partition } of partitions) dispatcher.revoke(topic, partition);
+    outputs.clear();
+    ready.clear();
+    pending.clear();
+    if (partitions.length === 0) return;
+    await options.onAssigned?.(partitions);
+    const committed = await consumer.committed(partitions);
+    for (const position of committed) {
+      const offset = position.offset !== null && BigInt(position.offset) >= 0n ? position.offset : '0';
+      consumer.seek({ topic: position.topic, partition: position.partition, offset });
+    }
+    resumeAll();
+  };
+
   /** Sends the gathered offsets, one commit request at a time so they can never land out of order. */
   const flush = (only?: Set<string>): Promise<void> => {
     clearTimeout(flushTimer);
@@ -68,6 +169,17 @@ export async function subscribeKafka(
       const batch = [...pending].filter(([key]) => !only || only.has(key));
       if (batch.length === 0 || !consumer) return;
       for (const [key] of batch) pending.delete(key);
+      if (transactional) {
+        try {
+          await commitTransaction(transactional, batch);
+          clients.watch.reachable();
+        } catch (err) {
+          // The transaction is gone, and with it the outputs: the records must be worked on again.
+          log.error({ err }, 'a transaction failed; working on its records again from the last commit');
+          await startOver();
+        }
+        return;
+      }
       try {
         await consumer.commitOffsets(batch.map(([, offset]) => offset));
         clients.watch.reachable();
@@ -116,15 +228,30 @@ export async function subscribeKafka(
 
   const dispatcher = new Dispatcher({
     capacity: options.capacity,
-    handle: options.handle,
+    // Exactly-once: what the handler publishes is kept for the transaction, and only
+    // what a successful attempt published (a failed attempt's outputs are dropped).
+    handle: transactional
+      ? async (record, signal) => {
+          const messages: CapturedMessage[] = [];
+          await captureOutputs(messages, () => options.handle(record, signal));
+          keep(record, messages);
+        }
+      : options.handle,
     retry: options.retry,
     observer: options.observer,
-    deadLetter: settings.deadLetter,
+    deadLetter: transactional
+      ? async (record, reason, error) => {
+          const messages: CapturedMessage[] = [];
+          await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
+          keep(record, messages);
+        }
+      : settings.deadLetter,
     onRoom: resumeAll,
     log,
     commit: (topic, partition, nextOffset) => {
       const key = tpKey(topic, partition);
       if (!owned.has(key)) return;
+      if (transactional) release(key, nextOffset);
       options.onCommit?.({ topic, partition, offset: nextOffset });
       pending.set(key, { topic, partition, offset: nextOffset });
       scheduleFlush();
@@ -172,7 +299,11 @@ export async function subscribeKafka(
       }
       for (const tp of assignment) dispatcher.revoke(tp.topic, tp.partition);
       await flush(revoked).catch(() => {});
-      for (const key of revoked) pending.delete(key);
+      for (const key of revoked) {
+        pending.delete(key);
+        outputs.delete(key);
+        ready.delete(key);
+      }
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions revoked');
     }
     return undefined;
@@ -273,6 +404,9 @@ export async function subscribeKafka(
         await activeConsumer
           .disconnect()
           .catch((err: unknown) => log.warn({ err }, 'consumer did not disconnect cleanly'));
+        await transactional
+          ?.disconnect()
+          .catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
         clearTimeout(flushTimer);
       })();
       return stopped;

@@ -16,6 +16,7 @@ import type {
 import { deadLetterFor } from './dead-letter.js';
 import { readRanges, readWholeTopic } from './kafka-read.js';
 import { subscribeKafka } from './kafka-subscription.js';
+import { captureIfTransactional } from './transaction-context.js';
 
 export interface KafkaBusOptions {
   settings: Settings;
@@ -77,11 +78,27 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     value: Buffer | null,
     headers?: OutgoingHeaders,
   ): Promise<Delivery> => {
+    // Exactly-once: inside a role's work on a record, the output waits for the record's transaction.
+    const captured = captureIfTransactional({ topic, key, value, headers });
+    if (captured) return captured;
     // Not awaited one after the other by anyone: concurrent sends batch in librdkafka.
     const [metadata] = await producer.send({ topic, messages: [{ key, value, ...(headers ? { headers } : {}) }] });
     if (!metadata) throw new Error(`Kafka returned no delivery report for ${topic}`);
     clients.watch.reachable();
     return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
+  };
+
+  /** One per subscription: a transactional producer sends one transaction at a time. */
+  const transactionalProducer = async (subscribeOptions: SubscribeOptions): Promise<KafkaProducer> => {
+    const transactionalId = `${subscribeOptions.groupId}.${subscribeOptions.instanceId ?? subscribeOptions.clientId}`;
+    const created = clients.producer(
+      clients.config(
+        { ...PRODUCER_DEFAULTS, 'client.id': `${subscribeOptions.clientId}-tx` },
+        { 'transactional.id': transactionalId },
+      ),
+    );
+    await created.connect();
+    return created;
   };
 
   return {
@@ -117,7 +134,10 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       if (closing) throw new Error('the Kafka bus is closed');
       const started = (async () => {
         await requireTopics(admin, subscribeOptions.topics, settings);
+        const transactional =
+          settings.shop.processing === 'exactly-once' ? await transactionalProducer(subscribeOptions) : undefined;
         return subscribeKafka(clients, subscribeOptions, {
+          transactional,
           shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
           sessionTimeoutMs: settings.shop.sessionTimeoutMs,
           heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,

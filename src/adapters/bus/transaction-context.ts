@@ -1,0 +1,35 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Delivery, OutgoingHeaders } from './bus.js';
+
+export interface CapturedMessage {
+  topic: string;
+  key: string | Buffer;
+  value: Buffer | null;
+  headers?: OutgoingHeaders | undefined;
+}
+
+/**
+ * In exactly-once mode a role's publishes while it works on a record are not
+ * sent: they are kept with the record and sent later in the transaction that
+ * also commits the record's offset. This carries "the record being worked on"
+ * through the handler's awaits, so `publish` knows where to put them.
+ */
+const current = new AsyncLocalStorage<CapturedMessage[]>();
+
+export function captureOutputs<T>(into: CapturedMessage[], work: () => Promise<T>): Promise<T> {
+  return current.run(into, work);
+}
+
+/** Keeps the message for the current record's transaction; undefined outside one (send it now). */
+export function captureIfTransactional(message: CapturedMessage): Delivery | undefined {
+  const outputs = current.getStore();
+  if (!outputs) return undefined;
+  outputs.push(message);
+  // Not on the broker yet: no partition or offset to report.
+  return { topic: message.topic, partition: -1, offset: '-1' };
+}
+
+/** Leaves the current record's transaction for work that must not wait for it (log lines, reports). */
+export function outsideTransaction<T>(work: () => T): T {
+  return current.exit(work);
+}
