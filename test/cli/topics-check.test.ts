@@ -19,6 +19,9 @@ const TOPIC_KEYS = [
   'pizza_logs',
   'pizza_dead_letter',
   'pizza_role_stats',
+  'pizza_sessions',
+  'pizza_cancel_requested',
+  'pizza_cancelled',
 ] as const;
 
 /** A config file as a user writes it, with this test's own topic names. */
@@ -113,6 +116,9 @@ describe('pizza topics:check', () => {
       'deadLetter',
       'logs',
       'roleStats',
+      'sessions',
+      'cancelRequested',
+      'cancelled',
     ]);
     for (const topic of report.topics)
       expect(topic).toMatchObject({ exists: true, partitions: 3, replicationFactor: 1 });

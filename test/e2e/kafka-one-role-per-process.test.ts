@@ -45,8 +45,8 @@ describe('one role per process, as in one terminal each', () => {
     expect(page).toContain('Your pizza was delivered');
 
     // bake ran in another process; its lines reach the web app through the log topic.
-    expect(await customer.waitForPage(`/orders/${orderId}/logs/bake`, 'baking the pizza', 30_000)).toContain(
-      'baking the pizza',
+    expect(await customer.waitForPage(`/orders/${orderId}/logs/bake`, 'Baking your pizza', 30_000)).toContain(
+      'Baking your pizza',
     );
 
     for (const [role, pizza] of processes) {

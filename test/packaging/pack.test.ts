@@ -56,7 +56,8 @@ beforeAll(() => {
   }
   // --ignore-scripts: `prepare` would rebuild dist/, which the test command has just built.
   const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repoRoot, 120_000);
-  const [{ filename }] = JSON.parse(packed.stdout) as Array<{ filename: string }>;
+  const filename = (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]?.filename ?? '';
+  if (!filename) throw new Error(`npm pack named no tarball: ${packed.stdout}`);
   timings.pack = packed.seconds;
 
   mkdirSync(app);

@@ -154,13 +154,14 @@ describe('order log lines on Kafka', () => {
       mainTopping: 'Chicken',
       extraToppings: [],
     });
-    const page = await customer.waitForPage(`/orders/${orderId}/logs/bake`, 'pizza baked, ready for delivery', 60_000);
-    expect(page).toContain('baking the pizza');
-    expect(page).toContain('pizza baked, ready for delivery');
+    // The page words the lines for customers: "Baking your pizza…", "Baked, ready for delivery".
+    const page = await customer.waitForPage(`/orders/${orderId}/logs/bake`, 'Baked, ready for delivery', 60_000);
+    expect(page).toContain('Baking your pizza');
+    expect(page).toContain('Baked, ready for delivery');
     // Not from a file: the bake role never ran on the web host.
     expect(existsSync(logFilePath(web.shop.logDir, 'bake'))).toBe(false);
-    const deliverPage = await customer.waitForPage(`/orders/${orderId}/logs/deliver`, 'delivered', 60_000);
-    expect(deliverPage).toContain('delivered');
+    const deliverPage = await customer.waitForPage(`/orders/${orderId}/logs/deliver`, 'Delivered', 60_000);
+    expect(deliverPage).toContain('Delivered');
 
     // What one order costs on the log topic: one record per info line about it, by role.
     await kitchenShop.stop();

@@ -9,6 +9,7 @@ import security, { FORM_BODY_LIMIT, TooManyRequestsError } from './plugins/secur
 import session, { inMemoryRevocations } from './plugins/session.js';
 import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
+import cancelRoutes from './routes/cancel.js';
 import healthRoutes from './routes/health.js';
 import lineageRoutes from './routes/lineage.js';
 import liveRoutes from './routes/live.js';
@@ -99,6 +100,7 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   await fastify.register(healthRoutes);
   await fastify.register(authRoutes);
   await fastify.register(orderRoutes);
+  await fastify.register(cancelRoutes);
   await fastify.register(liveRoutes);
   await fastify.register(lineageRoutes);
 }

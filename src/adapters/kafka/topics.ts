@@ -27,6 +27,9 @@ const TOPIC_KEYS: ReadonlyArray<keyof Topics> = [
   'deadLetter',
   'logs',
   'roleStats',
+  'sessions',
+  'cancelRequested',
+  'cancelled',
 ];
 const ADMIN_TIMEOUT_MS = 15_000;
 
@@ -197,6 +200,26 @@ function configEntriesFor(
         { name: 'cleanup.policy', value: 'delete' },
         { name: 'retention.ms', value: '3600000' },
         { name: 'segment.ms', value: '3600000' },
+      ],
+    };
+  }
+  if (topic === settings.topics.sessions) {
+    // A logout matters until its session would have expired anyway.
+    const retentionMs = String(Math.round(settings.shop.sessionHours * 3_600_000));
+    return {
+      configEntries: [
+        { name: 'cleanup.policy', value: 'compact,delete' },
+        { name: 'retention.ms', value: retentionMs },
+        { name: 'segment.ms', value: retentionMs },
+      ],
+    };
+  }
+  if (topic === settings.topics.cancelRequested) {
+    // Read whole on every assignment: keep it to the orders' own retention.
+    return {
+      configEntries: [
+        { name: 'cleanup.policy', value: 'delete' },
+        { name: 'retention.ms', value: String(Math.round(settings.orders.ordersRetentionHours * 3_600_000)) },
       ],
     };
   }

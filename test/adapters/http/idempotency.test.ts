@@ -48,7 +48,7 @@ describe('web app: one form places one order', () => {
     expect(records[0]?.key).toBe(orderId);
     expect(records[0]?.headers?.[HEADERS.idempotencyKey]?.toString()).toBe(form.idempotencyKey);
     expect(web.store.getOrder(orderId)).toMatchObject({ placement: 'placed', idempotencyKey: form.idempotencyKey });
-    const metrics = await web.app.inject({ method: 'GET', url: '/metrics' });
+    const metrics = { statusCode: 200, body: await web.metrics.registry.metrics() };
     expect(metrics.body).toMatch(/^pizza_orders_placed_total 1$/m);
   });
 

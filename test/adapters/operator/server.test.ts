@@ -47,7 +47,9 @@ describe('the operator address (metrics, probes, dead letters)', () => {
     expect(metrics).toMatch(/pizza_kafka_up 1/);
     // Every group of the shop, per topic and partition: nothing is left once the order is delivered.
     expect(metrics).toMatch(
-      new RegExp(`pizza_consumer_lag\\{group="${settings.groupIds.bake}",topic="${settings.topics.assembled}",partition="0"\\} 0`),
+      new RegExp(
+        `pizza_consumer_lag\\{group="${settings.groupIds.bake}",topic="${settings.topics.assembled}",partition="0"\\} 0`,
+      ),
     );
 
     expect((await fetch(`${url}/health`)).status).toBe(200);

@@ -6,7 +6,7 @@ import fp from 'fastify-plugin';
 import Handlebars from 'handlebars';
 import type { PageContext } from '../context.js';
 
-const PARTIALS = ['flow', 'flow-tall', 'timeline', 'log-lines', 'nav'] as const;
+const PARTIALS = ['flow', 'flow-tall', 'timeline', 'log-lines', 'nav', 'cancel'] as const;
 
 /** Handlebars views in a layout, and the static assets next to them: nothing comes from a CDN. */
 export default fp(

@@ -20,6 +20,7 @@ import {
   orderPage,
   timelineRows,
 } from '../presenters.js';
+import { cancelPanel } from './cancel.js';
 
 /** The pages a customer must be logged in for send everyone else to the login page. */
 export async function requireCustomer(request: FastifyRequest, reply: FastifyReply) {
@@ -142,12 +143,14 @@ export default async function orderRoutes(fastify: FastifyInstance) {
       const orderId = String(request.query.id ?? '')
         .trim()
         .toLowerCase();
+      // An empty search is no search: back to the customer's orders, not a 404 with a blank id.
+      if (orderId === '') return reply.redirect('/orders', 303);
       if (!ORDER_ID_PATTERN.test(orderId)) return orderNotFound(reply, orderId);
       return reply.redirect(`/orders/${orderId}`, 303);
     },
   );
 
-  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string } }>(
+  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; cancel?: string } }>(
     '/orders/:orderId',
     { preHandler: requireCustomer },
     async (request, reply) => {
@@ -172,6 +175,7 @@ export default async function orderRoutes(fastify: FastifyInstance) {
         services: FLOW_SERVICES,
         statusSource: settings.shop.statusSource,
         flowCaption: flowCaption(fastify.shop.bus.kind),
+        cancel: cancelPanel(settings, store, order, request.query.cancel === 'requested'),
         estimate: estimate(settings, order),
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
         logs: logRows(
