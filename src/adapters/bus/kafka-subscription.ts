@@ -10,6 +10,8 @@ export interface KafkaSubscriptionSettings {
    * outputs of a record are sent in the transaction that commits its offset.
    */
   transactional?: KafkaProducer | undefined;
+  /** Makes a new transactional producer with the same id, when the old one is stuck (an abort that failed). */
+  renewTransactional?: (() => Promise<KafkaProducer>) | undefined;
   /** How long `stop()` waits for records in flight before handing them back. */
   shutdownGraceMs: number;
   /** A member that stops heartbeating loses its partitions after this long: the crash failover time. */
@@ -70,7 +72,7 @@ export async function subscribeKafka(
     joined = resolve;
   });
 
-  const transactional = settings.transactional;
+  let transactional = settings.transactional;
   /** Exactly-once: each done record's outputs, by partition and offset, until their transaction. */
   const outputs = new Map<string, Map<bigint, CapturedMessage[]>>();
   /** Exactly-once: outputs whose records are all committable, in offset order, for the next transaction. */
@@ -107,6 +109,7 @@ export async function subscribeKafka(
       return taken;
     });
     const transaction = await producer.transaction();
+    let aborted = false;
     try {
       const byTopic = new Map<string, CapturedMessage[]>();
       for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
@@ -131,8 +134,30 @@ export async function subscribeKafka(
       });
       await transaction.commit();
     } catch (error) {
-      await transaction.abort().catch(() => {});
+      await transaction.abort().then(
+        () => {
+          aborted = true;
+        },
+        () => {},
+      );
+      // A transaction that could not be aborted (the broker was away) leaves the producer
+      // unable to start another: replace it; the same id makes the coordinator abort the old one.
+      if (!aborted) await renewProducer(producer);
       throw error;
+    }
+  };
+
+  const renewProducer = async (stuck: KafkaProducer) => {
+    if (!settings.renewTransactional || stopping) return;
+    await stuck.disconnect().catch(() => {});
+    for (let attempt = 1; !stopping; attempt += 1) {
+      try {
+        transactional = await settings.renewTransactional();
+        return;
+      } catch (err) {
+        log.debug({ err, attempt }, 'could not make a new transactional producer yet');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
+      }
     }
   };
 

@@ -138,6 +138,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           settings.shop.processing === 'exactly-once' ? await transactionalProducer(subscribeOptions) : undefined;
         return subscribeKafka(clients, subscribeOptions, {
           transactional,
+          renewTransactional: transactional ? () => transactionalProducer(subscribeOptions) : undefined,
           shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
           sessionTimeoutMs: settings.shop.sessionTimeoutMs,
           heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,
