@@ -10,6 +10,7 @@
  *   - end-to-end latency p50/p95/p99 at BENCH_RATE orders/s offered for
  *     BENCH_SECONDS (from the customer's POST to "delivered" in the view);
  *   - peak RSS (VmHWM) of `pizza all`.
+ * BENCH_PROCESSING=exactly-once runs the roles in Kafka transactions, to compare.
  * BENCH_CPU_PROF=1 writes a V8 CPU profile of `pizza all` to bench-results/.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,6 +30,8 @@ const RATE = Number(process.env.BENCH_RATE ?? 200);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 15);
 const PARTITIONS = Number(process.env.BENCH_PARTITIONS ?? 4);
 const CPU_PROF = process.env.BENCH_CPU_PROF === '1';
+/** at-least-once (the default) or exactly-once: the same bench, to compare what transactions cost. */
+const PROCESSING = process.env.BENCH_PROCESSING === 'exactly-once' ? 'exactly-once' : 'at-least-once';
 const repoRoot = resolve(import.meta.dirname, '..');
 const resultsDir = join(repoRoot, 'bench-results');
 const PIZZA = { sauce: 'Tomato', cheese: 'Mozzarella', mainTopping: 'Pepperoni', extraToppings: ['Mushroom'] };
@@ -106,6 +109,7 @@ async function main(): Promise<void> {
         'replication_factor = 1',
         '[pizza-shop]',
         'status_source = topics',
+        `processing = ${PROCESSING}`,
         `data_dir = ${join(work, 'data')}`,
         `log_dir = ${join(work, 'logs')}`,
         `port = ${port}`,
@@ -188,6 +192,7 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       node: process.version,
       partitions: PARTITIONS,
+      processing: PROCESSING,
       throughput: {
         orders: ORDERS,
         customers: CLIENTS,
@@ -214,7 +219,8 @@ async function main(): Promise<void> {
       [`latency p99 @ ${RATE}/s offered`, `${results.latency.p99Ms.toFixed(0)} ms`, '<= 250 ms'],
       ['peak RSS of pizza all', `${peakRssMb.toFixed(0)} MB`, '<= 250 MB'],
     ];
-    console.log(`\n${'measure'.padEnd(34)}${'result'.padEnd(18)}target`);
+    console.log(`\nprocessing: ${PROCESSING}`);
+    console.log(`${'measure'.padEnd(34)}${'result'.padEnd(18)}target`);
     for (const [name, value, target] of rows) console.log(`${name.padEnd(34)}${value.padEnd(18)}${target}`);
     const file = join(resultsDir, `bench-${results.date.replace(/[:.]/g, '-')}.json`);
     writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
