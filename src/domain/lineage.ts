@@ -147,8 +147,14 @@ export function lineagePlan(
   const flink = settings.shop.statusSource === 'pizza-status';
   const stageTopics = [topics.ordered, topics.pending, topics.assembled, topics.baked, topics.delivered];
   const services: ServicePlan[] = [
-    // The web app's only group is its per-host reader of the log topic, named after the status group.
-    { name: 'web', label: 'Web app', groupBases: [`${groupIds.status}-logs`], reads: [], writes: [topics.ordered] },
+    // The web app's groups are its per-host readers of the log and sessions topics, named after the status group.
+    {
+      name: 'web',
+      label: 'Web app',
+      groupBases: [`${groupIds.status}-logs`, `${groupIds.status}-sessions`],
+      reads: [],
+      writes: [topics.ordered],
+    },
     {
       name: 'assemble',
       label: 'Assemble',

@@ -71,6 +71,11 @@ export class Dispatcher {
     return this.inFlight.size + this.queue.length;
   }
 
+  /** Records being worked on now (taken a slot), not those queued behind them. */
+  get busy(): number {
+    return this.inFlight.size;
+  }
+
   hasRoom(): boolean {
     return !this.stopping && this.load < this.queueLimit;
   }

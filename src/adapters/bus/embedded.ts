@@ -218,7 +218,7 @@ export class EmbeddedBus implements Bus {
           memberId: String(member.id),
           clientId: member.options.clientId,
           role: member.options.role,
-          inFlight: member.dispatcher.load,
+          inFlight: member.dispatcher.busy,
           capacity: member.options.capacity,
         })),
       })),
