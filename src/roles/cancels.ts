@@ -293,6 +293,7 @@ export function cancelSubscription(deps: RoleDeps, registry: CancelRegistry): Co
   const role = registry.role;
   let subscription: Subscription | undefined;
   return {
+    topics: [settings.topics.cancelRequested],
     async start() {
       subscription = await bus.subscribe({
         groupId: cancelsGroupId(settings, role),

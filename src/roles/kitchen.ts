@@ -12,6 +12,8 @@ export interface HandlerDeps extends RoleDeps {
 
 /** A second subscription a role keeps beside its main one (the cancel requests): started first, stopped last. */
 export interface Companion {
+  /** The topics it reads, checked with the role's own before anything starts. */
+  topics: string[];
   start(): Promise<void>;
   stop(): Promise<void>;
   joined(): boolean;
@@ -48,6 +50,8 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   return {
     name: spec.name,
     async start() {
+      // Every topic the role will read, checked at once, so a user learns of all the missing ones together.
+      await bus.requireTopics([...spec.topics, ...(spec.companion?.topics ?? [])]);
       spec.onStart?.();
       await spec.companion?.start();
       subscription = await bus.subscribe({
