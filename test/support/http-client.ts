@@ -1,10 +1,12 @@
+import { CookieJar } from '../../src/cli/cookie-jar.js';
+
 /**
  * A browser stand-in over real HTTP: keeps cookies, reads the CSRF token from
  * pages, and places orders through the web app's form posts. Used by the Kafka
  * end-to-end tests and by the benchmark, so both order exactly as a customer does.
  */
 export class ShopHttpClient {
-  private readonly cookies = new Map<string, string>();
+  private readonly cookies = new CookieJar();
   private csrfToken = '';
 
   constructor(private baseUrl: string) {}
@@ -29,7 +31,7 @@ export class ShopHttpClient {
 
   /** This customer's cookies as a Cookie header, e.g. to replay them as a thief would. */
   cookieHeader(): string {
-    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    return this.cookies.header();
   }
 
   /** Places an order; returns its id, read from the redirect to the order page. */
@@ -87,15 +89,7 @@ export class ShopHttpClient {
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     const response = await fetch(new URL(path, this.baseUrl), { method, headers, body, redirect: 'manual' });
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const separator = pair?.indexOf('=') ?? -1;
-      if (!pair || separator < 0) continue;
-      const name = pair.slice(0, separator).trim();
-      const value = pair.slice(separator + 1).trim();
-      if (value === '' || /max-age=0/i.test(cookie)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    this.cookies.take(response);
     if (method === 'GET') {
       const text = await response.text();
       this.lastBody = text;

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { z } from 'zod';
 import { DEMO_LOAD_LIMITS } from '../../domain/lineage.js';
 import { configError, EXIT_CODES } from '../../errors.js';
+import { CookieJar } from '../cookie-jar.js';
 
 const LOAD_LIMITS = DEMO_LOAD_LIMITS;
 export const DEFAULT_WEB_URL = 'http://127.0.0.1:8000';
@@ -11,7 +12,7 @@ export const DEFAULT_WEB_URL = 'http://127.0.0.1:8000';
  * cookies and its CSRF token, so tools use the same pages a browser does.
  */
 export class WebSession {
-  private readonly cookies = new Map<string, string>();
+  private readonly cookies = new CookieJar();
   private csrfToken = '';
 
   constructor(private readonly baseUrl: string) {}
@@ -44,7 +45,7 @@ export class WebSession {
 
   private async send(method: 'GET' | 'POST', path: string, body?: string): Promise<Response> {
     const headers: Record<string, string> = {};
-    if (this.cookies.size > 0) headers.cookie = [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+    if (this.cookies.size > 0) headers.cookie = this.cookies.header();
     if (body !== undefined) headers['content-type'] = 'application/x-www-form-urlencoded';
     let response: Response;
     try {
@@ -55,15 +56,7 @@ export class WebSession {
         error,
       );
     }
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const separator = pair?.indexOf('=') ?? -1;
-      if (!pair || separator < 0) continue;
-      const name = pair.slice(0, separator).trim();
-      const value = pair.slice(separator + 1).trim();
-      if (value === '' || /max-age=0/i.test(cookie)) this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    this.cookies.take(response);
     return response;
   }
 }
