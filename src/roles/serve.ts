@@ -9,6 +9,7 @@ import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { SessionStore } from '../adapters/sqlite/session-store.js';
 import type { Settings } from '../config/settings.js';
+import { configError } from '../errors.js';
 import { startOrderLogProjection } from './order-logs.js';
 import type { Role, RoleDeps } from './role.js';
 import { type SessionProjection, startSessionProjection } from './sessions.js';
@@ -98,7 +99,15 @@ export function createServeRole(
         sessions,
         metrics: deps.metrics,
       });
-      await app.listen({ host: settings.shop.host, port: settings.shop.port });
+      try {
+        await app.listen({ host: settings.shop.host, port: settings.shop.port });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+        throw configError(
+          `Port ${settings.shop.port} on ${settings.shop.host} is already in use (another pizza, perhaps). Stop it, or choose another port with --port.`,
+          error,
+        );
+      }
       // Orders a crash left being placed are settled in the background: the window must not hold up the start.
       settling = placement.reconcile(stopSettling.signal).then(
         (counts) => {
