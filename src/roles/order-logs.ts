@@ -2,14 +2,15 @@ import type { Logger } from 'pino';
 import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
 import { outsideTransaction } from '../adapters/bus/transaction-context.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
-import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT } from '../adapters/logs/order-log-line.js';
+import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT, type OrderLogValue } from '../adapters/logs/order-log-line.js';
 import type { OrderLogSink } from '../adapters/logs/order-log-sink.js';
-import type { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
+import type { LogSource, OrderLogStore } from '../adapters/sqlite/order-log-store.js';
+import { TurnBatch } from '../adapters/sqlite/turn-batch.js';
 import { PizzaError } from '../errors.js';
 import { perHostGroupId, resolveHostId } from './host.js';
 import type { RoleDeps } from './role.js';
 
-/** Lines written at once; each is one small SQLite insert. */
+/** Lines worked on at once; those of one turn share a SQLite transaction. */
 const CAPACITY = 64;
 const PURGE_EVERY_MS = 60_000;
 const HOUR_MS = 3_600_000;
@@ -22,16 +23,28 @@ export type AppliedLine = 'stored' | 'duplicate' | 'expired' | 'unreadable';
  * record that is not a log line is skipped, never retried or dead-lettered:
  * the lines are for people to read, not work to be done.
  */
-export function applyOrderLogRecord(
+export async function applyOrderLogRecord(
   record: BusRecord,
-  deps: { store: OrderLogStore; now: number; retentionMs: number },
-): AppliedLine {
+  deps: { writer: OrderLogWriter; now: number; retentionMs: number },
+): Promise<AppliedLine> {
   const decoded = decodeOrderLogRecord(record.key, record.value);
   if (!decoded) return 'unreadable';
   // A copy rebuilt from the start of the topic takes only what retention would keep.
   if (decoded.value.time < deps.now - deps.retentionMs) return 'expired';
   const { topic, partition, offset } = record;
-  return deps.store.append(decoded.orderId, decoded.value, { topic, partition, offset }) ? 'stored' : 'duplicate';
+  const stored = await deps.writer.submit({
+    orderId: decoded.orderId,
+    value: decoded.value,
+    source: { topic, partition, offset },
+  });
+  return stored ? 'stored' : 'duplicate';
+}
+
+/** The log projection's writes, one transaction per turn of the event loop (see TurnBatch). */
+export type OrderLogWriter = TurnBatch<{ orderId: string; value: OrderLogValue; source: LogSource }, boolean>;
+
+export function orderLogWriter(store: OrderLogStore): OrderLogWriter {
+  return new TurnBatch((lines, positions) => store.appendMany(lines, positions));
 }
 
 /**
@@ -102,6 +115,7 @@ export async function startOrderLogProjection(
   const timer = setInterval(purge, PURGE_EVERY_MS);
   timer.unref();
 
+  const writer = orderLogWriter(store);
   let subscription: Subscription;
   try {
     subscription = await bus.subscribe({
@@ -112,7 +126,7 @@ export async function startOrderLogProjection(
       role: 'serve',
       log,
       handle: async (record) => {
-        const applied = applyOrderLogRecord(record, { store, now: clock.now(), retentionMs });
+        const applied = await applyOrderLogRecord(record, { writer, now: clock.now(), retentionMs });
         if (applied === 'unreadable') {
           log.debug({ partition: record.partition, offset: record.offset }, 'skipped a record that is no log line');
         }
@@ -121,14 +135,8 @@ export async function startOrderLogProjection(
         const stored = store.storedPositions(partitions);
         return stored.length > 0 ? stored : undefined;
       },
-      onCommit: (position) => {
-        try {
-          store.savePosition(position);
-        } catch (err) {
-          // The lines are stored; at worst a restart reads a few of them again, and keeps one copy.
-          log.debug({ err, ...position }, 'could not remember the order log position');
-        }
-      },
+      // Saved with the next lines; if that write fails, a restart reads a few lines again and keeps one copy.
+      onCommit: (position) => writer.notePosition(position),
     });
   } catch (error) {
     clearInterval(timer);

@@ -98,6 +98,21 @@ export class OrderLogStore {
     );
   }
 
+  /**
+   * Stores several lines and the read positions they reach in one
+   * transaction (one WAL commit): a result per line, as `append` gives.
+   */
+  appendMany(
+    lines: ReadonlyArray<{ orderId: string; value: OrderLogValue; source: LogSource }>,
+    positions: readonly PartitionOffset[] = [],
+  ): boolean[] {
+    return this.db.transaction(() => {
+      const results = lines.map(({ orderId, value, source }) => this.append(orderId, value, source));
+      for (const position of positions) this.savePosition(position);
+      return results;
+    })();
+  }
+
   /** A role's newest `limit` lines about an order, oldest first. */
   latestLines(orderId: string, role: string, limit = 200): StoredLogLine[] {
     const rows = this.sql('SELECT * FROM order_logs WHERE order_id = ? AND role = ? ORDER BY seq DESC LIMIT ?').all(
