@@ -15,29 +15,42 @@ const CAPACITY = 64;
 const PURGE_EVERY_MS = 60_000;
 const HOUR_MS = 3_600_000;
 
-export type AppliedLine = 'stored' | 'duplicate' | 'expired' | 'unreadable';
+export interface AppliedLines {
+  stored: number;
+  duplicate: number;
+  expired: number;
+  /** A record with no log line in it. */
+  unreadable: boolean;
+}
 
 /**
- * Applies one record of the log topic to the store. Applying it twice is
- * harmless (the store keeps one row per topic, partition and offset), and a
- * record that is not a log line is skipped, never retried or dead-lettered:
- * the lines are for people to read, not work to be done.
+ * Applies one record of the log topic, with every line in it, to the store.
+ * Applying it twice is harmless (the store keeps one row per record and
+ * line), and a record that is not a log line is skipped, never retried or
+ * dead-lettered: the lines are for people to read, not work to be done.
  */
 export async function applyOrderLogRecord(
   record: BusRecord,
   deps: { writer: OrderLogWriter; now: number; retentionMs: number },
-): Promise<AppliedLine> {
-  const decoded = decodeOrderLogRecord(record.key, record.value);
-  if (!decoded) return 'unreadable';
-  // A copy rebuilt from the start of the topic takes only what retention would keep.
-  if (decoded.value.time < deps.now - deps.retentionMs) return 'expired';
-  const { topic, partition, offset } = record;
-  const stored = await deps.writer.submit({
-    orderId: decoded.orderId,
-    value: decoded.value,
-    source: { topic, partition, offset },
+): Promise<AppliedLines> {
+  const lines = decodeOrderLogRecord(record.key, record.value);
+  const applied: AppliedLines = { stored: 0, duplicate: 0, expired: 0, unreadable: lines.length === 0 };
+  const { topic, partition } = record;
+  const writes = lines.flatMap(({ orderId, value }, index) => {
+    // A copy rebuilt from the start of the topic takes only what retention would keep.
+    if (value.time < deps.now - deps.retentionMs) {
+      applied.expired += 1;
+      return [];
+    }
+    // A single-line record (as earlier versions wrote) is known by its offset; a batch's lines by offset and place.
+    const offset = lines.length === 1 && record.key === orderId ? record.offset : `${record.offset}:${index}`;
+    return [deps.writer.submit({ orderId, value, source: { topic, partition, offset } })];
   });
-  return stored ? 'stored' : 'duplicate';
+  for (const stored of await Promise.all(writes)) {
+    if (stored) applied.stored += 1;
+    else applied.duplicate += 1;
+  }
+  return applied;
 }
 
 /** The log projection's writes, one transaction per turn of the event loop (see TurnBatch). */
@@ -127,7 +140,7 @@ export async function startOrderLogProjection(
       log,
       handle: async (record) => {
         const applied = await applyOrderLogRecord(record, { writer, now: clock.now(), retentionMs });
-        if (applied === 'unreadable') {
+        if (applied.unreadable) {
           log.debug({ partition: record.partition, offset: record.offset }, 'skipped a record that is no log line');
         }
       },

@@ -11,10 +11,7 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/**
- * What goes on the log topic, keyed by order id: `{time, level, role, msg, ...fields}`.
- * The order id is the key, so the value leaves it out.
- */
+/** One line about one order, as the log topic carries it (see `encodeOrderLogBatch`). */
 export interface OrderLogValue {
   time: number;
   level: number;
@@ -125,9 +122,28 @@ export function orderLogRecord(line: Record<string, unknown>): { orderId: string
 
 /** Compact JSON, one object: `{time, level, role, msg, ...fields}`. */
 export function encodeOrderLogValue(value: OrderLogValue): Buffer {
-  return Buffer.from(
-    JSON.stringify({ ...value.fields, time: value.time, level: value.level, role: value.role, msg: value.msg }),
-  );
+  return Buffer.from(JSON.stringify(wireLine(value)));
+}
+
+/** One line of a batch names its order: `{orderId, time, level, role, msg, ...fields}`. */
+function wireLine(value: OrderLogValue, orderId?: string): Record<string, unknown> {
+  return {
+    ...value.fields,
+    ...(orderId === undefined ? {} : { orderId }),
+    time: value.time,
+    level: value.level,
+    role: value.role,
+    msg: value.msg,
+  };
+}
+
+/**
+ * Several lines, of any orders, in one record: `{"lines": [{orderId, time,
+ * level, role, msg, ...fields}, ...]}`. A record per line cost more than the
+ * work the lines are about (about 12 per order); a batch costs one.
+ */
+export function encodeOrderLogBatch(lines: ReadonlyArray<{ orderId: string; value: OrderLogValue }>): Buffer {
+  return Buffer.from(JSON.stringify({ lines: lines.map(({ orderId, value }) => wireLine(value, orderId)) }));
 }
 
 const wireSchema = z.looseObject({
@@ -137,18 +153,38 @@ const wireSchema = z.looseObject({
   msg: z.string().max(4_000),
 });
 
-/** Reads a record of the log topic; undefined when it is not one (the topic is shared, and anyone may write to it). */
+/** How many lines one record may hold; beyond, the rest of the record is left out. */
+export const MAX_LINES_PER_RECORD = 1_000;
+
+/**
+ * Reads a record of the log topic: a batch (any key), or a single line keyed
+ * by its order id (what earlier versions wrote). Lines that are not valid are
+ * left out: the topic is shared, and anyone may write to it.
+ */
 export function decodeOrderLogRecord(
   key: string | null,
   value: Buffer | null,
-): { orderId: string; value: OrderLogValue } | undefined {
-  if (!key || !ORDER_ID_PATTERN.test(key) || !value) return undefined;
+): Array<{ orderId: string; value: OrderLogValue }> {
+  if (!value) return [];
   let parsed: unknown;
   try {
     parsed = JSON.parse(value.toString('utf8'));
   } catch {
-    return undefined;
+    return [];
   }
+  if (parsed && typeof parsed === 'object' && Array.isArray((parsed as { lines?: unknown }).lines)) {
+    return (parsed as { lines: unknown[] }).lines.slice(0, MAX_LINES_PER_RECORD).flatMap((line) => {
+      const orderId = line && typeof line === 'object' ? (line as { orderId?: unknown }).orderId : undefined;
+      const decoded = typeof orderId === 'string' ? decodeLine(orderId, line) : undefined;
+      return decoded ? [decoded] : [];
+    });
+  }
+  const decoded = key ? decodeLine(key, parsed) : undefined;
+  return decoded ? [decoded] : [];
+}
+
+function decodeLine(orderId: string, parsed: unknown): { orderId: string; value: OrderLogValue } | undefined {
+  if (!ORDER_ID_PATTERN.test(orderId)) return undefined;
   const result = wireSchema.safeParse(parsed);
   if (!result.success) return undefined;
   const { time, level, role, msg, ...rest } = result.data;
@@ -158,5 +194,5 @@ export function decodeOrderLogRecord(
     const small = smallField(field);
     if (small !== undefined) fields[name] = small;
   }
-  return { orderId: key, value: { time, level, role, msg, fields } };
+  return { orderId, value: { time, level, role, msg, fields } };
 }

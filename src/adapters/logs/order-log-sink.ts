@@ -1,7 +1,8 @@
-import { encodeOrderLogValue, orderLogRecord } from './order-log-line.js';
+import { hostname } from 'node:os';
+import { encodeOrderLogBatch, type OrderLogValue, orderLogRecord } from './order-log-line.js';
 
-/** Publishes one line about one order; resolves once the broker has it. */
-export type OrderLogPublish = (orderId: string, value: Buffer) => Promise<unknown>;
+/** Publishes one record of lines under `key`; resolves once the broker has it. */
+export type OrderLogPublish = (key: string, value: Buffer) => Promise<unknown>;
 
 export interface OrderLogSinkOptions {
   publish: OrderLogPublish;
@@ -9,8 +10,17 @@ export interface OrderLogSinkOptions {
   warn(fields: Record<string, unknown>, message: string): void;
   /** Lines waiting to be published; beyond it new lines are dropped and counted. */
   capacity?: number;
-  /** Publishes awaiting their delivery report at once (librdkafka batches them). */
+  /** Records awaiting their delivery report at once. */
   maxInFlight?: number;
+  /** Lines one record carries at most. */
+  maxLinesPerRecord?: number;
+  /** How long a line waits for others to share its record. */
+  lingerMs?: number;
+  /**
+   * The key of this sink's records: one per process, so one role's lines stay
+   * in order on one partition.
+   */
+  key?: string;
   /** At most one warning this often, however much is dropped. */
   warnEveryMs?: number;
   now?: () => number;
@@ -19,6 +29,7 @@ export interface OrderLogSinkOptions {
 }
 
 export interface OrderLogSinkStats {
+  /** Lines waiting, and lines in records awaiting their delivery report. */
   queued: number;
   inFlight: number;
   published: number;
@@ -29,7 +40,9 @@ export interface OrderLogSinkStats {
 }
 
 export const ORDER_LOG_QUEUE_CAPACITY = 10_000;
-const MAX_IN_FLIGHT = 512;
+const MAX_IN_FLIGHT = 8;
+const MAX_LINES_PER_RECORD = 200;
+const LINGER_MS = 20;
 const WARN_EVERY_MS = 60_000;
 /** A line has an order id at its top level; the cheap look comes before parsing. */
 const ORDER_ID_NEEDLE = '"orderId":"';
@@ -37,14 +50,17 @@ const ORDER_ID_NEEDLE = '"orderId":"';
 /**
  * Takes the roles' log lines about orders and publishes them to the log topic,
  * off the critical path: `write` only queues, and the queue drains through the
- * bus later. The queue and the publishes in flight are bounded, so a broker
- * outage costs at most their memory: what does not fit is dropped and counted.
+ * bus later, many lines to a record (lines that arrive within `lingerMs` share
+ * one). The queue and the records in flight are bounded, so a broker outage
+ * costs at most their memory: what does not fit is dropped and counted.
  */
 export class OrderLogSink {
   private readonly lines: string[] = [];
   private head = 0;
   private inFlight = 0;
-  private scheduled = false;
+  private recordsInFlight = 0;
+  private scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  private scheduledSoon = false;
   private closed = false;
   private readonly counts = { published: 0, dropped: 0, failed: 0 };
   /** Dropped or failed since the last warning, for the next one. */
@@ -54,12 +70,18 @@ export class OrderLogSink {
   private readonly idleWaiters = new Set<() => void>();
   private readonly capacity: number;
   private readonly maxInFlight: number;
+  private readonly maxLinesPerRecord: number;
+  private readonly lingerMs: number;
+  private readonly key: string;
   private readonly warnEveryMs: number;
   private readonly now: () => number;
 
   constructor(private readonly options: OrderLogSinkOptions) {
     this.capacity = options.capacity ?? ORDER_LOG_QUEUE_CAPACITY;
     this.maxInFlight = options.maxInFlight ?? MAX_IN_FLIGHT;
+    this.maxLinesPerRecord = options.maxLinesPerRecord ?? MAX_LINES_PER_RECORD;
+    this.lingerMs = options.lingerMs ?? LINGER_MS;
+    this.key = options.key ?? `${hostname()}.${process.pid}`;
     this.warnEveryMs = options.warnEveryMs ?? WARN_EVERY_MS;
     this.now = options.now ?? Date.now;
   }
@@ -88,6 +110,7 @@ export class OrderLogSink {
   async close(graceMs = 2_000): Promise<OrderLogSinkStats> {
     if (!this.closed) this.options.onClose?.();
     this.closed = true;
+    if (this.queued > 0) this.schedule();
     if (this.queued > 0 || this.inFlight > 0) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, graceMs);
@@ -112,11 +135,19 @@ export class OrderLogSink {
     return this.lines.length - this.head;
   }
 
-  /** Drains on a later turn, so the line's parsing and publishing never run inside the log call. */
+  /**
+   * Drains on a later turn, so the line's parsing and publishing never run
+   * inside the log call: soon when a record's worth is waiting (or the sink
+   * closes), after the linger otherwise.
+   */
   private schedule(): void {
-    if (this.scheduled) return;
-    this.scheduled = true;
-    setImmediate(() => this.pump());
+    const soon = this.closed || this.queued >= this.maxLinesPerRecord || this.lingerMs === 0;
+    if (this.scheduled && (this.scheduledSoon || !soon)) return;
+    if (this.scheduled) clearTimeout(this.scheduled as NodeJS.Timeout);
+    this.scheduledSoon = soon;
+    this.scheduled = soon
+      ? setImmediate(() => this.pump(this.closed || this.lingerMs === 0))
+      : setTimeout(() => this.pump(true), this.lingerMs);
   }
 
   private take(): string | undefined {
@@ -132,43 +163,56 @@ export class OrderLogSink {
     return line;
   }
 
-  private pump(): void {
-    this.scheduled = false;
-    while (this.inFlight < this.maxInFlight && this.queued > 0) {
-      const text = this.take();
-      let record: ReturnType<typeof orderLogRecord>;
-      try {
-        record = orderLogRecord(JSON.parse(text ?? '') as Record<string, unknown>);
-      } catch {
-        continue; // Not JSON: not a line this sink can publish.
+  /** Sends full records, and a last short one when its lines have lingered enough (`all`). */
+  private pump(all: boolean): void {
+    if (this.scheduled && !this.scheduledSoon) clearTimeout(this.scheduled as NodeJS.Timeout);
+    this.scheduled = undefined;
+    while (
+      this.recordsInFlight < this.maxInFlight &&
+      (this.queued >= this.maxLinesPerRecord || (all && this.queued > 0))
+    ) {
+      const lines: Array<{ orderId: string; value: OrderLogValue }> = [];
+      while (lines.length < this.maxLinesPerRecord && this.queued > 0) {
+        try {
+          const record = orderLogRecord(JSON.parse(this.take() ?? '') as Record<string, unknown>);
+          if (record) lines.push(record);
+        } catch {
+          // Not JSON: not a line this sink can publish.
+        }
       }
-      if (!record) continue;
-      this.inFlight += 1;
-      let sending: Promise<unknown>;
-      try {
-        sending = this.options.publish(record.orderId, encodeOrderLogValue(record.value));
-      } catch (error) {
-        sending = Promise.reject(error);
-      }
-      sending
-        .then(
-          () => {
-            this.counts.published += 1;
-          },
-          (error: unknown) => {
-            this.counts.failed += 1;
-            this.unreported.failed += 1;
-            this.lastError = error instanceof Error ? error.message : String(error);
-            this.maybeWarn();
-          },
-        )
-        .finally(() => {
-          this.inFlight -= 1;
-          if (this.queued > 0) this.schedule();
-          else if (this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
-        });
+      if (lines.length > 0) this.send(lines);
     }
+    if (this.queued > 0 && this.recordsInFlight < this.maxInFlight) this.schedule();
     if (this.queued === 0 && this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
+  }
+
+  private send(lines: Array<{ orderId: string; value: OrderLogValue }>): void {
+    this.inFlight += lines.length;
+    this.recordsInFlight += 1;
+    let sending: Promise<unknown>;
+    try {
+      sending = this.options.publish(this.key, encodeOrderLogBatch(lines));
+    } catch (error) {
+      sending = Promise.reject(error);
+    }
+    sending
+      .then(
+        () => {
+          this.counts.published += lines.length;
+        },
+        (error: unknown) => {
+          this.counts.failed += lines.length;
+          this.unreported.failed += lines.length;
+          this.lastError = error instanceof Error ? error.message : String(error);
+          this.maybeWarn();
+        },
+      )
+      .finally(() => {
+        this.inFlight -= lines.length;
+        this.recordsInFlight -= 1;
+        if (this.queued > 0) this.schedule();
+        else if (this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
+      });
   }
 
   private maybeWarn(): void {

@@ -25,8 +25,9 @@ function factory(level: LogLevel, logDir?: string) {
   const console = consoleLines();
   const logs = createLoggerFactory({ level, logDir, console: console.stream });
   const published: Array<{ orderId: string; value: Record<string, unknown> }> = [];
-  const sink = logs.attachOrderLogSink?.(async (orderId, value) => {
-    published.push({ orderId, value: JSON.parse(value.toString('utf8')) });
+  const sink = logs.attachOrderLogSink?.(async (_key, value) => {
+    const { lines } = JSON.parse(value.toString('utf8')) as { lines: Array<Record<string, unknown>> };
+    for (const line of lines) published.push({ orderId: String(line.orderId), value: line });
   });
   if (!sink) throw new Error('the factory publishes order log lines');
   return { logs, console: console.lines, published, sink };
@@ -72,21 +73,24 @@ describe('the logger factory and the log topic', () => {
     const console = consoleLines();
     const logs = createLoggerFactory({ level: 'info', logDir: undefined, console: console.stream });
     let attempts = 0;
-    const sink = logs.attachOrderLogSink?.(async () => {
-      attempts += 1;
-      throw new Error('broker down');
-    });
+    const sink = logs.attachOrderLogSink?.(
+      async (_key, value) => {
+        attempts += (JSON.parse(value.toString('utf8')) as { lines: unknown[] }).lines.length;
+        throw new Error('broker down');
+      },
+      { lingerMs: 0 },
+    );
     const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
     for (let i = 0; i < 5; i += 1) bake.info(`line ${i}`);
     await sink?.close();
     bake.info('after close');
     await new Promise((resolve) => setImmediate(resolve));
     // The warning is no line about an order: it would otherwise be published, fail and warn again.
-    expect(attempts).toBe(5);
+    expect(attempts).toBe(5); // lines tried
     const warnings = console.lines.filter((line) => line.component === 'order-logs');
     expect(warnings.length).toBeGreaterThanOrEqual(1);
     expect(warnings.length).toBeLessThanOrEqual(2);
-    expect(warnings[0]).toMatchObject({ level: 40, failed: 1 });
+    expect(warnings[0]).toMatchObject({ level: 40, failed: 5 }); // one record of five lines
     expect(sink?.stats()).toMatchObject({ failed: 5, published: 0 });
   });
 });

@@ -8,12 +8,17 @@ const turn = () => new Promise((resolve) => setImmediate(resolve));
 /** A publish that never answers, as during a broker outage; `release` answers them all. */
 function stuckBus() {
   const waiting: Array<() => void> = [];
-  const sent: Array<{ orderId: string; value: unknown }> = [];
+  const sent: Array<{ key: string; lines: Array<Record<string, unknown>> }> = [];
   let back = false;
   return {
     sent,
-    publish: (orderId: string, value: Buffer) => {
-      sent.push({ orderId, value: JSON.parse(value.toString('utf8')) });
+    /** Every line sent, in order, whatever record carried it. */
+    lines: () => sent.flatMap((record) => record.lines),
+    publish: (key: string, value: Buffer) => {
+      sent.push({
+        key,
+        lines: (JSON.parse(value.toString('utf8')) as { lines: Array<Record<string, unknown>> }).lines,
+      });
       return back ? Promise.resolve() : new Promise<void>((resolve) => waiting.push(resolve));
     },
     /** The broker is back: what waits is delivered, and so is everything after. */
@@ -33,7 +38,10 @@ describe('the order log sink', () => {
       publish: bus.publish,
       warn: (fields) => warnings.push(fields),
       capacity: 5,
+      // A record per line, sent at once: the bounds are what this test is about.
       maxInFlight: 2,
+      maxLinesPerRecord: 1,
+      lingerMs: 0,
       now: () => now,
     });
 
@@ -56,7 +64,7 @@ describe('the order log sink', () => {
     bus.release();
     await sink.close(1_000);
     expect(sink.stats()).toEqual({ queued: 0, inFlight: 0, published: 7, dropped: 114, failed: 0 });
-    expect(bus.sent.map((sent) => (sent.value as { msg: string }).msg)).toEqual([
+    expect(bus.lines().map((sent) => sent.msg)).toEqual([
       'line 0',
       'line 1',
       'line 2',
@@ -76,6 +84,7 @@ describe('the order log sink', () => {
         if (calls === 1) throw new Error('broker down');
       },
       warn: (fields) => warnings.push(fields),
+      maxLinesPerRecord: 1,
     });
     sink.write(line('0000abcd', 'refused'));
     sink.write(line('0000abcd', 'accepted'));
@@ -92,12 +101,11 @@ describe('the order log sink', () => {
     sink.write(line('0000abcd', 'reading the log topic', { component: 'order-logs' }));
     sink.write(line('not-an-order-id', 'bad id'));
     sink.write(line('0000abcd', 'kept'));
-    await turn();
-    expect(bus.sent).toEqual([
-      { orderId: '0000abcd', value: { time: 1_700_000_000_000, level: 30, role: 'bake', msg: 'kept' } },
-    ]);
     bus.release();
     await sink.close();
+    expect(bus.lines()).toEqual([
+      { orderId: '0000abcd', time: 1_700_000_000_000, level: 30, role: 'bake', msg: 'kept' },
+    ]);
   });
 
   it('sends compact values: an error keeps its message but never its stack, long fields are cut', async () => {
@@ -107,21 +115,26 @@ describe('the order log sink', () => {
     sink.write(
       line('0000abcd', 'failed', { level: 50, err, bakingSeconds: 12, note: 'x'.repeat(1_000), pid: 1, hostname: 'h' }),
     );
-    await turn();
-    const value = bus.sent[0]?.value as Record<string, unknown>;
+    bus.release();
+    await sink.close();
+    const value = bus.lines()[0] as Record<string, unknown>;
     expect(value).toMatchObject({ level: 50, role: 'bake', msg: 'failed', err: 'oven on fire', bakingSeconds: 12 });
     expect(JSON.stringify(value)).not.toContain('/srv/pizza');
     expect(String(value.note).length).toBeLessThanOrEqual(200);
     expect(value).not.toHaveProperty('pid');
     expect(value).not.toHaveProperty('hostname');
-    expect(value).not.toHaveProperty('orderId');
-    bus.release();
-    await sink.close();
+    expect(value.orderId).toBe('0000abcd');
   });
 
   it('drops what is still queued when closing takes longer than its grace, and takes no more lines', async () => {
     const bus = stuckBus();
-    const sink = new OrderLogSink({ publish: bus.publish, warn: () => {}, maxInFlight: 1 });
+    const sink = new OrderLogSink({
+      publish: bus.publish,
+      warn: () => {},
+      maxInFlight: 1,
+      maxLinesPerRecord: 1,
+      lingerMs: 0,
+    });
     sink.write(line('0000abcd', 'one'));
     sink.write(line('0000abcd', 'two'));
     await turn();
@@ -130,5 +143,28 @@ describe('the order log sink', () => {
     sink.write(line('0000abcd', 'after close'));
     expect(sink.stats().dropped).toBe(2);
     bus.release();
+  });
+
+  it('sends the lines that arrive together in one record, of any orders, under the sink key', async () => {
+    const bus = stuckBus();
+    bus.release();
+    const sink = new OrderLogSink({ publish: bus.publish, warn: () => {}, key: 'host-a.42', maxLinesPerRecord: 3 });
+    for (const [orderId, msg] of [
+      ['0000abcd', 'one'],
+      ['0000ef01', 'two'],
+      ['0000abcd', 'three'],
+      ['0000ef01', 'four'],
+    ] as const)
+      sink.write(line(orderId, msg));
+    await turn();
+    // Three lines fill a record at once; the fourth waits for its linger.
+    expect(bus.sent.map((record) => record.lines.map((sent) => sent.msg))).toEqual([['one', 'two', 'three']]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(bus.sent.map((record) => record.lines.map((sent) => `${sent.orderId} ${sent.msg}`))).toEqual([
+      ['0000abcd one', '0000ef01 two', '0000abcd three'],
+      ['0000ef01 four'],
+    ]);
+    expect(new Set(bus.sent.map((record) => record.key))).toEqual(new Set(['host-a.42']));
+    expect(await sink.close()).toMatchObject({ published: 4, queued: 0, inFlight: 0 });
   });
 });
