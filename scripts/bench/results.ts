@@ -1,0 +1,112 @@
+import type { KafkaCeiling } from './kafka-ceiling.js';
+import type { MemorySample } from './memory.js';
+import type { SecondBin } from './series.js';
+import { type ResultRow, TARGETS } from './targets.js';
+import { figure, percent, whole } from './util.js';
+import type { WebCeiling } from './web-ceiling.js';
+
+/** What `npm run bench` writes to bench-results/*.json and draws in the report. */
+export interface BenchResults {
+  date: string;
+  node: string;
+  cpus: number;
+  partitions: number;
+  processing: string;
+  kafkaCeiling: KafkaCeiling;
+  webCeiling: WebCeiling;
+  throughput: {
+    orders: number;
+    customers: number;
+    acceptedPerSecond: number;
+    deliveredPerSecond: number;
+    seconds: number;
+    shareOfCeiling: number;
+    /** The order POST's accepted rate as a share of the bare route's requests/s. */
+    postShareOfBareRoute: number;
+  };
+  latency: {
+    offeredPerSecond: number;
+    achievedOfferPerSecond: number;
+    orders: number;
+    p50Ms: number;
+    p95Ms: number;
+    p99Ms: number;
+    maxMs: number;
+  };
+  memory: {
+    /** VmHWM of the `pizza all` process. */
+    peakRssMb: number;
+    /** The sum of VmHWM over it and every process it started. */
+    treePeakMb: number;
+    processes: number;
+  };
+  /** Seconds since the sustained phase began, as the report's charts count them. */
+  phases: { sustained: [number, number]; latency: [number, number] };
+  series: SecondBin[];
+  memorySamples: MemorySample[];
+  targets: typeof TARGETS;
+  /** Wall time of each part of the bench, in seconds. */
+  durations: Record<string, number>;
+}
+
+export function benchRows(results: BenchResults): ResultRow[] {
+  const { kafkaCeiling: ceiling, webCeiling: web, throughput, latency, memory } = results;
+  const atRate = `@ ${whole(latency.offeredPerSecond)}/s offered`;
+  const latencyTarget =
+    latency.offeredPerSecond === TARGETS.latencyRate
+      ? `p99 <= ${TARGETS.p99Ms} ms`
+      : `p99 <= ${TARGETS.p99Ms} ms at ${TARGETS.latencyRate}/s`;
+  const rows: ResultRow[] = [
+    {
+      measure: `Kafka client: produce P (${ceiling.partitions} partitions)`,
+      result: `${whole(ceiling.produce.perSecond)} msg/s`,
+      target: '',
+    },
+    { measure: 'Kafka client: consume C (eachBatch)', result: `${whole(ceiling.consume.perSecond)} msg/s`, target: '' },
+    { measure: 'ceiling 1 / (4/P + 8/C)', result: `${whole(ceiling.ordersPerSecond)} orders/s`, target: '' },
+    {
+      measure: `bare fastify route, ${web.clients} clients`,
+      result: `${whole(web.perSecond)} req/s`,
+      target: '',
+    },
+    {
+      measure: `sustained throughput (${whole(throughput.orders)} orders)`,
+      result: `${whole(throughput.deliveredPerSecond)} orders/s`,
+      target: `>= ${whole(TARGETS.ordersPerSecond)} orders/s`,
+      met: throughput.deliveredPerSecond >= TARGETS.ordersPerSecond,
+    },
+    {
+      measure: '  share of the ceiling',
+      result: percent(throughput.shareOfCeiling),
+      target: `>= ${percent(TARGETS.shareOfCeiling)}`,
+      met: throughput.shareOfCeiling >= TARGETS.shareOfCeiling,
+    },
+    {
+      measure: '  orders accepted by the web app (POST)',
+      result: `${whole(throughput.acceptedPerSecond)} orders/s`,
+      target: '',
+    },
+    { measure: '  POST share of the bare route', result: percent(throughput.postShareOfBareRoute), target: '' },
+    {
+      measure: `latency p50 / p95 / p99 ${atRate}`,
+      result: `${whole(latency.p50Ms)} / ${whole(latency.p95Ms)} / ${whole(latency.p99Ms)} ms`,
+      target: latencyTarget,
+      met: latency.offeredPerSecond === TARGETS.latencyRate ? latency.p99Ms <= TARGETS.p99Ms : undefined,
+    },
+    {
+      measure: 'peak RSS of pizza all (the process)',
+      result: `${figure(memory.peakRssMb)} MB`,
+      target: `<= ${TARGETS.peakRssMbAll} MB`,
+      met: memory.peakRssMb <= TARGETS.peakRssMbAll,
+    },
+  ];
+  if (memory.processes > 1) {
+    rows.push({
+      measure: `  with its ${memory.processes - 1} child processes (sum)`,
+      result: `${figure(memory.treePeakMb)} MB`,
+      target: `<= ${TARGETS.peakRssMbTree} MB`,
+      met: memory.treePeakMb <= TARGETS.peakRssMbTree,
+    });
+  }
+  return rows;
+}

@@ -1,0 +1,131 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { checkTopics } from '../../src/cli/commands/topics-check.js';
+import { loadSettings } from '../../src/config/settings.js';
+import { freePort, sleep } from './util.js';
+
+export const repoRoot = resolve(import.meta.dirname, '..', '..');
+export const resultsDir = join(repoRoot, 'bench-results');
+
+export type Processing = 'at-least-once' | 'exactly-once';
+
+/** `all`: every role in one `pizza all`; `roles`: `pizza serve`, `assemble`, `bake` and `deliver`, a process each. */
+export type ShopLayout = 'all' | 'roles';
+
+/** The roles a one-process-per-role shop needs; `serve` keeps its own orders view, so no `status`. */
+export const ROLE_PROCESSES = ['serve', 'assemble', 'bake', 'deliver'] as const;
+
+export interface ShopOptions {
+  bootstrapServers: string;
+  partitions: number;
+  processing: Processing;
+  layout: ShopLayout;
+  /** A temporary directory of this run: the ini, and each process's data and log dirs. */
+  workDir: string;
+  /** Extra node flags for every process, e.g. a CPU profile. */
+  nodeArgs?: string[];
+}
+
+export interface ShopProcesses {
+  baseUrl: string;
+  /** The web host's orders view, read-only for the bench. */
+  dbFile: string;
+  ini: string;
+  /** The main pid of each process: `all`, or one per role. */
+  pids: Record<string, number>;
+  /** Stops every process (SIGTERM, then SIGKILL after 20 s). */
+  stop(): Promise<void>;
+}
+
+/** Writes the shop's ini for a broker, and creates its topics with the partition count asked for. */
+export async function prepareShop(options: ShopOptions): Promise<{ ini: string; port: number; dbFileName: string }> {
+  const port = await freePort();
+  const ini = join(options.workDir, 'bench.ini');
+  mkdirSync(options.workDir, { recursive: true });
+  writeFileSync(
+    ini,
+    [
+      '[kafka]',
+      `bootstrap.servers = ${options.bootstrapServers}`,
+      '[kafka-topic-config]',
+      `num_partitions = ${options.partitions}`,
+      'replication_factor = 1',
+      '[pizza-shop]',
+      'status_source = topics',
+      `processing = ${options.processing}`,
+      `data_dir = ${join(options.workDir, 'data')}`,
+      `log_dir = ${join(options.workDir, 'logs')}`,
+      `port = ${port}`,
+    ].join('\n'),
+  );
+  const settings = loadSettings({ config: ini, timeScale: '0' });
+  const topics = await checkTopics(settings, { create: true });
+  if (topics.exitCode !== 0) throw new Error(`topics not ready: ${topics.report.problems.join('; ')}`);
+  return { ini, port, dbFileName: settings.orders.fileName };
+}
+
+/** Starts the shop from dist/ at time scale 0 and waits until its web app answers. */
+export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
+  const { ini, port, dbFileName } = await prepareShop(options);
+  const roles: readonly string[] = options.layout === 'all' ? ['all'] : ROLE_PROCESSES;
+  const children = new Map<string, ChildProcess>();
+  const stop = async () => {
+    await Promise.all(
+      [...children.values()].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = new Promise((done) => child.once('exit', done));
+        child.kill('SIGTERM');
+        await Promise.race([exited, sleep(20_000)]);
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      }),
+    );
+  };
+  try {
+    for (const role of roles) {
+      const dir = options.layout === 'all' ? options.workDir : join(options.workDir, role);
+      const args = [
+        ...(options.nodeArgs ?? []),
+        join(repoRoot, 'bin', 'pizza'),
+        role,
+        '--config',
+        ini,
+        '--time-scale',
+        '0',
+        '--log-level',
+        'warn',
+        '--data-dir',
+        join(dir, 'data'),
+        '--log-dir',
+        join(dir, 'logs'),
+      ];
+      if (role === 'all' || role === 'serve') args.push('--port', String(port));
+      children.set(role, spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] }));
+    }
+    const baseUrl = `http://127.0.0.1:${port}`;
+    const started = Date.now();
+    const webRole = options.layout === 'all' ? 'all' : 'serve';
+    const dataDir = join(options.layout === 'all' ? options.workDir : join(options.workDir, webRole), 'data');
+    while (
+      !(await fetch(`${baseUrl}/health-check`).then(
+        (response) => response.ok,
+        () => false,
+      ))
+    ) {
+      const dead = [...children].find(([, child]) => child.exitCode !== null);
+      if (dead) throw new Error(`pizza ${dead[0]} exited with code ${dead[1].exitCode} before the shop came up`);
+      if (Date.now() - started > 90_000) throw new Error(`pizza ${webRole} did not come up within 90 s`);
+      await sleep(200);
+    }
+    return {
+      baseUrl,
+      dbFile: join(dataDir, dbFileName),
+      ini,
+      pids: Object.fromEntries([...children].map(([role, child]) => [role, child.pid ?? 0])),
+      stop,
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
