@@ -1,7 +1,7 @@
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
-import { DeliveryStore } from '../../src/adapters/sqlite/delivery-store.js';
 import { assembledEventSchema, decodeEvent, statusEventSchema } from '../../src/domain/events.js';
 import { bakingSeconds } from '../../src/domain/timings.js';
 import { type RunningShop, startShop } from '../../src/roles/shop.js';
@@ -83,11 +83,17 @@ describe('the kitchen on the embedded bus', () => {
     const first = await startShop({ settings: fixture.settings, roles: ['deliver'], logs: silentLogs(), bus });
     await placeOrder(bus, fixture.settings, order);
     const deliveryDb = join(fixture.settings.shop.dataDir, fixture.settings.delivery.fileName);
+    // Read-only, as another process would: what is committed to the file.
     await waitFor(() => {
-      const store = DeliveryStore.open(deliveryDb);
-      const known = store.get(order.orderId)?.state === 'awaiting-pizza';
-      store.close();
-      return known;
+      const db = new Database(deliveryDb, { readonly: true, fileMustExist: true });
+      try {
+        const row = db.prepare('SELECT state FROM customers WHERE order_id = ?').get(order.orderId) as
+          | { state: string }
+          | undefined;
+        return row?.state === 'awaiting-pizza';
+      } finally {
+        db.close();
+      }
     }, 'the early warning to be stored');
     await first.stop();
 

@@ -56,11 +56,13 @@ export class OrderPlacement {
   }
 
   /** Places a new order from a form, or answers for the order this key already made. */
-  place(order: Order, idempotencyKey: string, signal?: AbortSignal): Promise<PlacementOutcome> {
+  async place(order: Order, idempotencyKey: string, signal?: AbortSignal): Promise<PlacementOutcome> {
     const { store, clock } = this.options;
-    const { order: row, created } = store.beginPlacement(order, idempotencyKey, clock.now());
+    const { order: row, created } = await store.shared((writes) =>
+      writes.beginPlacement(order, idempotencyKey, clock.now()),
+    );
     if (created) return this.once(row.orderId, () => this.publish(row, 'tell-customer'));
-    if (row.placement === 'placed') return Promise.resolve({ placed: true, orderId: row.orderId, again: true });
+    if (row.placement === 'placed') return { placed: true, orderId: row.orderId, again: true };
     return this.settle(row.orderId, row.placement === 'placing' ? this.windowMs : 0, signal);
   }
 
@@ -96,7 +98,9 @@ export class OrderPlacement {
         if (!row) return { placed: false, orderId, error: new Error('the order is no longer in the view') };
         if (row.placement === 'placed') return { placed: true, orderId, again: true };
         if (store.hasEvents(orderId)) {
-          store.confirmPlacement(orderId, this.firstStatus(row.createdAt), settings.statuses, clock.now());
+          await store.shared((writes) =>
+            writes.confirmPlacement(orderId, this.firstStatus(row.createdAt), settings.statuses, clock.now()),
+          );
           this.logFor(orderId).info('order confirmed by the status view: it is on pizza-ordered');
           return { placed: true, orderId, again: true };
         }
@@ -123,14 +127,14 @@ export class OrderPlacement {
       );
     } catch (error) {
       if (onFailure === 'tell-customer') {
-        store.failPlacement(row.orderId);
+        await store.shared((writes) => writes.failPlacement(row.orderId));
         log.error({ err: error }, 'could not publish the order; it was not placed');
       } else {
         log.error({ err: error }, 'could not publish the order; it stays being placed until the next try');
       }
       return { placed: false, orderId: row.orderId, error };
     }
-    store.confirmPlacement(row.orderId, status, settings.statuses, clock.now());
+    await store.shared((writes) => writes.confirmPlacement(row.orderId, status, settings.statuses, clock.now()));
     log.info(
       { sauce: row.sauce, cheese: row.cheese, mainTopping: row.mainTopping },
       'order placed, pizza-ordered published',

@@ -15,9 +15,14 @@ CREATE INDEX IF NOT EXISTS customers_by_update ON customers (updated_at);
  * The delivery service's memory of orders: a cache on this host's disk. The
  * truth is in the input topics; a partition assigned here is rebuilt from them
  * (see `replacePartitions`), so any host can take over any partition.
+ *
+ * Because it is a cache, its writes are committed once per turn of the event
+ * loop, not one by one: reads on this connection see them at once, and a
+ * crash before the commit loses only what the rebuild gives back.
  */
 export class DeliveryStore {
   private readonly sql: ReturnType<typeof statementCache>;
+  private commitScheduled = false;
 
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
@@ -46,6 +51,7 @@ export class DeliveryStore {
   }
 
   put(orderId: string, record: DeliveryRecord, now: number, partition?: number): void {
+    this.inTurn();
     const customerId = 'customerId' in record ? (record.customerId ?? null) : null;
     this.sql(
       `INSERT INTO customers (order_id, state, customer_id, updated_at, partition) VALUES (?, ?, ?, ?, ?)
@@ -76,7 +82,24 @@ export class DeliveryStore {
     return this.sql('DELETE FROM customers WHERE updated_at < ?').run(now - retentionMs).changes;
   }
 
+  /** Opens the turn's transaction when none is open, and commits it once the turn is over. */
+  private inTurn(): void {
+    if (this.db.inTransaction) return;
+    this.db.exec('BEGIN');
+    if (this.commitScheduled) return;
+    this.commitScheduled = true;
+    setImmediate(() => this.commitTurn());
+  }
+
+  private commitTurn(): void {
+    this.commitScheduled = false;
+    // A failed commit (a full or failing disk) must not pass unseen: deliver would act on
+    // memory it no longer has. It ends the process; a restart rebuilds the memory from Kafka.
+    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
+  }
+
   close(): void {
+    this.commitTurn();
     if (this.db.open) this.db.close();
   }
 }

@@ -4,6 +4,7 @@ import { applyStatusEvent, type IncomingStatus, isStuck, type OrderStatus } from
 import type { StatusCatalog } from '../../domain/statuses.js';
 import type { PartitionOffset } from '../bus/bus.js';
 import { addMissingColumns, openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { TurnTransaction } from './turn-transaction.js';
 import { ViewOffsets } from './view-offsets.js';
 
 /**
@@ -160,12 +161,24 @@ export class OrdersStore {
   /** The view's read positions in its input topics, saved in the same transactions as its events. */
   readonly offsets: ViewOffsets;
 
+  /** The web app's writes of one turn, in one transaction (see `shared`). */
+  private readonly turn: TurnTransaction;
+
   private constructor(private readonly db: SqliteDatabase) {
     db.exec(SCHEMA);
     addMissingColumns(db, 'orders', ADDED_ORDER_COLUMNS);
     db.exec(ADDED_ORDER_INDEXES);
     this.sql = statementCache(db);
     this.offsets = new ViewOffsets(db);
+    this.turn = new TurnTransaction(db);
+  }
+
+  /**
+   * Runs `work`, some of this store's writes, in the transaction that the
+   * turn's other writes share; resolves once it has committed.
+   */
+  shared<T>(work: (store: OrdersStore) => T): Promise<T> {
+    return this.turn.run(() => work(this));
   }
 
   static open(path: string): OrdersStore {
