@@ -25,6 +25,8 @@ export interface ShopOptions {
   workDir: string;
   /** Extra node flags for every process, e.g. a CPU profile. */
   nodeArgs?: string[];
+  /** Start only these of the layout's processes (e.g. `serve` again on a view filled meanwhile). */
+  only?: readonly string[];
 }
 
 export interface ShopProcesses {
@@ -68,7 +70,9 @@ export async function prepareShop(options: ShopOptions): Promise<{ ini: string; 
 /** Starts the shop from dist/ at time scale 0 and waits until its web app answers. */
 export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
   const { ini, port, dbFileName } = await prepareShop(options);
-  const roles: readonly string[] = options.layout === 'all' ? ['all'] : ROLE_PROCESSES;
+  const roles = (options.layout === 'all' ? ['all'] : [...ROLE_PROCESSES]).filter(
+    (role) => !options.only || options.only.includes(role),
+  );
   const children = new Map<string, ChildProcess>();
   const stop = async () => {
     await Promise.all(
