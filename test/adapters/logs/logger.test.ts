@@ -53,20 +53,25 @@ describe('the logger factory and the log topic', () => {
     });
   }
 
-  it('keeps the console at its level, and the role file at debug', async () => {
-    const logDir = mkdtempSync(join(tmpdir(), 'pizza-logs-'));
-    dirs.push(logDir);
-    const { logs, console, sink } = factory('warn', logDir);
-    const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
-    bake.debug('a detail');
-    bake.info('baking the pizza');
-    bake.warn('slow oven');
-    await sink.close();
-    await logs.settled?.();
-    logs.flush();
-    expect(console.map((line) => line.msg)).toEqual(['slow oven']);
-    const file = readFileSync(logFilePath(logDir, 'bake'), 'utf8').trim().split('\n');
-    expect(file.map((text) => JSON.parse(text).msg)).toEqual(['a detail', 'baking the pizza', 'slow oven']);
+  it('keeps the console at its level, and the role file at info, or debug when the level asks for it', async () => {
+    for (const [level, expected] of [
+      ['warn', ['baking the pizza', 'slow oven']],
+      ['debug', ['a detail', 'baking the pizza', 'slow oven']],
+    ] as const) {
+      const logDir = mkdtempSync(join(tmpdir(), 'pizza-logs-'));
+      dirs.push(logDir);
+      const { logs, console, sink } = factory(level, logDir);
+      const bake = logs.forRole('bake').child({ orderId: '0000abcd' });
+      bake.debug('a detail');
+      bake.info('baking the pizza');
+      bake.warn('slow oven');
+      await sink.close();
+      await logs.settled?.();
+      logs.flush();
+      expect(console.map((line) => line.msg)).toEqual(level === 'warn' ? ['slow oven'] : expected);
+      const file = readFileSync(logFilePath(logDir, 'bake'), 'utf8').trim().split('\n');
+      expect(file.map((text) => JSON.parse(text).msg)).toEqual(expected);
+    }
   });
 
   it('stops publishing once the sink is closed, and warns about lost lines on the console only', async () => {
