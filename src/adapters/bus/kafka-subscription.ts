@@ -354,6 +354,9 @@ export async function subscribeKafka(
         'auto.offset.reset': 'earliest',
         'session.timeout.ms': settings.sessionTimeoutMs,
         'heartbeat.interval.ms': settings.heartbeatIntervalMs,
+        // librdkafka prefetches up to 64 MiB per consumer by default, and a process has a
+        // dozen consumers: 1 MiB is thousands of our records, more than the capacity ahead.
+        'queued.max.messages.kbytes': 1024,
       },
       {
         'group.id': options.groupId,

@@ -29,13 +29,14 @@ export interface KafkaBusOptions {
  * Producer defaults; the `[kafka]` section may override any of them.
  * - murmur2_random: keys land on the partition Java clients and Flink pick.
  * - idempotence + acks=all: a retried send is neither lost nor duplicated.
- * - a short linger: concurrent sends share a request without slowing a lone one much.
+ * - a 1 ms linger: a send awaited alone took 7.7 ms at 5 ms and 2.4 ms at 1 ms (p50,
+ *   local broker); under load sends still share requests while others are in flight.
  */
 const PRODUCER_DEFAULTS = {
   partitioner: 'murmur2_random',
   'enable.idempotence': true,
   acks: 'all',
-  'linger.ms': 5,
+  'linger.ms': 1,
 } as const;
 
 /**
