@@ -77,6 +77,7 @@ async function main(): Promise<void> {
       seconds: 0,
       requests: 0,
       perSecond: Number.NaN,
+      rawHttpPerSecond: Number.NaN,
       fastifyVersion: '',
     };
     if (!options.skipCeilings) {
@@ -98,7 +99,9 @@ async function main(): Promise<void> {
       console.log(`measuring a bare fastify route with ${options.clients} clients for ${options.webSeconds} s...`);
       webCeiling = await measureWebCeiling({ clients: options.clients, seconds: options.webSeconds });
       durations.webCeiling = seconds(started);
-      console.log(`  ${whole(webCeiling.perSecond)} requests/s`);
+      console.log(
+        `  ${whole(webCeiling.perSecond)} requests/s with the bench's client, ${whole(webCeiling.rawHttpPerSecond)} with node:http`,
+      );
     }
 
     let started = Date.now();

@@ -70,6 +70,11 @@ export function benchRows(results: BenchResults): ResultRow[] {
       target: '',
     },
     {
+      measure: '  same route, bare node:http client',
+      result: `${whole(web.rawHttpPerSecond)} req/s`,
+      target: '',
+    },
+    {
       measure: `sustained throughput (${whole(throughput.orders)} orders)`,
       result: `${whole(throughput.deliveredPerSecond)} orders/s`,
       target: `>= ${whole(TARGETS.ordersPerSecond)} orders/s`,
