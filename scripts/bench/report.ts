@@ -140,7 +140,7 @@ export function reportHtml(results: BenchResults, rows: readonly ResultRow[]): s
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>pizza bench ${escapeXml(results.date)}</title>
 <style>
-body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 800px; padding: 0 1rem; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial, sans-serif; color: #1f2328; margin: 2rem auto; max-width: 960px; padding: 0 1rem; }
 h1 { font-size: 1.4rem; }
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { white-space: nowrap; border-bottom: 1px solid #d8dee4; padding: 0.3rem 0.6rem; text-align: left; }

@@ -105,13 +105,12 @@ export function benchRows(results: BenchResults): ResultRow[] {
       met: memory.peakRssMb <= TARGETS.peakRssMbAll,
     },
   ];
-  if (memory.processes > 1) {
-    rows.push({
-      measure: `  with its ${memory.processes - 1} child processes (sum)`,
-      result: `${figure(memory.treePeakMb)} MB`,
-      target: `<= ${TARGETS.peakRssMbTree} MB`,
-      met: memory.treePeakMb <= TARGETS.peakRssMbTree,
-    });
-  }
+  // The tree's sum is reported even for one process, so runs with child processes compare with it.
+  rows.push({
+    measure: `  the process tree (${memory.processes} process${memory.processes === 1 ? '' : 'es'}, sum of peaks)`,
+    result: `${figure(memory.treePeakMb)} MB`,
+    target: `<= ${TARGETS.peakRssMbTree} MB if several`,
+    met: memory.processes > 1 ? memory.treePeakMb <= TARGETS.peakRssMbTree : undefined,
+  });
   return rows;
 }
