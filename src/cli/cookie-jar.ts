@@ -17,7 +17,12 @@ export class CookieJar {
 
   /** Keeps what a response set, and forgets what it cleared. */
   take(response: Response): void {
-    for (const cookie of response.headers.getSetCookie()) {
+    this.takeSetCookie(response.headers.getSetCookie());
+  }
+
+  /** Keeps what Set-Cookie header values set, and forgets what they cleared. */
+  takeSetCookie(values: readonly string[]): void {
+    for (const cookie of values) {
       const [pair] = cookie.split(';');
       const separator = pair?.indexOf('=') ?? -1;
       if (!pair || separator < 0) continue;
