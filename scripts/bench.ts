@@ -24,8 +24,9 @@
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { startKafkaBroker } from '../tools/kafka/broker.js';
+import { CpuMeter, findProcess } from './bench/cpu.js';
 import { type KafkaCeiling, measureKafkaCeiling } from './bench/kafka-ceiling.js';
 import { closedLoop, customers, DeliveryWatch, openLoop, PIZZA } from './bench/load.js';
 import { MemorySampler } from './bench/memory.js';
@@ -125,6 +126,7 @@ async function main(): Promise<void> {
     console.log(`placing ${whole(options.orders)} orders with ${options.clients} customers...`);
     const origin = Date.now();
     const sampler = new MemorySampler(shop.pids, origin).start();
+    const cpu = new CpuMeter(Object.values(shop.pids), findProcess(dirname(broker.serverLog))).start();
     const sustained = await closedLoop(clients, options.orders);
     const acceptedSeconds = (sustained.endedAt - sustained.startedAt) / 1000;
     await watch.waitFor(
@@ -134,6 +136,7 @@ async function main(): Promise<void> {
     const lastDelivered = Math.max(...sustained.placed.map((order) => watch.delivered.get(order.orderId) ?? 0));
     const sustainedSeconds = (lastDelivered - sustained.startedAt) / 1000;
     const deliveredPerSecond = options.orders / sustainedSeconds;
+    const cpuPerOrder = cpu.stop(options.orders, cpus().length);
     durations.sustained = seconds(started);
 
     // 2. Latency at a fixed offered rate: open loop, orders go out on schedule whatever the answers.
@@ -170,6 +173,7 @@ async function main(): Promise<void> {
         seconds: sustainedSeconds,
         shareOfCeiling: deliveredPerSecond / kafkaCeiling.ordersPerSecond,
         postShareOfBareRoute: options.orders / acceptedSeconds / webCeiling.perSecond,
+        cpuPerOrder,
       },
       latency: {
         offeredPerSecond: options.rate,

@@ -1,3 +1,4 @@
+import type { CpuPerOrder } from './cpu.js';
 import type { KafkaCeiling } from './kafka-ceiling.js';
 import type { MemorySample } from './memory.js';
 import type { SecondBin } from './series.js';
@@ -23,6 +24,8 @@ export interface BenchResults {
     shareOfCeiling: number;
     /** The order POST's accepted rate as a share of the bare route's requests/s. */
     postShareOfBareRoute: number;
+    /** CPU time per order during the sustained phase: a figure a noisy machine changes little. */
+    cpuPerOrder?: CpuPerOrder;
   };
   latency: {
     offeredPerSecond: number;
@@ -92,6 +95,7 @@ export function benchRows(results: BenchResults): ResultRow[] {
       target: '',
     },
     { measure: '  POST share of the bare route', result: percent(throughput.postShareOfBareRoute), target: '' },
+    ...cpuRows(throughput.cpuPerOrder, results.cpus),
     {
       measure: `latency p50 / p95 / p99 ${atRate}`,
       result: `${whole(latency.p50Ms)} / ${whole(latency.p95Ms)} / ${whole(latency.p99Ms)} ms`,
@@ -113,4 +117,22 @@ export function benchRows(results: BenchResults): ResultRow[] {
     met: memory.processes > 1 ? memory.treePeakMb <= TARGETS.peakRssMbTree : undefined,
   });
   return rows;
+}
+
+/** Where the CPU went per order while the shop ran flat out: the shop, the broker, the load generator. */
+function cpuRows(cpu: CpuPerOrder | undefined, cores: number): ResultRow[] {
+  if (!cpu) return [];
+  const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'n/a');
+  return [
+    {
+      measure: '  CPU per order: shop / broker / load',
+      result: `${ms(cpu.shopMs)} / ${ms(cpu.brokerMs)} / ${ms(cpu.loadMs)} ms`,
+      target: '',
+    },
+    {
+      measure: `  what ${cores} cores allow at that cost`,
+      result: `${whole(cpu.cpuBoundOrdersPerSecond)} orders/s`,
+      target: '',
+    },
+  ];
 }

@@ -50,6 +50,11 @@ export async function prepareShop(options: ShopOptions): Promise<{ ini: string; 
     [
       '[kafka]',
       `bootstrap.servers = ${options.bootstrapServers}`,
+      // BENCH_KAFKA="linger.ms=5;fetch.wait.max.ms=20": librdkafka properties to try, as a user's [kafka] would set them.
+      ...(process.env.BENCH_KAFKA ?? '')
+        .split(';')
+        .filter((pair) => pair.includes('='))
+        .map((pair) => pair.replace('=', ' = ')),
       '[kafka-topic-config]',
       `num_partitions = ${options.partitions}`,
       'replication_factor = 1',
@@ -90,6 +95,8 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
       const dir = options.layout === 'all' ? options.workDir : join(options.workDir, role);
       const args = [
         ...(options.nodeArgs ?? []),
+        // BENCH_NODE_ARGS="--max-semi-space-size=4": V8 flags to try on the shop's processes.
+        ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
         join(repoRoot, 'bin', 'pizza'),
         role,
         '--config',
