@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BusRecord, Connectivity } from '../adapters/bus/bus.js';
+import { STATUS_VIEW_COMPONENT } from '../adapters/logs/order-log-line.js';
+import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
@@ -58,10 +60,13 @@ export async function applyStatusRecord(record: BusRecord, deps: StatusDeps): Pr
     record.headers[HEADERS.idempotencyKey]?.toString(),
   );
   // The role's logger already carries the record's key; a framed key needs the decoded id instead.
-  const orderLog = update.orderId === record.key ? log : log.child({ orderId: update.orderId });
+  // The order page's status line was written with the change (see ViewWriter): this one is
+  // for the role's file, never for the log topic.
+  const orderLog = (update.orderId === record.key ? log : log.child({ orderId: update.orderId })).child({
+    component: STATUS_VIEW_COMPONENT,
+  });
   const fields = { status: update.status, topic: record.topic };
-  // A rebuilding view replays hours of history: those lines are for operators, not for the
-  // log topic, where every web host would show them again.
+  // A rebuilding view replays hours of history: those lines are for debugging only.
   const live = record.timestamp >= now - 60_000;
   if (changed && live) orderLog.info(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
   else if (changed) orderLog.debug(fields, `status: ${statusLabel(settings.statuses, update.status)}`);
@@ -120,6 +125,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   const statusTopicDecoder = options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry);
   const retentionMs = settings.orders.statusRetentionHours * 3_600_000;
   let store: OrdersStore | undefined;
+  let lines: OrderLogStore | undefined;
   let view: ViewWriter | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let silenceCheck: NodeJS.Timeout | undefined;
@@ -181,8 +187,10 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       }
     },
     onStart() {
-      store = OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
-      view = new ViewWriter(store, settings.statuses);
+      const file = join(settings.shop.dataDir, settings.orders.fileName);
+      store = OrdersStore.open(file);
+      lines = OrderLogStore.open(file);
+      view = new ViewWriter(store, settings.statuses, lines);
       const activeStore = store;
       watchdog = setInterval(() => tick(activeStore), watchdogTimings(settings).intervalMs);
       watchdog.unref();
@@ -211,6 +219,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       clearInterval(watchdog);
       clearInterval(silenceCheck);
       store?.close();
+      lines?.close();
     },
     handle: async (record, _signal, orderLog) => {
       if (!store || !view) throw new Error('status received an event before it started');

@@ -142,9 +142,10 @@ describe('order log lines on Kafka', () => {
       logs: createLoggerFactory({ level: 'silent', logDir: kitchen.shop.logDir }),
     });
     cleanups.push(() => kitchenShop.stop());
+    // As `pizza serve` runs it: the web app with its own view.
     const webShop = await startShop({
       settings: web,
-      roles: ['serve'],
+      roles: ['serve', 'status'],
       logs: createLoggerFactory({ level: 'silent', logDir: web.shop.logDir }),
     });
     cleanups.push(() => webShop.stop());
@@ -165,6 +166,9 @@ describe('order log lines on Kafka', () => {
     expect(existsSync(logFilePath(web.shop.logDir, 'bake'))).toBe(false);
     const deliverPage = await customer.waitForPage(`/orders/${orderId}/logs/deliver`, 'Delivered', 60_000);
     expect(deliverPage).toContain('Delivered');
+    // The status service's lines come from this host's own view, once each, though two hosts run a view.
+    const statusPage = await customer.waitForPage(`/orders/${orderId}/logs/status`, 'Your pizza was delivered', 60_000);
+    expect(statusPage.split('Your pizza was delivered').length - 1).toBe(1);
 
     // What one order costs on the log topic: its info lines by role, in records that may carry other orders' lines too.
     await kitchenShop.stop();
@@ -179,6 +183,8 @@ describe('order log lines on Kafka', () => {
     }
     console.info(`log topic lines for one order: ${JSON.stringify(perRole)}, ${bytes} bytes of keys and values`);
     expect(perRole.bake).toBe(2);
+    // Each host's view writes its own status lines: none of them travels on the topic.
+    expect(perRole.status).toBeUndefined();
     expect(Object.values(perRole).reduce((sum, count) => sum + count, 0)).toBeLessThanOrEqual(20);
   });
 });

@@ -23,6 +23,14 @@ export interface OrderLogValue {
 /** Lines of this component are never published: they are about the log topic itself, and would feed back. */
 export const ORDER_LOGS_COMPONENT = 'order-logs';
 
+/**
+ * Nor are the status view's lines ("status: Your pizza is in the oven"): every
+ * web host's view writes them into its own copy as it applies the change, so
+ * publishing them would show each one once per host, and cost a third of an
+ * order's lines on the topic.
+ */
+export const STATUS_VIEW_COMPONENT = 'status-view';
+
 const INFO_LEVEL = 30;
 const MAX_MSG_CHARS = 500;
 const MAX_FIELD_CHARS = 200;
@@ -98,7 +106,7 @@ export function orderLogRecord(line: Record<string, unknown>): { orderId: string
   if (typeof orderId !== 'string' || !ORDER_ID_PATTERN.test(orderId)) return undefined;
   if (typeof level !== 'number' || level < INFO_LEVEL) return undefined;
   if (typeof role !== 'string' || role === '') return undefined;
-  if (line.component === ORDER_LOGS_COMPONENT) return undefined;
+  if (line.component === ORDER_LOGS_COMPONENT || line.component === STATUS_VIEW_COMPONENT) return undefined;
   const fields: Record<string, unknown> = {};
   let count = 0;
   for (const [key, value] of Object.entries(line)) {

@@ -1,6 +1,7 @@
 import type { Order } from '../../domain/order.js';
-import type { StatusCatalog } from '../../domain/statuses.js';
+import { type StatusCatalog, statusLabel } from '../../domain/statuses.js';
 import type { PartitionOffset } from '../bus/bus.js';
+import type { OrderLogStore } from './order-log-store.js';
 import type { OrderEvent, OrdersStore } from './orders-store.js';
 import { TurnBatch } from './turn-batch.js';
 
@@ -10,12 +11,30 @@ interface ViewItem {
   idempotencyKey: string | undefined;
 }
 
-/** The orders view's writes, one transaction per turn of the event loop (see TurnBatch). */
+/**
+ * The orders view's writes, one transaction per turn of the event loop (see
+ * TurnBatch). With `lines`, each status change also becomes the status
+ * service's line on the order page, in this host's copy of the log lines:
+ * `status: <the status's words>`, known by the event's topic, partition and
+ * offset, so applying the event again writes it once.
+ */
 export class ViewWriter {
   private readonly batch: TurnBatch<ViewItem, boolean>;
 
-  constructor(store: OrdersStore, catalog: StatusCatalog) {
-    this.batch = new TurnBatch<ViewItem, boolean>((items, positions) => store.applyEvents(items, catalog, positions));
+  constructor(store: OrdersStore, catalog: StatusCatalog, lines?: OrderLogStore) {
+    this.batch = new TurnBatch<ViewItem, boolean>((items, positions) => {
+      const results = store.applyEvents(items, catalog, positions);
+      const changed = items.filter((_, index) => results[index] === true);
+      if (lines && changed.length > 0) {
+        try {
+          lines.appendMany(changed.map(({ event }) => statusLine(event, catalog)));
+        } catch {
+          // The changes are in the view, which is what counts; the lines are words for people,
+          // and the order page shows the status itself either way.
+        }
+      }
+      return results;
+    });
   }
 
   /**
@@ -31,4 +50,19 @@ export class ViewWriter {
   notePosition(position: PartitionOffset): void {
     this.batch.notePosition(position);
   }
+}
+
+/** What the status service says about a change it applied, as the order page shows it. */
+function statusLine(event: OrderEvent, catalog: StatusCatalog) {
+  return {
+    orderId: event.orderId,
+    value: {
+      time: event.eventTimestamp,
+      level: 30,
+      role: 'status',
+      msg: `status: ${statusLabel(catalog, event.status)}`,
+      fields: { status: event.status, topic: event.topic },
+    },
+    source: { topic: event.topic, partition: event.partition, offset: event.offset },
+  };
 }
