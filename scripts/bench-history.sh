@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# What each change bought: runs today's `npm run bench` against the shop as it was at
+# each given commit, the same way each time, and prints one line per commit.
+#
+#   bash scripts/bench-history.sh <commit>...        (BENCH_* variables pass through)
+#
+# Each commit is checked out into a temporary worktree that shares this clone's
+# node_modules; the bench's own files (scripts/, test/support/http-client.ts and the
+# cookie jar it uses) are copied in from the current tree, so only the shop differs.
+set -euo pipefail
+here="$(cd "$(dirname "$0")/.." && pwd)"
+out="$here/bench-results/history-$(date -u +%Y%m%dT%H%M%SZ).txt"
+mkdir -p "$here/bench-results"
+# The Kafka jars this clone has already fetched.
+export PIZZA_CACHE_DIR="${PIZZA_CACHE_DIR:-$here/.cache}"
+for commit in "$@"; do
+  tree="$(mktemp -d /tmp/pizza-history-XXXXXX)"
+  git -C "$here" worktree add --detach "$tree" "$commit" >/dev/null 2>&1
+  ln -s "$here/node_modules" "$tree/node_modules"
+  rm -rf "$tree/scripts"; cp -r "$here/scripts" "$tree/scripts"
+  cp "$here/test/support/http-client.ts" "$tree/test/support/http-client.ts"
+  cp "$here/src/cli/cookie-jar.ts" "$tree/src/cli/cookie-jar.ts"
+  (cd "$tree" && npx tsc -p tsconfig.build.json >/dev/null && npx tsx scripts/bench.ts) >"$tree/bench.log" 2>&1 || echo "bench failed at $commit: see $tree/bench.log"
+  {
+    echo "== $commit $(git -C "$here" log -1 --format=%s "$commit" | cut -c1-90)"
+    grep -E '^(sustained|  orders accepted|  CPU per order|  what|latency|peak RSS)' "$tree/bench.log" || true
+  } | tee -a "$out"
+  git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
+done
+git -C "$here" worktree prune
+echo "written to $out"
