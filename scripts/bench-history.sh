@@ -23,8 +23,12 @@ for commit in "$@"; do
   (cd "$tree" && npx tsc -p tsconfig.build.json >/dev/null && npx tsx scripts/bench.ts) >"$tree/bench.log" 2>&1 || echo "bench failed at $commit: see $tree/bench.log"
   {
     echo "== $commit $(git -C "$here" log -1 --format=%s "$commit" | cut -c1-90)"
-    grep -E '^(sustained|  orders accepted|  CPU per order|  what|latency|peak RSS)' "$tree/bench.log" || true
+    grep -E '^(Kafka client|ceiling|bare fastify|  same route|sustained|  share|  orders accepted|  POST share|  CPU per order|  what|latency|peak RSS)' "$tree/bench.log" || true
   } | tee -a "$out"
+  # Each run's JSON and report, named by the commit.
+  for file in "$tree"/bench-results/bench-*.json "$tree"/bench-results/report-*.html; do
+    [ -f "$file" ] && cp "$file" "$here/bench-results/${commit:0:7}-$(basename "$file")"
+  done
   git -C "$here" worktree remove --force "$tree" >/dev/null 2>&1 || rm -rf "$tree"
 done
 git -C "$here" worktree prune
