@@ -1,7 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { type KafkaBroker, startKafkaBroker } from '../../tools/kafka/broker.js';
 import { duplicates, reportAndCheck } from '../support/faults-checks.js';
 import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
-import { type FaultRole, FaultShop } from '../support/faults-shop.js';
+import { type FaultRole, FaultShop, reservePort } from '../support/faults-shop.js';
 import { kafkaBootstrap } from '../support/kafka.js';
 
 const ROLES: FaultRole[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
@@ -48,4 +52,45 @@ describe('exactly-once: kill -9 leaves no duplicate on any stage output topic', 
     },
     150_000,
   );
+});
+
+/**
+ * Issue 13: the broker is killed while the roles' transactions commit. A role
+ * replaces a producer that can neither commit nor abort, starts over from its
+ * last commit, and ends what the restarted broker may have left open: a
+ * broker that gives up writing a transaction's markers while it starts
+ * strands that transaction's offsets, and the group's consumers would wait for
+ * them forever.
+ */
+describe('exactly-once: kill -9 of the broker', () => {
+  it('leaves no duplicate on any stage output topic, and loses no order', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'pizza-faults-eos-broker-'));
+    let broker: KafkaBroker = await startKafkaBroker({ dataDir, port: await reservePort() });
+    let shop: FaultShop | undefined;
+    onTestFinished(async () => {
+      await shop?.close();
+      await broker.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    });
+    shop = await FaultShop.create({ bootstrap: broker.bootstrapServers, processing: 'exactly-once' });
+    await Promise.all(ROLES.map((role) => shop?.start(role)));
+    const placer = new OrderPlacer(shop.serveUrl);
+    const placing = placer.place({ count: 20, intervalMs: 200, maxInFlight: 8, timeoutMs: 120_000 });
+    await placer.placedAtLeast(8);
+    const killedAt = Date.now();
+    await broker.kill();
+    await new Promise((resolve) => setTimeout(resolve, 10_000));
+    broker = await broker.restart();
+    const backAt = Date.now();
+    const orderIds = await placing;
+    const { missing } = await waitForDelivered(shop, orderIds, 150_000);
+    reportAndCheck(shop, {
+      trial: 'exactly-once kill -9 broker',
+      orderIds,
+      deadLetters: 0,
+      failoverMs: { 'broker back': backAt - killedAt },
+      notes: [`${missing.length} orders undelivered when the wait ended`],
+    });
+    expect(duplicates(shop, orderIds)).toEqual({ ordered: 0, assembled: 0, baked: 0, pending: 0, delivered: 0 });
+  }, 300_000);
 });

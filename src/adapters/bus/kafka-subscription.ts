@@ -1,17 +1,26 @@
 import type { DeadLetterReason } from '../../domain/headers.js';
 import { HANDED_BACK, type KafkaClients, type KafkaConsumer, type KafkaProducer } from '../kafka/client.js';
-import type { BusRecord, RecordHeaders, SubscribeOptions, Subscription } from './bus.js';
+import type { BusRecord, PartitionOffset, PartitionRef, RecordHeaders, SubscribeOptions, Subscription } from './bus.js';
 import { Dispatcher } from './dispatcher.js';
+import { HeldOutputs, type PartitionPosition, TransactionalSender } from './kafka-transactions.js';
 import { type CapturedMessage, captureOutputs } from './transaction-context.js';
 
 export interface KafkaSubscriptionSettings {
   /**
-   * Exactly-once: a transactional producer of this subscription's own. The
-   * outputs of a record are sent in the transaction that commits its offset.
+   * Exactly-once: a transactional producer of this subscription's own, and a
+   * way to make a new one with the same id when it is stuck. The outputs of a
+   * record are sent in the transaction that commits its offset.
    */
-  transactional?: KafkaProducer | undefined;
-  /** Makes a new transactional producer with the same id, when the old one is stuck (an abort that failed). */
-  renewTransactional?: (() => Promise<KafkaProducer>) | undefined;
+  transactional?:
+    | {
+        producer: KafkaProducer;
+        renew: () => Promise<KafkaProducer>;
+        /** The group's settled committed offsets of these partitions; rejects while some are not settled. */
+        committed: (partitions: PartitionRef[]) => Promise<PartitionOffset[]>;
+        /** Offsets unsettled for longer than this were stranded by a broker, not held by a live transaction. */
+        settleAfterMs: number;
+      }
+    | undefined;
   /** How long `stop()` waits for records in flight before handing them back. */
   shutdownGraceMs: number;
   /** A member that stops heartbeating loses its partitions after this long: the crash failover time. */
@@ -31,12 +40,13 @@ interface TopicPartition {
   partition: number;
 }
 
-interface PartitionPosition extends TopicPartition {
-  offset: string;
-}
-
 interface RebalanceError {
   code: number;
+}
+
+/** What the client passes a rebalance callback besides the partitions. */
+interface RebalanceFunctions {
+  assignmentLost?: () => boolean;
 }
 
 // librdkafka's rebalance event codes (RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS / __REVOKE_PARTITIONS).
@@ -61,8 +71,10 @@ export async function subscribeKafka(
   const { log } = options;
   /** Partitions we own now, each with the generation it was assigned in. */
   const owned = new Map<string, number>();
-  const pending = new Map<string, { topic: string; partition: number; offset: string }>();
+  const pending = new Map<string, PartitionPosition>();
   let generation = 0;
+  /** Moves at every rebalance event: work that waited across one must not act on the partitions it knew. */
+  let rebalances = 0;
   let flushTimer: NodeJS.Timeout | undefined;
   let committing: Promise<void> = Promise.resolve();
   let stopping = false;
@@ -72,139 +84,141 @@ export async function subscribeKafka(
     joined = resolve;
   });
 
-  let transactional = settings.transactional;
-  /** Exactly-once: each done record's outputs, by partition and offset, until their transaction. */
-  const outputs = new Map<string, Map<bigint, CapturedMessage[]>>();
-  /** Exactly-once: outputs whose records are all committable, in offset order, for the next transaction. */
-  const ready = new Map<string, CapturedMessage[]>();
-  const keep = (record: BusRecord, messages: CapturedMessage[]) => {
-    const key = tpKey(record.topic, record.partition);
-    const byOffset = outputs.get(key) ?? new Map<bigint, CapturedMessage[]>();
-    byOffset.set(BigInt(record.offset), messages);
-    outputs.set(key, byOffset);
-  };
-  const release = (key: string, nextOffset: string) => {
-    const byOffset = outputs.get(key);
-    if (!byOffset) return;
-    const upTo = BigInt(nextOffset);
-    const offsets = [...byOffset.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
-    const batch = ready.get(key) ?? [];
-    for (const offset of offsets) {
-      batch.push(...(byOffset.get(offset) ?? []));
-      byOffset.delete(offset);
-    }
-    ready.set(key, batch);
-  };
-
+  /** Exactly-once: sends each flush's outputs and offsets in one transaction. */
+  const sender = settings.transactional
+    ? new TransactionalSender({
+        producer: settings.transactional.producer,
+        renew: settings.transactional.renew,
+        log,
+        stopping: () => stopping,
+      })
+    : undefined;
+  /** Exactly-once: each done record's outputs, until the transaction that commits its offset. */
+  const outputs = new HeldOutputs();
   /**
-   * One transaction: the outputs of every record before the offsets, then the
-   * offsets themselves. Nothing of it is seen by read-committed consumers
-   * unless all of it is.
+   * Exactly-once: partitions being started over after a failed transaction.
+   * Records the client still hands over for them were read past the last
+   * commit, and come again from it once the seek is made.
    */
-  const commitTransaction = async (producer: KafkaProducer, batch: Array<[string, PartitionPosition]>) => {
-    // Taken now: outputs released while this transaction is under way belong to the next one.
-    const messages = batch.flatMap(([key]) => {
-      const taken = ready.get(key) ?? [];
-      ready.delete(key);
-      return taken;
-    });
-    const transaction = await producer.transaction();
-    let aborted = false;
-    try {
-      const byTopic = new Map<string, CapturedMessage[]>();
-      for (const message of messages) byTopic.set(message.topic, [...(byTopic.get(message.topic) ?? []), message]);
-      if (byTopic.size > 0) {
-        await transaction.sendBatch({
-          topicMessages: [...byTopic].map(([topic, list]) => ({
-            topic,
-            messages: list.map(({ key, value, headers }) => ({ key, value, ...(headers ? { headers } : {}) })),
-          })),
-        });
-      }
-      const byTopicOffsets = new Map<string, Array<{ partition: number; offset: string }>>();
-      for (const [, position] of batch) {
-        byTopicOffsets.set(position.topic, [
-          ...(byTopicOffsets.get(position.topic) ?? []),
-          { partition: position.partition, offset: position.offset },
-        ]);
-      }
-      await transaction.sendOffsets({
-        consumer: consumer as KafkaConsumer,
-        topics: [...byTopicOffsets].map(([topic, partitions]) => ({ topic, partitions })),
-      });
-      await transaction.commit();
-    } catch (error) {
-      await transaction.abort().then(
-        () => {
-          aborted = true;
-        },
-        () => {},
-      );
-      // A transaction that could not be aborted (the broker was away) leaves the producer
-      // unable to start another: replace it; the same id makes the coordinator abort the old one.
-      if (!aborted) await renewProducer(producer);
-      throw error;
-    }
-  };
-
-  const renewProducer = async (stuck: KafkaProducer) => {
-    if (!settings.renewTransactional || stopping) return;
-    await stuck.disconnect().catch(() => {});
-    for (let attempt = 1; !stopping; attempt += 1) {
-      try {
-        transactional = await settings.renewTransactional();
-        return;
-      } catch (err) {
-        log.debug({ err, attempt }, 'could not make a new transactional producer yet');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
-      }
-    }
-  };
+  const restarting = new Set<string>();
 
   /**
-   * After an aborted transaction: everything since the last commit is worked on
+   * After a failed transaction: everything since the last commit is worked on
    * again, as if the partitions had just been assigned to us (state restored
-   * from the committed offsets, reading resumed from them).
+   * from the committed offsets, reading resumed from them). Never throws: it
+   * retries until it is done, or until a rebalance makes it moot (a new
+   * assignment starts from the committed offsets by itself).
    */
   const startOver = async () => {
     if (!consumer || stopping) return;
-    const partitions = [...owned.keys()].map((key) => {
+    const activeConsumer = consumer;
+    const since = rebalances;
+    const partitions: PartitionRef[] = [...owned.keys()].map((key) => {
       const [topic = '', partition = '0'] = key.split('\u0000');
       return { topic, partition: Number(partition) };
     });
-    for (const { topic, partition } of partitions) dispatcher.revoke(topic, partition);
-    outputs.clear();
-    ready.clear();
-    pending.clear();
-    if (partitions.length === 0) return;
-    await options.onAssigned?.(partitions);
-    const committed = await consumer.committed(partitions);
-    for (const position of committed) {
-      const offset = position.offset !== null && BigInt(position.offset) >= 0n ? position.offset : '0';
-      consumer.seek({ topic: position.topic, partition: position.partition, offset });
+    // At once, before any await: from here on nothing read past the last commit is worked on.
+    for (const { topic, partition } of partitions) {
+      restarting.add(tpKey(topic, partition));
+      dispatcher.revoke(topic, partition);
     }
-    resumeAll();
+    outputs.clear();
+    pending.clear();
+    for (let attempt = 1; partitions.length > 0; attempt += 1) {
+      try {
+        const committed = await settledPositions(partitions, since);
+        if (!committed) return;
+        const starts = await options.onAssigned?.(partitions);
+        if (stopping || rebalances !== since) return;
+        const from = new Map(committed.map((position) => [tpKey(position.topic, position.partition), position.offset]));
+        for (const start of starts ?? []) from.set(tpKey(start.topic, start.partition), start.offset);
+        // In one step with lifting the guard: the client hands over no record between a seek
+        // and its taking effect, so what arrives next was read from these offsets.
+        for (const { topic, partition } of partitions) {
+          const key = tpKey(topic, partition);
+          // No commit yet: from the start, as auto.offset.reset = earliest would.
+          activeConsumer.seek({ topic, partition, offset: from.get(key) ?? '-2' });
+          restarting.delete(key);
+        }
+        resumeAll();
+        log.info(
+          { partitions: partitions.map((tp) => `${tp.topic}[${tp.partition}]`) },
+          'reading again from the last commit',
+        );
+        return;
+      } catch (err) {
+        log.warn({ err, attempt }, 'could not start over from the last commit yet; trying again');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(500 * attempt, 5_000)));
+      }
+    }
+  };
+
+  /**
+   * Exactly-once: the group's settled committed offsets of these partitions,
+   * once there are (undefined when a rebalance or a stop made them moot).
+   * Offsets a broker left pending for longer than any live transaction could
+   * are settled by ending what this producer id may have left open.
+   */
+  const settledPositions = async (partitions: PartitionRef[], since: number) => {
+    const transactional = settings.transactional;
+    if (!transactional || !sender || !consumer) return undefined;
+    let waitingSince = Date.now();
+    for (let attempt = 1; ; attempt += 1) {
+      if (stopping || rebalances !== since) return undefined;
+      try {
+        return await transactional.committed(partitions);
+      } catch (err) {
+        if (Date.now() - waitingSince < transactional.settleAfterMs) {
+          log.debug({ err, attempt }, 'committed offsets not settled yet; waiting');
+        } else {
+          log.warn(
+            { err, partitions: partitions.map((tp) => `${tp.topic}[${tp.partition}]`) },
+            'committed offsets stay unsettled: ending the transaction a broker left open under this producer',
+          );
+          await sender
+            .settle(
+              consumer,
+              partitions.map((tp) => ({ ...tp, offset: '0' })),
+            )
+            .catch((settleErr: unknown) => log.warn({ err: settleErr }, 'could not settle the offsets yet'));
+          waitingSince = Date.now();
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(250 * attempt, 2_000)));
+      }
+    }
+  };
+
+  /** Exactly-once: one transaction with the ready outputs of the batch's partitions and their offsets. */
+  const commitTransaction = async (activeSender: TransactionalSender, batch: Array<[string, PartitionPosition]>) => {
+    if (!consumer) return;
+    // Taken now: outputs released while this transaction is under way belong to the next one.
+    const messages = outputs.take(batch.map(([key]) => key));
+    try {
+      await activeSender.send(
+        consumer,
+        messages,
+        batch.map(([, position]) => position),
+      );
+      clients.watch.reachable();
+    } catch (err) {
+      // The transaction is gone, and with it the outputs: the records must be worked on again.
+      (clients.watch.state().up ? log.error.bind(log) : log.warn.bind(log))(
+        { err },
+        'a transaction failed; working on its records again from the last commit',
+      );
+      await startOver();
+    }
   };
 
   /** Sends the gathered offsets, one commit request at a time so they can never land out of order. */
   const flush = (only?: Set<string>): Promise<void> => {
     clearTimeout(flushTimer);
     flushTimer = undefined;
-    committing = committing.then(async () => {
+    const run = async () => {
       const batch = [...pending].filter(([key]) => !only || only.has(key));
       if (batch.length === 0 || !consumer) return;
       for (const [key] of batch) pending.delete(key);
-      if (transactional) {
-        try {
-          await commitTransaction(transactional, batch);
-          clients.watch.reachable();
-        } catch (err) {
-          // The transaction is gone, and with it the outputs: the records must be worked on again.
-          log.error({ err }, 'a transaction failed; working on its records again from the last commit');
-          await startOver();
-        }
-        return;
-      }
+      if (sender) return commitTransaction(sender, batch);
       try {
         await consumer.commitOffsets(batch.map(([, offset]) => offset));
         clients.watch.reachable();
@@ -218,7 +232,9 @@ export async function subscribeKafka(
         for (const [key, offset] of batch) if (owned.has(key) && !pending.has(key)) pending.set(key, offset);
         if (!stopping && pending.size > 0) scheduleFlush();
       }
-    });
+    };
+    // The chain must survive any failure: a rejected link would skip every commit after it.
+    committing = committing.then(run).catch((err: unknown) => log.error({ err }, 'unexpected commit failure'));
     return committing;
   };
   const scheduleFlush = () => {
@@ -254,21 +270,22 @@ export async function subscribeKafka(
   const dispatcher = new Dispatcher({
     capacity: options.capacity,
     // Exactly-once: what the handler publishes is kept for the transaction, and only
-    // what a successful attempt published (a failed attempt's outputs are dropped).
-    handle: transactional
+    // what a successful attempt published (a failed attempt's outputs are dropped, and so
+    // are those of work taken back meanwhile: its record is read again).
+    handle: sender
       ? async (record, signal) => {
           const messages: CapturedMessage[] = [];
           await captureOutputs(messages, () => options.handle(record, signal));
-          keep(record, messages);
+          if (!signal.aborted) outputs.keep(tpKey(record.topic, record.partition), record.offset, messages);
         }
       : options.handle,
     retry: options.retry,
     observer: options.observer,
-    deadLetter: transactional
+    deadLetter: sender
       ? async (record, reason, error) => {
           const messages: CapturedMessage[] = [];
           await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
-          keep(record, messages);
+          outputs.keep(tpKey(record.topic, record.partition), record.offset, messages);
         }
       : settings.deadLetter,
     onRoom: resumeAll,
@@ -276,7 +293,7 @@ export async function subscribeKafka(
     commit: (topic, partition, nextOffset) => {
       const key = tpKey(topic, partition);
       if (!owned.has(key)) return;
-      if (transactional) release(key, nextOffset);
+      if (sender) outputs.release(key, nextOffset);
       options.onCommit?.({ topic, partition, offset: nextOffset });
       pending.set(key, { topic, partition, offset: nextOffset });
       scheduleFlush();
@@ -291,13 +308,21 @@ export async function subscribeKafka(
   const onRebalance = async (
     err: RebalanceError,
     assignment: TopicPartition[],
+    functions?: RebalanceFunctions,
   ): Promise<Array<TopicPartition & { offset?: number }> | undefined> => {
+    rebalances += 1;
     if (err.code === ASSIGN_PARTITIONS) {
       // Before the client applies the assignment, so no record of these partitions arrives
       // until their state is restored; heartbeats go on meanwhile.
+      // Exactly-once: the client would wait, silently and for good, on offsets a broker stranded.
+      if (sender) await settledPositions(assignment, rebalances);
       const starts = options.onAssigned ? await prepareAssigned(assignment) : undefined;
       generation += 1;
-      for (const tp of assignment) owned.set(tpKey(tp.topic, tp.partition), generation);
+      for (const tp of assignment) {
+        owned.set(tpKey(tp.topic, tp.partition), generation);
+        // The client starts a new assignment from the committed offsets itself.
+        restarting.delete(tpKey(tp.topic, tp.partition));
+      }
       // A partition paused in an earlier assignment must not come back paused (the client
       // runs this after applying the assignment).
       try {
@@ -321,13 +346,17 @@ export async function subscribeKafka(
       for (const key of revoked) {
         owned.delete(key);
         paused.delete(key);
+        restarting.delete(key);
       }
       for (const tp of assignment) dispatcher.revoke(tp.topic, tp.partition);
-      await flush(revoked).catch(() => {});
+      // Exactly-once: a lost assignment (our session expired, say while the broker was away) has
+      // no generation left to commit in: the coordinator would refuse the offsets ("Unknown
+      // member"), and waiting for that would hold the rejoin. The records are read again.
+      const lost = functions?.assignmentLost?.() ?? false;
+      if (!(sender && lost)) await flush(revoked);
       for (const key of revoked) {
         pending.delete(key);
-        outputs.delete(key);
-        ready.delete(key);
+        outputs.forget(key);
       }
       log.info({ partitions: assignment.map((tp) => `${tp.topic}[${tp.partition}]`) }, 'partitions revoked');
     }
@@ -383,7 +412,14 @@ export async function subscribeKafka(
   await activeConsumer.run({
     eachMessage: async ({ topic, partition, message }) => {
       if (stopping) return; // Not committed: the next owner reads it again.
+      // Read past the last commit before a failed transaction: it comes again after the seek back.
+      if (restarting.has(tpKey(topic, partition))) return;
       if (!owned.has(tpKey(topic, partition))) {
+        // Exactly-once: a partition always starts from its committed offset when it comes back
+        // (assignment or start-over), so it is simply not worked on. A seek back would be kept by
+        // the client once the partition is gone and applied to its next assignment instead of
+        // the committed offset, with the record's leader epoch of before a broker restart.
+        if (sender) return;
         // Returning would count it as consumed, and a later record's commit would pass it:
         // failing makes the client seek back, so it is read again by whoever owns the partition.
         throw new Error(`${topic}[${partition}] is not ours; offset ${message.offset} ${HANDED_BACK}`);
@@ -432,9 +468,7 @@ export async function subscribeKafka(
         await activeConsumer
           .disconnect()
           .catch((err: unknown) => log.warn({ err }, 'consumer did not disconnect cleanly'));
-        await transactional
-          ?.disconnect()
-          .catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
+        await sender?.close().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
         clearTimeout(flushTimer);
       })();
       return stopped;

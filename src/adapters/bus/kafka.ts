@@ -40,6 +40,18 @@ const PRODUCER_DEFAULTS = {
 } as const;
 
 /**
+ * Transactional producers' defaults, also overridable:
+ * - transaction.timeout.ms: how long a transaction a crashed instance left open
+ *   holds up read-committed readers of its partitions, when no instance with its
+ *   id comes back to end it (the client's KafkaJS mode would set 60 s).
+ * - socket.timeout.ms: librdkafka requires it to be at most the transaction timeout.
+ */
+const TRANSACTIONAL_DEFAULTS = {
+  'transaction.timeout.ms': 10_000,
+  'socket.timeout.ms': 10_000,
+} as const;
+
+/**
  * The bus on Apache Kafka, through librdkafka. One idempotent producer for the
  * process; one consumer per subscription, feeding the shared Dispatcher.
  */
@@ -89,16 +101,48 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
   };
 
+  /**
+   * A group's committed next offsets for these partitions; partitions with none
+   * are left out. Settled offsets only: while a transaction that commits some of
+   * them is still being completed (after a broker restart, say), the group's
+   * consumers wait for it, and so must whoever rebuilds state up to them.
+   */
+  const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> => {
+    const topics = [...new Set(partitions.map((tp) => tp.topic))];
+    const committed = await admin.fetchOffsets({ groupId, topics, requireStableOffsets: true } as never);
+    const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
+    const found = committed.flatMap(({ topic, partitions: entries }) =>
+      entries
+        .filter((entry) => wanted.has(`${topic}\u0000${entry.partition}`))
+        .map((entry) => ({ topic, ...(entry as typeof entry & { error?: unknown }) })),
+    );
+    const unsettled = found.find((entry) => entry.error);
+    if (unsettled) {
+      throw new Error(`the committed offset of ${unsettled.topic}[${unsettled.partition}] is not settled yet`, {
+        cause: unsettled.error,
+      });
+    }
+    return found
+      .filter((entry) => BigInt(entry.offset) >= 0n)
+      .map((entry) => ({ topic: entry.topic, partition: entry.partition, offset: entry.offset }));
+  };
+
   /** One per subscription: a transactional producer sends one transaction at a time. */
   const transactionalProducer = async (subscribeOptions: SubscribeOptions): Promise<KafkaProducer> => {
     const transactionalId = `${subscribeOptions.groupId}.${subscribeOptions.instanceId ?? subscribeOptions.clientId}`;
     const created = clients.producer(
       clients.config(
-        { ...PRODUCER_DEFAULTS, 'client.id': `${subscribeOptions.clientId}-tx` },
+        { ...PRODUCER_DEFAULTS, ...TRANSACTIONAL_DEFAULTS, 'client.id': `${subscribeOptions.clientId}-tx` },
         { 'transactional.id': transactionalId },
       ),
     );
-    await created.connect();
+    try {
+      await created.connect();
+    } catch (error) {
+      // Left alone, its start would go on in the background and later fence the producer that replaces it.
+      await created.disconnect().catch(() => {});
+      throw error;
+    }
     return created;
   };
 
@@ -116,16 +160,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       return readRanges(clients, admin, ranges);
     },
 
-    async committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> {
-      const topics = [...new Set(partitions.map((tp) => tp.topic))];
-      const committed = await admin.fetchOffsets({ groupId, topics });
-      const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
-      return committed.flatMap(({ topic, partitions: found }) =>
-        found
-          .filter((entry) => wanted.has(`${topic}\u0000${entry.partition}`) && BigInt(entry.offset) >= 0n)
-          .map((entry) => ({ topic, partition: entry.partition, offset: entry.offset })),
-      );
-    },
+    committedOffsets: settledOffsets,
 
     requireTopics(topics: string[]): Promise<void> {
       return requireTopics(admin, topics, settings);
@@ -136,10 +171,18 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       const started = (async () => {
         await requireTopics(admin, subscribeOptions.topics, settings);
         const transactional =
-          settings.shop.processing === 'exactly-once' ? await transactionalProducer(subscribeOptions) : undefined;
+          settings.shop.processing === 'exactly-once'
+            ? {
+                producer: await transactionalProducer(subscribeOptions),
+                renew: () => transactionalProducer(subscribeOptions),
+                committed: (partitions: PartitionRef[]) => settledOffsets(subscribeOptions.groupId, partitions),
+                // A transaction still open after its timeout is aborted by the coordinator within
+                // about 10 s more (its check interval): pending offsets older than that are stranded.
+                settleAfterMs: Number(clients.config(TRANSACTIONAL_DEFAULTS)['transaction.timeout.ms']) + 15_000,
+              }
+            : undefined;
         return subscribeKafka(clients, subscribeOptions, {
           transactional,
-          renewTransactional: transactional ? () => transactionalProducer(subscribeOptions) : undefined,
           shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
           sessionTimeoutMs: settings.shop.sessionTimeoutMs,
           heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,

@@ -1,0 +1,257 @@
+import type { Logger } from 'pino';
+import type { KafkaConsumer, KafkaProducer } from '../kafka/client.js';
+import type { CapturedMessage } from './transaction-context.js';
+
+/** The next offset to read of one partition, as a transaction commits it. */
+export interface PartitionPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/**
+ * Exactly-once: what each done record published, held until the transaction
+ * that commits its offset. A record's outputs become ready once every record
+ * before it in its partition is done too (the committable prefix), so a
+ * transaction never carries the outputs of a record whose offset it does not commit.
+ */
+export class HeldOutputs {
+  private readonly byPartition = new Map<string, Map<bigint, CapturedMessage[]>>();
+  private readonly ready = new Map<string, CapturedMessage[]>();
+
+  keep(partitionKey: string, offset: string, messages: CapturedMessage[]): void {
+    const byOffset = this.byPartition.get(partitionKey) ?? new Map<bigint, CapturedMessage[]>();
+    byOffset.set(BigInt(offset), messages);
+    this.byPartition.set(partitionKey, byOffset);
+  }
+
+  /** The partition's committable position moved to `nextOffset`: what lies before it is ready, in offset order. */
+  release(partitionKey: string, nextOffset: string): void {
+    const byOffset = this.byPartition.get(partitionKey);
+    if (!byOffset) return;
+    const upTo = BigInt(nextOffset);
+    const offsets = [...byOffset.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
+    const batch = this.ready.get(partitionKey) ?? [];
+    for (const offset of offsets) {
+      batch.push(...(byOffset.get(offset) ?? []));
+      byOffset.delete(offset);
+    }
+    this.ready.set(partitionKey, batch);
+  }
+
+  /** Hands over the ready outputs of these partitions; what is released later belongs to the next transaction. */
+  take(partitionKeys: Iterable<string>): CapturedMessage[] {
+    const messages: CapturedMessage[] = [];
+    for (const key of partitionKeys) {
+      messages.push(...(this.ready.get(key) ?? []));
+      this.ready.delete(key);
+    }
+    return messages;
+  }
+
+  forget(partitionKey: string): void {
+    this.byPartition.delete(partitionKey);
+    this.ready.delete(partitionKey);
+  }
+
+  clear(): void {
+    this.byPartition.clear();
+    this.ready.clear();
+  }
+}
+
+export interface TransactionalSenderOptions {
+  producer: KafkaProducer;
+  /**
+   * A new producer with the same transactional id. Its start fences the old
+   * one and makes the coordinator end the old one's open transaction.
+   */
+  renew: () => Promise<KafkaProducer>;
+  log: Logger;
+  /** True once the subscription stops: a replacement is not worth waiting for then. */
+  stopping: () => boolean;
+  /** How often a commit that timed out is resumed before the transaction is given up. */
+  commitAttempts?: number;
+}
+
+/**
+ * librdkafka marks its transactional errors retriable, abortable or fatal, but
+ * the client's KafkaJS errors lose the marks on the way (1.10: it reads
+ * `retriable` where the binding sets `isRetriable`), so the codes decide too.
+ */
+interface TransactionError {
+  code?: number;
+  retriable?: boolean;
+  fatal?: boolean;
+}
+
+// librdkafka's codes: __TIMED_OUT, __FATAL, and the broker's PRODUCER_FENCED.
+const TIMED_OUT = -185;
+const FATAL = -150;
+const PRODUCER_FENCED = 90;
+
+const asTransactionError = (error: unknown): TransactionError =>
+  typeof error === 'object' && error !== null ? error : {};
+
+/** A commit that timed out goes on in the background; calling commit again resumes it. */
+const resumable = (error: unknown) => {
+  const { retriable, code } = asTransactionError(error);
+  return retriable === true || code === TIMED_OUT;
+};
+
+/** The producer cannot go on: it must be replaced, not asked to abort. */
+const fatal = (error: unknown) => {
+  const { fatal: marked, code } = asTransactionError(error);
+  return marked === true || code === FATAL || code === PRODUCER_FENCED;
+};
+
+/**
+ * Sends one transaction at a time on a transactional producer: outputs, then
+ * the input offsets, then the commit. When a transaction fails, it leaves the
+ * producer ready for the next one, as librdkafka's error classes require: a
+ * timed-out commit is resumed, an abortable error is aborted, and a producer
+ * that cannot abort (a fatal error, or a broker that went away mid-transaction)
+ * is replaced by a new one with the same id.
+ */
+export class TransactionalSender {
+  private producer: KafkaProducer;
+  private readonly commitAttempts: number;
+  /** One operation at a time: a producer has one transaction at a time. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * The outputs of the last transaction whose commit was asked for: if the
+   * broker went down before writing its markers, this is what may be left open.
+   */
+  private inDoubt: CapturedMessage[] = [];
+
+  constructor(private readonly options: TransactionalSenderOptions) {
+    this.producer = options.producer;
+    this.commitAttempts = options.commitAttempts ?? 3;
+  }
+
+  /** Resolves once the transaction committed; rejects when it did not (nothing of it is then visible). */
+  send(consumer: KafkaConsumer, messages: CapturedMessage[], positions: PartitionPosition[]): Promise<void> {
+    return this.serially(async (transaction) => {
+      if (messages.length > 0) await transaction.sendBatch({ topicMessages: byTopic(messages) });
+      await transaction.sendOffsets({ consumer, topics: offsetsByTopic(positions) });
+      this.inDoubt = messages;
+      await this.commit(transaction);
+    });
+  }
+
+  /**
+   * Ends what a broker may have left open under this producer's id. A broker
+   * that restarts while a commit is under way can give up writing the
+   * transaction's markers ("Couldn't find leader endpoint ... skipped"), and
+   * leave its offsets pending in the group for good: every read-committed
+   * consumer of the group then waits forever to learn where to start
+   * (UNSTABLE_OFFSET_COMMIT). The group coordinator settles the pending offsets
+   * of a producer id at the next marker of that id, so this runs a transaction
+   * that touches the group (and the partitions of the last outputs, so their
+   * records are ended the same way) and aborts it: the records of the open
+   * transaction are dropped with its offsets, and are worked on again from
+   * the last settled commit.
+   */
+  settle(consumer: KafkaConsumer, positions: PartitionPosition[]): Promise<void> {
+    return this.serially(async (transaction) => {
+      // One null record per key and topic: the same keys land on the same partitions.
+      const touched = new Map(this.inDoubt.map(({ topic, key }) => [`${topic}\u0000${String(key)}`, { topic, key }]));
+      const markers = [...touched.values()].map(({ topic, key }) => ({ topic, key, value: null }));
+      if (markers.length > 0) await transaction.sendBatch({ topicMessages: byTopic(markers) });
+      try {
+        await transaction.sendOffsets({ consumer, topics: offsetsByTopic(positions) });
+      } catch (err) {
+        // The group's partition joined the transaction before the offsets were refused, if it did at all.
+        this.options.log.debug({ err }, 'offsets refused while settling; aborting all the same');
+      }
+      await transaction.abort();
+      this.inDoubt = [];
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue.catch(() => {});
+    await this.producer.disconnect();
+  }
+
+  private serially(work: (transaction: KafkaProducer) => Promise<void>): Promise<void> {
+    const run = async () => {
+      const producer = this.producer;
+      let transaction: KafkaProducer;
+      try {
+        transaction = await producer.transaction();
+      } catch (error) {
+        // A producer that cannot begin a transaction is stuck (fatal, or still in an earlier one).
+        await this.replace(producer);
+        throw error;
+      }
+      try {
+        await work(transaction);
+      } catch (error) {
+        await this.end(producer, error);
+        throw error;
+      }
+    };
+    const result = this.queue.then(run, run);
+    this.queue = result.catch(() => {});
+    return result;
+  }
+
+  /** A commit that timed out goes on in the background; calling commit again resumes it rather than racing it. */
+  private async commit(transaction: KafkaProducer): Promise<void> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await transaction.commit();
+        return;
+      } catch (error) {
+        if (!resumable(error) || attempt >= this.commitAttempts || this.options.stopping()) throw error;
+        this.options.log.debug({ err: error, attempt }, 'transaction commit not confirmed yet; resuming it');
+      }
+    }
+  }
+
+  /** Ends a failed transaction: aborted when the producer can, else the producer is replaced. */
+  private async end(producer: KafkaProducer, error: unknown): Promise<void> {
+    if (!fatal(error)) {
+      try {
+        await producer.abort();
+        return;
+      } catch (err) {
+        this.options.log.debug({ err }, 'could not abort the transaction; replacing the producer');
+      }
+    }
+    await this.replace(producer);
+  }
+
+  private async replace(stuck: KafkaProducer): Promise<void> {
+    if (stuck !== this.producer) return;
+    await stuck.disconnect().catch(() => {});
+    for (let attempt = 1; !this.options.stopping(); attempt += 1) {
+      try {
+        this.producer = await this.options.renew();
+        this.options.log.info('transactional producer replaced');
+        return;
+      } catch (err) {
+        this.options.log.debug({ err, attempt }, 'could not make a new transactional producer yet');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
+      }
+    }
+  }
+}
+
+function byTopic(messages: CapturedMessage[]) {
+  const grouped = new Map<string, CapturedMessage[]>();
+  for (const message of messages) grouped.set(message.topic, [...(grouped.get(message.topic) ?? []), message]);
+  return [...grouped].map(([topic, list]) => ({
+    topic,
+    messages: list.map(({ key, value, headers }) => ({ key, value, ...(headers ? { headers } : {}) })),
+  }));
+}
+
+function offsetsByTopic(positions: PartitionPosition[]) {
+  const grouped = new Map<string, Array<{ partition: number; offset: string }>>();
+  for (const { topic, partition, offset } of positions) {
+    grouped.set(topic, [...(grouped.get(topic) ?? []), { partition, offset }]);
+  }
+  return [...grouped].map(([topic, partitions]) => ({ topic, partitions }));
+}

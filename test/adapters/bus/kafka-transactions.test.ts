@@ -1,0 +1,228 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { HeldOutputs, TransactionalSender } from '../../../src/adapters/bus/kafka-transactions.js';
+import type { KafkaConsumer, KafkaProducer } from '../../../src/adapters/kafka/client.js';
+
+const log = pino({ level: 'silent' });
+const consumer = {} as KafkaConsumer;
+const positions = [{ topic: 'in', partition: 0, offset: '5' }];
+const message = (value: string) => ({ topic: 'out', key: 'k', value: Buffer.from(value) });
+
+/**
+ * A transactional error as the client's KafkaJS API gives it: a librdkafka code,
+ * and marks that 1.10 always leaves false (it reads them under other names).
+ */
+function txnError(message: string, code: number, marks: { fatal?: boolean } = {}) {
+  return Object.assign(new Error(message), { code, retriable: false, abortable: false, fatal: false, ...marks });
+}
+
+type Step = 'transaction' | 'sendBatch' | 'sendOffsets' | 'commit' | 'abort';
+
+interface SentBatch {
+  topicMessages: Array<{ topic: string; messages: Array<{ key: unknown; value: unknown }> }>;
+}
+
+/** A transactional producer that records its calls and fails the steps it is told to, in order. */
+function fakeProducer(name: string, failures: Partial<Record<Step, unknown[]>> = {}) {
+  const calls: string[] = [];
+  const batches: SentBatch[] = [];
+  const step = async (what: Step) => {
+    calls.push(what);
+    const failure = failures[what]?.shift();
+    if (failure) throw failure;
+  };
+  const producer = {
+    name,
+    calls,
+    batches,
+    disconnected: false,
+    transaction: async () => {
+      await step('transaction');
+      return producer;
+    },
+    sendBatch: (batch: SentBatch) => {
+      batches.push(batch);
+      return step('sendBatch');
+    },
+    sendOffsets: () => step('sendOffsets'),
+    commit: () => step('commit'),
+    abort: () => step('abort'),
+    disconnect: async () => {
+      producer.disconnected = true;
+    },
+  };
+  return producer;
+}
+
+type FakeProducer = ReturnType<typeof fakeProducer>;
+
+function sender(first: FakeProducer, next: FakeProducer[] = []) {
+  const made: FakeProducer[] = [];
+  const transactionalSender = new TransactionalSender({
+    producer: first as unknown as KafkaProducer,
+    renew: async () => {
+      const producer = next.shift() ?? fakeProducer(`spare-${made.length}`);
+      made.push(producer);
+      return producer as unknown as KafkaProducer;
+    },
+    log,
+    stopping: () => false,
+  });
+  return { transactionalSender, made };
+}
+
+describe('exactly-once transactions', () => {
+  it('sends the outputs, then the offsets, then commits', async () => {
+    const producer = fakeProducer('first');
+    const { transactionalSender } = sender(producer);
+    await transactionalSender.send(consumer, [message('a')], positions);
+    expect(producer.calls).toEqual(['transaction', 'sendBatch', 'sendOffsets', 'commit']);
+  });
+
+  it('resumes a commit that timed out instead of aborting it (it goes on in the background)', async () => {
+    const producer = fakeProducer('first', {
+      commit: [txnError('Timed out waiting for operation to finish, retry call to resume', -185)],
+    });
+    const { transactionalSender, made } = sender(producer);
+    await transactionalSender.send(consumer, [], positions);
+    expect(producer.calls).toEqual(['transaction', 'sendOffsets', 'commit', 'commit']);
+    expect(made).toEqual([]);
+  });
+
+  it('aborts after an abortable error, such as offsets refused by a group that moved on ("Unknown member")', async () => {
+    const producer = fakeProducer('first', { sendOffsets: [txnError('Broker: Unknown member', 25)] });
+    const { transactionalSender, made } = sender(producer);
+    await expect(transactionalSender.send(consumer, [message('a')], positions)).rejects.toThrow('Unknown member');
+    expect(producer.calls).toEqual(['transaction', 'sendBatch', 'sendOffsets', 'abort']);
+    expect(made).toEqual([]);
+    // The same producer takes the next transaction.
+    await transactionalSender.send(consumer, [], positions);
+    expect(producer.calls.slice(4)).toEqual(['transaction', 'sendOffsets', 'commit']);
+  });
+
+  it('replaces the producer when the abort fails too (the broker went away mid-transaction)', async () => {
+    const producer = fakeProducer('first', {
+      sendOffsets: [txnError('Local: Broker transport failure', -195)],
+      abort: [txnError('Conflicting commit_transaction API call is already in progress', -173)],
+    });
+    const replacement = fakeProducer('second');
+    const { transactionalSender, made } = sender(producer, [replacement]);
+    await expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('transport failure');
+    expect(producer.disconnected).toBe(true);
+    expect(made).toEqual([replacement]);
+    await transactionalSender.send(consumer, [], positions);
+    expect(replacement.calls).toEqual(['transaction', 'sendOffsets', 'commit']);
+  });
+
+  it('replaces a producer in a fatal state without trying to abort (it must be recreated)', async () => {
+    const producer = fakeProducer('first', { commit: [txnError('Broker: Producer fenced', 90)] });
+    const { transactionalSender, made } = sender(producer);
+    await expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('fenced');
+    expect(producer.calls).not.toContain('abort');
+    expect(made).toHaveLength(1);
+  });
+
+  it('replaces a producer that cannot even begin a transaction ("Can only start one transaction at a time")', async () => {
+    const producer = fakeProducer('first', { transaction: [new Error('Can only start one transaction at a time.')] });
+    const { transactionalSender, made } = sender(producer);
+    await expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('one transaction at a time');
+    expect(made).toHaveLength(1);
+    await transactionalSender.send(consumer, [], positions);
+    expect(made[0]?.calls).toEqual(['transaction', 'sendOffsets', 'commit']);
+  });
+
+  it('keeps trying to make a replacement until one starts', async () => {
+    const producer = fakeProducer('first', { transaction: [new Error('fatal')] });
+    let attempts = 0;
+    const transactionalSender = new TransactionalSender({
+      producer: producer as unknown as KafkaProducer,
+      renew: async () => {
+        attempts += 1;
+        if (attempts < 2) throw new Error('Local: Timed out (coordinator not available)');
+        return fakeProducer('second') as unknown as KafkaProducer;
+      },
+      log,
+      stopping: () => false,
+    });
+    await expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('fatal');
+    expect(attempts).toBe(2);
+  });
+});
+
+describe('exactly-once: offsets a broker left pending', () => {
+  it('settles by aborting a transaction that touches the group and the partitions of the last outputs', async () => {
+    const producer = fakeProducer('first', {
+      commit: [txnError('Local: Broker transport failure', -195)],
+      abort: [txnError('Local: Broker transport failure', -195)],
+    });
+    const replacement = fakeProducer('second');
+    const { transactionalSender } = sender(producer, [replacement]);
+    // The commit in doubt: the broker went down while it was under way.
+    await expect(
+      transactionalSender.send(consumer, [message('a'), message('b'), { ...message('c'), topic: 'other' }], positions),
+    ).rejects.toThrow('transport failure');
+    await transactionalSender.settle(consumer, positions);
+    expect(replacement.calls).toEqual(['transaction', 'sendBatch', 'sendOffsets', 'abort']);
+    // One null record per topic and key: the partitions the open transaction wrote to.
+    expect(
+      replacement.batches[0]?.topicMessages.map(({ topic, messages }) => [topic, messages.map((m) => m.value)]),
+    ).toEqual([
+      ['out', [null]],
+      ['other', [null]],
+    ]);
+    expect(replacement.calls).not.toContain('commit');
+  });
+
+  it('aborts all the same when the group refuses the offsets (the group partition joined the transaction first)', async () => {
+    const producer = fakeProducer('first', { sendOffsets: [txnError('Broker: Illegal generation', 22)] });
+    const { transactionalSender, made } = sender(producer);
+    await transactionalSender.settle(consumer, positions);
+    expect(producer.calls).toEqual(['transaction', 'sendOffsets', 'abort']);
+    expect(made).toEqual([]);
+  });
+
+  it('never runs a settle inside a transaction that is still being sent', async () => {
+    let release!: () => void;
+    const producer = fakeProducer('first');
+    const slowCommit = producer.commit;
+    producer.commit = async () => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return slowCommit();
+    };
+    const { transactionalSender } = sender(producer);
+    const sending = transactionalSender.send(consumer, [], positions);
+    const settling = transactionalSender.settle(consumer, positions);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(producer.calls).toEqual(['transaction', 'sendOffsets']);
+    release();
+    await Promise.all([sending, settling]);
+    expect(producer.calls).toEqual(['transaction', 'sendOffsets', 'commit', 'transaction', 'sendOffsets', 'abort']);
+  });
+});
+
+describe('exactly-once held outputs', () => {
+  it('releases a record’s outputs only once every record before it in its partition is done, in offset order', () => {
+    const outputs = new HeldOutputs();
+    outputs.keep('p0', '7', [message('seven')]);
+    outputs.keep('p0', '5', [message('five')]);
+    outputs.keep('p1', '1', [message('other partition')]);
+    outputs.release('p0', '6');
+    expect(outputs.take(['p0']).map((m) => m.value?.toString())).toEqual(['five']);
+    outputs.release('p0', '8');
+    expect(outputs.take(['p0', 'p1']).map((m) => m.value?.toString())).toEqual(['seven']);
+  });
+
+  it('forgets a partition that moved, and everything after a failed transaction', () => {
+    const outputs = new HeldOutputs();
+    outputs.keep('p0', '1', [message('a')]);
+    outputs.keep('p1', '1', [message('b')]);
+    outputs.forget('p0');
+    outputs.release('p0', '2');
+    outputs.release('p1', '2');
+    expect(outputs.take(['p0'])).toEqual([]);
+    outputs.clear();
+    expect(outputs.take(['p1'])).toEqual([]);
+  });
+});
