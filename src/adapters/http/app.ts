@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
@@ -14,6 +15,7 @@ import healthRoutes from './routes/health.js';
 import lineageRoutes from './routes/lineage.js';
 import liveRoutes from './routes/live.js';
 import orderRoutes from './routes/orders.js';
+import { formProblems } from './schemas.js';
 import staticAssets from './static-assets.js';
 
 export type { AppOptions } from './context.js';
@@ -26,6 +28,9 @@ const BAD_REQUEST_PATH = '/bad-request';
 
 /** The web app as a plugin: everything but the process and the port. */
 export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
+  // Route schemas are zod schemas (schemas.ts), checked before a handler runs.
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
   fastify.decorate('shop', {
     settings: options.settings,
     store: options.store,
@@ -77,6 +82,10 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     else request.log.info({ code: error.code, statusCode }, error.message);
     const message = messageFor(error, statusCode);
     try {
+      // A form its route's schema refused: the form again, saying what to change.
+      const problems = formProblems(error);
+      const invalidForm = request.routeOptions.config?.invalidForm;
+      if (problems && invalidForm) return await invalidForm(request, reply, problems);
       return await reply.page('error', { title: message.heading, ...message }, statusCode);
     } catch (renderError) {
       request.log.error({ err: renderError }, 'the error page could not be rendered');

@@ -7,7 +7,9 @@ import type { OrderLogStore } from '../sqlite/order-log-store.js';
 import type { OrdersStore } from '../sqlite/orders-store.js';
 import type { Revocation } from '../sqlite/session-store.js';
 import type { LiveFeed } from './live-feed.js';
+import type { LiveStreams } from './live-streams.js';
 import type { OrderPlacement } from './order-placement.js';
+import type { InvalidFormPage } from './schemas.js';
 
 /** Everything the web app is built from; passed in, never imported. */
 export interface AppOptions {
@@ -61,9 +63,10 @@ export interface SessionRevocations {
 }
 
 /**
- * Where @fastify/csrf-protection keeps a CSRF secret (the shape of
- * @fastify/secure-session's session, which is all it uses): derived from the
- * session when logged in, a signed cookie of its own before that.
+ * Where @fastify/csrf-protection keeps a CSRF secret: derived from the session
+ * when logged in, a signed cookie of its own before that. It has the shape of
+ * @fastify/secure-session's `request.session`, the one part of that plugin
+ * csrf-protection uses; the plugin itself is not used (see plugins/session.ts).
  */
 export interface CsrfSecretHolder {
   get(key: string): string | undefined;
@@ -93,9 +96,8 @@ declare module 'fastify' {
     /** Aborts when the app closes, ending waits that would outlive it. */
     closing: AbortSignal;
     metrics: ShopMetrics;
-    /** Ends every open event stream; run before the server closes. */
-    endStreams(): void;
-    trackStream(end: () => void): () => void;
+    /** The open event streams: their caps, and their end on logout and shutdown. */
+    streams: LiveStreams;
   }
   interface FastifyRequest {
     customer: Customer | undefined;
@@ -109,5 +111,9 @@ declare module 'fastify' {
     locals: Record<string, unknown> | null;
     /** Renders a view inside the layout, with the customer and a fresh CSRF token. */
     page(template: string, context: PageContext, statusCode?: number): Promise<string>;
+  }
+  interface FastifyContextConfig {
+    /** The route's form again, with what its schema refused (see schemas.ts); the error page otherwise. */
+    invalidForm?: InvalidFormPage;
   }
 }

@@ -18,6 +18,7 @@ const COOKIE_OPTIONS = { path: '/', httpOnly: true, sameSite: 'lax', signed: tru
  * when its signature is wrong, when it has expired, or when its session was
  * logged out on any web host (`fastify.sessions`). Every web host signs with
  * the same `[pizza-shop] session_secret`, so a session works on all of them.
+ * Not @fastify/secure-session: it needs sodium-native (native) to encrypt what is not secret, and revoking would stay ours.
  */
 export default fp(
   async function session(fastify: FastifyInstance, options: { secret: string }) {
@@ -50,9 +51,10 @@ export function startSession(fastify: FastifyInstance, reply: FastifyReply, cust
   return session;
 }
 
-/** Logs a session out on every web host, and drops its cookie. */
+/** Logs a session out on every web host, ends its live streams on this one, and drops its cookie. */
 export async function logOut(fastify: FastifyInstance, reply: FastifyReply, session: Session): Promise<void> {
   await fastify.sessions.revoke({ sessionId: session.sessionId, expiresAt: session.expiresAt });
+  fastify.streams.endSession(session.sessionId);
   endSession(reply);
 }
 

@@ -1,11 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import { newCustomerId, USERNAME_MAX_LENGTH, usernameSchema } from '../../../domain/order.js';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { newCustomerId, USERNAME_MAX_LENGTH } from '../../../domain/order.js';
 import { logOut, startSession } from '../plugins/session.js';
+import { type InvalidFormPage, loginForm, sentText } from '../schemas.js';
 
 const MINUTE_MS = 60_000;
 
+/** The login form again, with what was wrong with the name and the name as typed. */
+const invalidLogin: InvalidFormPage = async (request, reply, problems) =>
+  reply.page(
+    'login',
+    {
+      title: 'Log in',
+      maxLength: USERNAME_MAX_LENGTH,
+      username: sentText(request.body, 'username')?.slice(0, 64) ?? '',
+      error: problems[0]?.message ?? 'Enter a name.',
+    },
+    400,
+  );
+
 /** Login with any name (a fresh customer id each time), and logout on every web host. */
-export default async function authRoutes(fastify: FastifyInstance) {
+export default async function authRoutes(app: FastifyInstance) {
+  const fastify = app.withTypeProvider<ZodTypeProvider>();
   const { settings } = fastify.shop;
 
   fastify.get('/', async (request, reply) => reply.redirect(request.customer ? '/menu' : '/login', 303));
@@ -16,26 +32,18 @@ export default async function authRoutes(fastify: FastifyInstance) {
 
   fastify.post(
     '/login',
-    // Each login is a new session with its own stream allowance: one address may not make them without end.
-    { config: { rateLimit: { max: settings.shop.loginRatePerMinute, timeWindow: MINUTE_MS } } },
+    {
+      schema: { body: loginForm },
+      config: {
+        // Each login is a new session with its own stream allowance: one address may not make them without end.
+        rateLimit: { max: settings.shop.loginRatePerMinute, timeWindow: MINUTE_MS },
+        invalidForm: invalidLogin,
+      },
+    },
     async (request, reply) => {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const parsed = usernameSchema.safeParse(body.username);
-      if (!parsed.success) {
-        return reply.page(
-          'login',
-          {
-            title: 'Log in',
-            maxLength: USERNAME_MAX_LENGTH,
-            username: typeof body.username === 'string' ? body.username.slice(0, 64) : '',
-            error: parsed.error.issues[0]?.message ?? 'Enter a name.',
-          },
-          400,
-        );
-      }
       // Logging in again ends the session this browser had.
       if (request.shopSession) await logOut(fastify, reply, request.shopSession);
-      const customer = { customerId: newCustomerId(), username: parsed.data };
+      const customer = { customerId: newCustomerId(), username: request.body.username };
       startSession(fastify, reply, customer);
       request.log.info({ customerId: customer.customerId }, 'customer logged in');
       return reply.redirect('/menu', 303);

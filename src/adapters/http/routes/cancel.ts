@@ -1,11 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Settings } from '../../../config/settings.js';
 import { type CancelOutcome, cancelOutcomeOf, mayRequestCancel } from '../../../domain/cancel.js';
 import { encodeEvent } from '../../../domain/events.js';
 import { isComplete } from '../../../domain/statuses.js';
 import type { OrdersStore, OrderView } from '../../sqlite/orders-store.js';
 import type { Customer } from '../context.js';
-import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
+import { orderParams } from '../schemas.js';
+import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
 /** What the order page's cancel partial (`templates/partials/cancel.hbs`) shows. */
 export interface CancelPanel {
@@ -55,12 +57,13 @@ export function cancelPanel(settings: Settings, store: OrdersStore, order: Order
  * roles decide the outcome (see `domain/cancel.ts`), and the page shows it once
  * the status view has it.
  */
-export default async function cancelRoutes(fastify: FastifyInstance) {
+export default async function cancelRoutes(app: FastifyInstance) {
+  const fastify = app.withTypeProvider<ZodTypeProvider>();
   const { settings, store, bus, clock } = fastify.shop;
 
-  fastify.post<{ Params: { orderId: string } }>(
+  fastify.post(
     '/orders/:orderId/cancel',
-    { preHandler: requireCustomer },
+    { preValidation: requireCustomer, schema: { params: orderParams } },
     async (request, reply) => {
       const customer = request.customer as Customer;
       const order = ownedOrder(fastify, customer, request.params.orderId);

@@ -1,9 +1,9 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { isComplete } from '../../../domain/statuses.js';
 import { ORDER_LOGS_COMPONENT } from '../../logs/order-log-line.js';
 import type { StoredLogLine } from '../../sqlite/order-log-store.js';
 import type { OrderView } from '../../sqlite/orders-store.js';
-import type { Customer } from '../context.js';
 import { type Cursor, formatCursor, parseCursor } from '../live-feed.js';
 import {
   type FlowService,
@@ -14,121 +14,30 @@ import {
   statusView,
   timelineRows,
 } from '../presenters.js';
-import { orderNotFound, ownedOrder, requireCustomer } from './orders.js';
+import { myOrdersLiveQuery, orderLiveQuery, orderLogsParams, orderParams } from '../schemas.js';
+import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
-const HEARTBEAT_MS = 15_000;
 /** Late log lines of a finished order (the log topic trails the status view) still reach an open page. */
 const LINGER_AFTER_COMPLETE_MS = 3_000;
-/** What a refused page is told to wait before it tries a stream again; it polls meanwhile. */
-const RETRY_AFTER_SECONDS = 20;
-
-interface EventStream {
-  send(event: string, data: unknown, id?: string): void;
-  /** Runs when the stream ends, whoever ends it. */
-  onEnd(cleanup: () => void): void;
-  end(): void;
-}
-
-/** Turns the reply into a server-sent event stream that ends with the client or the app. */
-function openStream(fastify: FastifyInstance, request: FastifyRequest, reply: FastifyReply): EventStream {
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    'content-type': 'text/event-stream; charset=utf-8',
-    'cache-control': 'no-cache, no-transform',
-    connection: 'keep-alive',
-    'x-accel-buffering': 'no',
-  });
-  raw.write('retry: 2000\n\n');
-  const cleanups: Array<() => void> = [];
-  let ended = false;
-  const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), HEARTBEAT_MS);
-  const end = () => {
-    if (ended) return;
-    ended = true;
-    clearInterval(heartbeat);
-    untrack();
-    for (const cleanup of cleanups) cleanup();
-    raw.end();
-  };
-  const untrack = fastify.trackStream(end);
-  request.raw.on('close', end);
-  return {
-    send(event, data, id) {
-      // JSON has no raw newlines, so one data line carries the whole message.
-      if (!ended)
-        raw.write(`${id === undefined ? '' : `id: ${id}\n`}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    },
-    onEnd(cleanup) {
-      cleanups.push(cleanup);
-    },
-    end,
-  };
-}
-
-export interface StreamCaps {
-  perSession: number;
-  perAddress: number;
-  total: number;
-}
 
 /**
- * Counts open streams per customer session, per client address and in all.
- * Each open stream holds a listener on the feed and a socket: a cap keeps one
- * browser, one address or a crowd from turning the host into an amplifier.
+ * What a cursor sent by a page is worth here: nothing when it names another view.
+ * Read here rather than in @fastify/sse's `replay()`, which hears only the
+ * Last-Event-ID header, not the `?last=` of a page that opens a new stream or polls.
  */
-export class StreamBudget {
-  private readonly bySession = new Map<string, number>();
-  private readonly byAddress = new Map<string, number>();
-  private total = 0;
-
-  constructor(private readonly caps: StreamCaps) {}
-
-  /** Takes a slot; returns its release, or why there is none. */
-  claim(sessionKey: string, address: string): { release: () => void } | { refused: string } {
-    if ((this.bySession.get(sessionKey) ?? 0) >= this.caps.perSession) return { refused: 'session' };
-    if ((this.byAddress.get(address) ?? 0) >= this.caps.perAddress) return { refused: 'address' };
-    if (this.total >= this.caps.total) return { refused: 'total' };
-    add(this.bySession, sessionKey, 1);
-    add(this.byAddress, address, 1);
-    this.total += 1;
-    let released = false;
-    return {
-      release: () => {
-        if (released) return;
-        released = true;
-        add(this.bySession, sessionKey, -1);
-        add(this.byAddress, address, -1);
-        this.total -= 1;
-      },
-    };
-  }
-
-  get open(): number {
-    return this.total;
-  }
-}
-
-function add(counts: Map<string, number>, key: string, delta: number): void {
-  const next = (counts.get(key) ?? 0) + delta;
-  if (next > 0) counts.set(key, next);
-  else counts.delete(key);
-}
-
-/** What a cursor sent by a page is worth here: nothing when it names another view. */
-function resumeFrom(request: FastifyRequest<{ Querystring: { last?: string } }>, viewId: string): Cursor | undefined {
-  const cursor = parseCursor(request.headers['last-event-id'] ?? request.query.last);
+function resumeFrom(
+  lastEventId: string | null | undefined,
+  last: string | undefined,
+  viewId: string,
+): Cursor | undefined {
+  const cursor = parseCursor(lastEventId ?? last);
   return cursor?.viewId === viewId ? cursor : undefined;
 }
 
-export default async function liveRoutes(fastify: FastifyInstance) {
+export default async function liveRoutes(app: FastifyInstance) {
+  const fastify = app.withTypeProvider<ZodTypeProvider>();
   const { settings, store, orderLogs } = fastify.shop;
   const { viewId } = fastify.live;
-  const budget = new StreamBudget({
-    perSession: settings.shop.streamsPerSession,
-    perAddress: settings.shop.streamsPerAddress,
-    total: settings.shop.streamsTotal,
-  });
   const rows = (lines: StoredLogLine[]) =>
     logRows(
       lines.map((stored) => stored.line),
@@ -137,24 +46,6 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   /** The order's newest change number in this view; 0 before its first status. */
   const statusSeqOf = (orderId: string) => store.statusHistory(orderId).at(-1)?.seq ?? 0;
   const complete = (order: OrderView) => order.placement === 'placed' && isComplete(settings.statuses, order.status);
-
-  /** Opens a stream within the caps, or answers 429: the page then polls the state endpoint. */
-  const claimStream = (request: FastifyRequest, reply: FastifyReply, customer: Customer): EventStream | undefined => {
-    const slot = budget.claim(customer.customerId, request.ip);
-    if ('refused' in slot) {
-      request.log.info({ cap: slot.refused, open: budget.open }, 'live stream refused: too many open');
-      void reply
-        .code(429)
-        .header('retry-after', String(RETRY_AFTER_SECONDS))
-        .header('cache-control', 'no-store')
-        .type('text/plain; charset=utf-8')
-        .send('Too many live pages open; this page checks for news every few seconds instead.');
-      return undefined;
-    }
-    const stream = openStream(fastify, request, reply);
-    stream.onEnd(slot.release);
-    return stream;
-  };
 
   /** Log lines for a page: only those after its cursor, or the latest ones when it has none. */
   const logsAfter = (orderId: string, service: FlowService, afterSeq: number) => {
@@ -166,17 +57,19 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   };
 
   // "My orders": pushes the status of this customer's orders as they change, until all are finished.
-  fastify.get<{ Querystring: { last?: string } }>('/orders/live', async (request, reply) => {
+  fastify.get('/orders/live', { sse: 'only', schema: { querystring: myOrdersLiveQuery } }, async (request, reply) => {
     const customer = request.customer;
-    if (!customer) return reply.code(404).type('text/plain').send('Not found');
+    const session = request.shopSession;
+    if (!customer || !session) return reply.code(404).type('text/plain').send('Not found');
     const allDone = () => store.listOrders(customer.customerId).every(complete);
     // 204 tells the browser's EventSource to stop reconnecting: nothing here will change again.
     if (allDone()) return reply.code(204).send();
-    const stream = claimStream(request, reply, customer);
+    const resumed = resumeFrom(reply.sse.lastEventId, request.query.last, viewId);
+    const stream = fastify.streams.open(request, reply, session.sessionId);
     if (!stream) return reply;
     let seq = store.latestStatusSeq();
     const id = () => formatCursor({ viewId, statusSeq: seq, logSeq: 0 });
-    stream.send('hello', { viewId, resumed: resumeFrom(request, viewId) !== undefined }, id());
+    stream.send('hello', { viewId, resumed: resumed !== undefined }, id());
     // Whatever the page missed, resumed or not: one status per order is a small message.
     for (const order of store.listOrders(customer.customerId)) {
       stream.send('status', orderStatusView(settings, order), id());
@@ -195,15 +88,16 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   });
 
   // One order: its status and timeline as they change, and one service's log lines.
-  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; last?: string } }>(
+  fastify.get(
     '/orders/:orderId/live',
+    { sse: 'only', schema: { params: orderParams, querystring: orderLiveQuery } },
     async (request, reply) => {
       const { orderId } = request.params;
       const order = ownedOrder(fastify, request.customer, orderId);
-      if (!order || !request.customer) return reply.code(404).type('text/plain').send('Not found');
-      const requested = request.query.service ?? '';
-      const service = isFlowService(requested) ? requested : undefined;
-      const resumed = resumeFrom(request, viewId);
+      const session = request.shopSession;
+      if (!order || !session) return reply.code(404).type('text/plain').send('Not found');
+      const { service } = request.query;
+      const resumed = resumeFrom(reply.sse.lastEventId, request.query.last, viewId);
       const statusSeq = statusSeqOf(orderId);
       const upToDate = resumed !== undefined && resumed.statusSeq >= statusSeq;
       if (
@@ -213,7 +107,7 @@ export default async function liveRoutes(fastify: FastifyInstance) {
       )
         return reply.code(204).send();
 
-      const stream = claimStream(request, reply, request.customer);
+      const stream = fastify.streams.open(request, reply, session.sessionId);
       if (!stream) return reply;
       const cursor: Cursor = { viewId, statusSeq, logSeq: resumed?.logSeq ?? 0 };
       const id = () => formatCursor(cursor);
@@ -281,16 +175,17 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   );
 
   // The same as the streams, for a page that could not have one (refused, or no EventSource): it polls.
-  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; last?: string } }>(
+  fastify.get(
     '/orders/:orderId/state.json',
+    { schema: { params: orderParams, querystring: orderLiveQuery } },
     async (request, reply) => {
       reply.header('cache-control', 'no-store');
       const { orderId } = request.params;
       const order = ownedOrder(fastify, request.customer, orderId);
       if (!order) return reply.code(404).send({ error: 'not found' });
-      const requested = request.query.service ?? '';
-      const service = isFlowService(requested) ? requested : undefined;
-      const resumed = resumeFrom(request, viewId);
+      const { service } = request.query;
+      const lastEventId = request.headers['last-event-id'];
+      const resumed = resumeFrom(typeof lastEventId === 'string' ? lastEventId : undefined, request.query.last, viewId);
       const cursor: Cursor = { viewId, statusSeq: statusSeqOf(orderId), logSeq: resumed?.logSeq ?? 0 };
       let logs: { service: FlowService; append: boolean; rows: LogRow[] } | undefined;
       if (service) {
@@ -320,9 +215,9 @@ export default async function liveRoutes(fastify: FastifyInstance) {
   });
 
   // One service's log lines about one order, as a page of its own.
-  fastify.get<{ Params: { orderId: string; service: string } }>(
+  fastify.get(
     '/orders/:orderId/logs/:service',
-    { preHandler: requireCustomer },
+    { preValidation: requireCustomer, schema: { params: orderLogsParams } },
     async (request, reply) => {
       const { orderId, service } = request.params;
       const order = ownedOrder(fastify, request.customer, orderId);

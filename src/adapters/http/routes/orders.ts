@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import {
-  newOrderId,
-  ORDER_ID_PATTERN,
-  type Order,
-  type PizzaChoice,
-  pizzaChoiceSchema,
-} from '../../../domain/order.js';
-import { isIdempotencyKey, type OrderView } from '../../sqlite/orders-store.js';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { newOrderId, ORDER_ID_PATTERN, type Order, type PizzaChoice } from '../../../domain/order.js';
 import type { Customer } from '../context.js';
 import { formatCursor } from '../live-feed.js';
 import {
@@ -15,42 +9,24 @@ import {
   FLOW_SERVICES,
   type FlowService,
   flowCaption,
-  isFlowService,
   logRows,
   orderPage,
   timelineRows,
 } from '../presenters.js';
+import {
+  type InvalidFormPage,
+  lookupQuery,
+  orderForm,
+  orderPageQuery,
+  orderParams,
+  sentBoxes,
+  sentText,
+} from '../schemas.js';
 import { cancelPanel } from './cancel.js';
+import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
-/** The pages a customer must be logged in for send everyone else to the login page. */
-export async function requireCustomer(request: FastifyRequest, reply: FastifyReply) {
-  if (!request.customer) return reply.redirect('/login', 303);
-}
-
-/** An order, if it exists and belongs to this customer; strangers cannot tell the two apart. */
-export function ownedOrder(
-  fastify: FastifyInstance,
-  customer: Customer | undefined,
-  orderId: string,
-): OrderView | undefined {
-  if (!customer || !ORDER_ID_PATTERN.test(orderId)) return undefined;
-  const order = fastify.shop.store.getOrder(orderId);
-  // An order whose customer was told it was not placed is not theirs to see.
-  return order && order.customerId === customer.customerId && order.placement !== 'failed' ? order : undefined;
-}
-
-export function orderNotFound(reply: FastifyReply, orderId: string) {
-  return reply.page('not-found', { title: 'Order not found', orderId: orderId.slice(0, 40) }, 404);
-}
-
-interface ChoiceForm {
-  sauce?: unknown;
-  cheese?: unknown;
-  mainTopping?: unknown;
-  extraToppings?: unknown;
-  /** The menu page's random key: sending one form twice places one order. */
-  idempotencyKey?: unknown;
-}
+// lineage.ts still imports it from here; it lives in customer-orders.ts.
+export { requireCustomer };
 
 function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
   return (
@@ -61,9 +37,9 @@ function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
   );
 }
 
-export default async function orderRoutes(fastify: FastifyInstance) {
+export default async function orderRoutes(app: FastifyInstance) {
+  const fastify = app.withTypeProvider<ZodTypeProvider>();
   const { settings, store } = fastify.shop;
-  const choiceSchema = pizzaChoiceSchema(settings.menu);
   const menuPage = (reply: FastifyReply, extra: Record<string, unknown> = {}, statusCode = 200) => {
     // Never cached, so that Back shows a form with a fresh key rather than one already used.
     reply.header('cache-control', 'no-store');
@@ -74,75 +50,74 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     );
   };
 
-  fastify.get('/menu', { preHandler: requireCustomer }, async (_request, reply) => menuPage(reply));
+  fastify.get('/menu', { preValidation: requireCustomer }, async (_request, reply) => menuPage(reply));
 
-  fastify.post('/orders', { preHandler: requireCustomer }, async (request, reply) => {
-    const customer = request.customer as Customer;
-    const form = (request.body ?? {}) as ChoiceForm;
-    const extras = form.extraToppings;
+  /** The menu again with what was wrong; the valid choices stay checked, and a good key is kept. */
+  const invalidOrder: InvalidFormPage = async (request, reply, problems) => {
+    fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
+    const form = request.body;
     const choice = {
-      sauce: form.sauce,
-      cheese: form.cheese,
-      mainTopping: form.mainTopping,
-      // A form sends one checked box as a string and several as an array.
-      extraToppings: extras === undefined ? [] : Array.isArray(extras) ? extras : [extras],
+      sauce: sentText(form, 'sauce'),
+      cheese: sentText(form, 'cheese'),
+      mainTopping: sentText(form, 'mainTopping'),
+      extraToppings: sentBoxes(form, 'extraToppings'),
     };
-    const key = form.idempotencyKey;
-    if (key !== undefined && !isIdempotencyKey(key)) {
-      fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
-      return menuPage(
-        reply,
-        { errors: ['This form was damaged on its way. Check your pizza and order again.'], choice },
-        400,
-      );
-    }
-    const parsed = choiceSchema.safeParse(choice);
-    if (!parsed.success) {
-      fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
-      const errors = [...new Set(parsed.error.issues.map((issue) => issue.message))];
-      // The same key again: nothing was placed with it, and sending the corrected form twice still places one order.
-      return menuPage(reply, { errors, choice, ...(key === undefined ? {} : { idempotencyKey: key }) }, 400);
-    }
+    const errors = [...new Set(problems.map((problem) => problem.message))];
+    const key = problems.some((problem) => problem.field === 'idempotencyKey')
+      ? undefined
+      : sentText(form, 'idempotencyKey');
+    // The same key again: nothing was placed with it, and sending the corrected form twice still places one order.
+    return menuPage(reply, { errors, choice, ...(key === undefined ? {} : { idempotencyKey: key }) }, 400);
+  };
 
-    // A client that sends no key (a script, a page from before keys) gets no protection against repeats.
-    const idempotencyKey = key ?? randomUUID();
-    const earlier = store.findByIdempotencyKey(customer.customerId, idempotencyKey);
-    if (earlier && !sameChoice(earlier, parsed.data)) {
-      fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
-      const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
-      return menuPage(reply, { errors: [message], choice: parsed.data }, 409);
-    }
+  fastify.post(
+    '/orders',
+    {
+      preValidation: requireCustomer,
+      schema: { body: orderForm(settings.menu) },
+      config: { invalidForm: invalidOrder },
+    },
+    async (request, reply) => {
+      const customer = request.customer as Customer;
+      const { idempotencyKey: key, ...choice } = request.body;
+      // A client that sends no key (a script, a page from before keys) gets no protection against repeats.
+      const idempotencyKey = key ?? randomUUID();
+      const earlier = store.findByIdempotencyKey(customer.customerId, idempotencyKey);
+      if (earlier && !sameChoice(earlier, choice)) {
+        fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
+        const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
+        return menuPage(reply, { errors: [message], choice }, 409);
+      }
 
-    const order: Order = {
-      orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined, settings.shop.orderIdLength),
-      customerId: customer.customerId,
-      username: customer.username,
-      ...parsed.data,
-    };
-    const outcome = await fastify.placement.place(order, idempotencyKey, fastify.closing);
-    if (!outcome.placed) {
-      fastify.metrics.ordersRejected.inc({ reason: 'unavailable' });
-      return reply.page('unavailable', { title: 'Order not placed', choice: parsed.data, idempotencyKey }, 503);
-    }
-    if (outcome.again)
-      request.log.info({ orderId: outcome.orderId }, 'the same form again: showing the order it placed');
-    else fastify.metrics.ordersPlaced.inc();
-    return reply.redirect(`/orders/${outcome.orderId}`, 303);
-  });
+      const order: Order = {
+        orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined, settings.shop.orderIdLength),
+        customerId: customer.customerId,
+        username: customer.username,
+        ...choice,
+      };
+      const outcome = await fastify.placement.place(order, idempotencyKey, fastify.closing);
+      if (!outcome.placed) {
+        fastify.metrics.ordersRejected.inc({ reason: 'unavailable' });
+        return reply.page('unavailable', { title: 'Order not placed', choice, idempotencyKey }, 503);
+      }
+      if (outcome.again)
+        request.log.info({ orderId: outcome.orderId }, 'the same form again: showing the order it placed');
+      else fastify.metrics.ordersPlaced.inc();
+      return reply.redirect(`/orders/${outcome.orderId}`, 303);
+    },
+  );
 
-  fastify.get('/orders', { preHandler: requireCustomer }, async (request, reply) => {
+  fastify.get('/orders', { preValidation: requireCustomer }, async (request, reply) => {
     const customer = request.customer as Customer;
     const orders = store.listOrders(customer.customerId).map((order) => orderPage(settings, order));
     return reply.page('orders', { title: 'My orders', orders, live: orders.some((order) => !order.complete) });
   });
 
-  fastify.get<{ Querystring: { id?: string } }>(
+  fastify.get(
     '/orders/lookup',
-    { preHandler: requireCustomer },
+    { preValidation: requireCustomer, schema: { querystring: lookupQuery } },
     async (request, reply) => {
-      const orderId = String(request.query.id ?? '')
-        .trim()
-        .toLowerCase();
+      const orderId = (request.query.id ?? '').trim().toLowerCase();
       // An empty search is no search: back to the customer's orders, not a 404 with a blank id.
       if (orderId === '') return reply.redirect('/orders', 303);
       if (!ORDER_ID_PATTERN.test(orderId)) return orderNotFound(reply, orderId);
@@ -150,15 +125,14 @@ export default async function orderRoutes(fastify: FastifyInstance) {
     },
   );
 
-  fastify.get<{ Params: { orderId: string }; Querystring: { service?: string; cancel?: string } }>(
+  fastify.get(
     '/orders/:orderId',
-    { preHandler: requireCustomer },
+    { preValidation: requireCustomer, schema: { params: orderParams, querystring: orderPageQuery } },
     async (request, reply) => {
       const order = ownedOrder(fastify, request.customer, request.params.orderId);
       if (!order) return orderNotFound(reply, request.params.orderId);
       const page = orderPage(settings, order);
-      const requested = request.query.service ?? '';
-      const service: FlowService = isFlowService(requested) ? requested : defaultService(page.stage);
+      const service: FlowService = request.query.service ?? defaultService(page.stage);
       const lines = fastify.shop.orderLogs.latestLines(order.orderId, service);
       // Where this page starts from: its live stream sends only what comes after.
       const cursor = formatCursor({
