@@ -214,6 +214,49 @@ describe('web app: live updates, logs and timeline', () => {
     expect(web.app.server.listening).toBe(false);
   });
 
+  it('ends the open streams of a session when it logs out, and keeps those of other sessions', async () => {
+    const ada = new WebClient(web.app);
+    const adas = await placedOrder(ada);
+    const bob = new WebClient(web.app);
+    const bobs = await placedOrder(bob);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const open = (client: WebClient, orderId: string) =>
+      fetch(`${base}/orders/${orderId}/live`, { headers: { cookie: client.cookieHeader() } });
+    const adaStream = (await open(ada, adas)).body?.getReader() as ReadableStreamDefaultReader<Uint8Array>;
+    const bobStream = await open(bob, bobs);
+    await adaStream.read();
+
+    expect((await ada.post('/logout', {})).statusCode).toBe(303);
+    for (;;) {
+      const { done } = await adaStream.read();
+      if (done) break;
+    }
+    // Bob's stream is still open: a status change after the logout reaches it.
+    const { statuses } = web.settings;
+    const baked = (e: SentEvent) =>
+      e.event === 'status' && (e.data as { status: number }).status === statuses.ids.pizza_baked;
+    const events = readEvents(bobStream, (seen) => seen.some(baked));
+    web.store.applyStatus(bobs, { status: statuses.ids.pizza_baked, timestamp: Date.now() }, statuses, Date.now());
+    expect((await events).some(baked)).toBe(true);
+  });
+
+  it('streams with the retry delay first, the security headers, and nothing a proxy may keep or recompress', async () => {
+    const client = new WebClient(web.app);
+    const orderId = await placedOrder(client);
+    const base = await web.app.listen({ host: '127.0.0.1', port: 0 });
+    const response = await fetch(`${base}/orders/${orderId}/live`, {
+      headers: { cookie: client.cookieHeader(), accept: 'text/event-stream' },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('cache-control')).toBe('no-store, no-transform');
+    expect(response.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    const first = new TextDecoder().decode((await reader.read()).value);
+    expect(first).toMatch(/^id: [0-9a-f]{12}\.\d+\.0\nevent: hello\ndata: \{.*\}\nretry: 2000\n\n/);
+    await reader.cancel();
+  });
+
   it('keeps a live page going when its log lines cannot be read, and sends the lines once they can', async () => {
     const rejections: unknown[] = [];
     const onRejection = (reason: unknown) => rejections.push(reason);

@@ -28,6 +28,15 @@ describe('web app: placing orders', () => {
     expect(response.headers.location).toBe('/login');
   });
 
+  it('sends a visitor who is not logged in to the login page before reading their order form', async () => {
+    const visitor = new WebClient(web.app);
+    await visitor.get('/login');
+    const response = await visitor.post('/orders', { sauce: ['Pesto', 'Tomato'] });
+    expect(response.statusCode).toBe(303);
+    expect(response.headers.location).toBe('/login');
+    expect(await web.metrics.registry.metrics()).not.toMatch(/^pizza_orders_rejected_total\{reason="invalid"\} 1$/m);
+  });
+
   it('publishes pizza-ordered keyed by the order id, stores status 100 and redirects to the order', async () => {
     const client = new WebClient(web.app);
     await client.login('Ada');
@@ -81,6 +90,7 @@ describe('web app: placing orders', () => {
       'Choose extra toppings from the menu.',
     ],
     ['an extra twice', { ...GOOD_PIZZA, extraToppings: ['Onion', 'Onion'] }, 'Choose each extra topping once.'],
+    ['a sauce sent twice', { ...GOOD_PIZZA, sauce: ['Pesto', 'Tomato'] }, 'Choose a sauce.'],
   ];
   for (const [what, form, message] of badForms) {
     it(`refuses ${what}: the form again, a message, 400, nothing published or stored`, async () => {

@@ -48,6 +48,31 @@ describe('web app: health, login, CSRF and headers', () => {
     expect(String(response.headers['set-cookie'] ?? '')).not.toContain('pizza_session=');
   });
 
+  it("refuses a name sent twice, or none, with the form and a message in the shop's words", async () => {
+    for (const [form, message] of [
+      [{ username: ['Ada', 'Bob'] }, 'Enter one name.'],
+      [{}, 'Enter a name.'],
+      [{ username: '   ' }, 'Enter a name.'],
+    ] as const) {
+      const client = new WebClient(web.app);
+      await client.get('/login');
+      const response = await client.post('/login', form as Record<string, string | string[]>);
+      expect(response.statusCode).toBe(400);
+      expect(response.body).toContain(message);
+      expect(response.body).not.toContain('Invalid input');
+      expect(response.body).toContain('name="username"');
+      expect(String(response.headers['set-cookie'] ?? '')).not.toContain('pizza_session=');
+    }
+  });
+
+  it('checks the CSRF token before the form: a forged form with a bad name gets 403, not the form', async () => {
+    const client = new WebClient(web.app);
+    await client.get('/login');
+    const response = await client.post('/login', { username: ['Ada', 'Bob'] }, false);
+    expect(response.statusCode).toBe(403);
+    expect(response.body).toContain('This form has expired');
+  });
+
   it('ignores a tampered session cookie', async () => {
     const client = new WebClient(web.app);
     await client.login('Ada');

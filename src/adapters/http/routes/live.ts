@@ -25,12 +25,8 @@ const LINGER_AFTER_COMPLETE_MS = 3_000;
  * Read here rather than in @fastify/sse's `replay()`, which hears only the
  * Last-Event-ID header, not the `?last=` of a page that opens a new stream or polls.
  */
-function resumeFrom(
-  lastEventId: string | null | undefined,
-  last: string | undefined,
-  viewId: string,
-): Cursor | undefined {
-  const cursor = parseCursor(lastEventId ?? last);
+function resumeFrom(lastEventId: unknown, last: string | undefined, viewId: string): Cursor | undefined {
+  const cursor = parseCursor(typeof lastEventId === 'string' ? lastEventId : last);
   return cursor?.viewId === viewId ? cursor : undefined;
 }
 
@@ -184,8 +180,7 @@ export default async function liveRoutes(app: FastifyInstance) {
       const order = ownedOrder(fastify, request.customer, orderId);
       if (!order) return reply.code(404).send({ error: 'not found' });
       const { service } = request.query;
-      const lastEventId = request.headers['last-event-id'];
-      const resumed = resumeFrom(typeof lastEventId === 'string' ? lastEventId : undefined, request.query.last, viewId);
+      const resumed = resumeFrom(request.headers['last-event-id'], request.query.last, viewId);
       const cursor: Cursor = { viewId, statusSeq: statusSeqOf(orderId), logSeq: resumed?.logSeq ?? 0 };
       let logs: { service: FlowService; append: boolean; rows: LogRow[] } | undefined;
       if (service) {
