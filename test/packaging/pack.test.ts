@@ -16,7 +16,7 @@
  * install. PIZZA_PACK_FULL_INSTALL=1 builds them as a user's npx would,
  * offline from GitHub with CKJS_LINKING=dynamic, as scripts/install.sh does.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -43,16 +43,27 @@ const npmEnv = {
   npm_config_prefer_offline: 'true',
 };
 
-function run(command: string, args: string[], cwd: string, timeoutMs: number, env: NodeJS.ProcessEnv = npmEnv) {
+/**
+ * Runs a command to its end without blocking: npx's first install can take a
+ * minute on a busy machine, and a blocked worker misses vitest's own calls.
+ */
+function run(
+  command: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  env: NodeJS.ProcessEnv = npmEnv,
+): Promise<{ stdout: string; stderr: string; seconds: number }> {
   const started = Date.now();
-  const result = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: timeoutMs, env });
-  const seconds = (Date.now() - started) / 1000;
-  if (result.status !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`.slice(-4000),
-    );
-  }
-  return { stdout: result.stdout, stderr: result.stderr, seconds };
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) {
+        reject(new Error(`${command} ${args.join(' ')} failed (${error.message}):\n${stdout}\n${stderr}`.slice(-4000)));
+      } else {
+        resolve({ stdout, stderr, seconds: (Date.now() - started) / 1000 });
+      }
+    });
+  });
 }
 
 function version(root: string, name: string): string | undefined {
@@ -60,13 +71,13 @@ function version(root: string, name: string): string | undefined {
   return existsSync(manifest) ? (JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version : undefined;
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   const started = Date.now();
   if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   }
   // --ignore-scripts: `prepare` would rebuild dist/, which the test command has just built.
-  const packed = run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repoRoot, 120_000);
+  const packed = await run('npm', ['pack', '--json', '--ignore-scripts', '--pack-destination', dir], repoRoot, 120_000);
   const filename = (JSON.parse(packed.stdout) as Array<{ filename: string }>)[0]?.filename ?? '';
   if (!filename) throw new Error(`npm pack named no tarball: ${packed.stdout}`);
   tarball = join(dir, filename);
@@ -75,7 +86,7 @@ beforeAll(() => {
 
   // npx installs the package on first use; `command -v pizza` names where, so the native builds can go there.
   const copyable = !fullInstall && NATIVE_MODULES.every((name) => version(repoRoot, name) !== undefined);
-  const installed = run(
+  const installed = await run(
     'npx',
     ['--yes', '--package', tarball, '-c', 'command -v pizza'],
     work,
@@ -97,7 +108,7 @@ beforeAll(() => {
           recursive: true,
         });
       } else {
-        run('npm', ['rebuild', name], npxInstall, 900_000);
+        await run('npm', ['rebuild', name], npxInstall, 900_000);
       }
     }
     timings.nativeModules = (Date.now() - copy) / 1000;
