@@ -15,8 +15,10 @@
  *        - end-to-end latency p50/p95/p99 at BENCH_RATE orders/s offered for
  *          BENCH_SECONDS (from the customer's POST to "delivered" in the view);
  *        - peak RSS (VmHWM) of `pizza all`, and of any processes it starts.
- * Prints a table with issue 10's targets, writes bench-results/latest.json and
- * bench-results/report.html (charts, inline SVG), and docs/bench-report.svg.
+ * Prints a table with issue 10's targets, writes bench-results/latest.json,
+ * bench-results/report.html (charts, inline SVG) and bench-results/bench-report.svg.
+ * Only when asked (`npm run bench -- --docs`, or BENCH_DOCS=1) does it also
+ * replace docs/bench-report.svg: a run to try something leaves the tree clean.
  *
  * BENCH_PROCESSING=exactly-once runs the roles in Kafka transactions, to compare.
  * BENCH_CPU_PROF=1 writes a V8 CPU profile of `pizza all` to bench-results/.
@@ -52,6 +54,7 @@ const options = {
   cpuProfile: env.BENCH_CPU_PROF === '1',
   skipCeilings: env.BENCH_SKIP_CEILINGS === '1',
   processing: (env.BENCH_PROCESSING === 'exactly-once' ? 'exactly-once' : 'at-least-once') as Processing,
+  docs: process.argv.slice(2).includes('--docs') || env.BENCH_DOCS === '1',
 };
 
 const seconds = (since: number) => (Date.now() - since) / 1000;
@@ -212,10 +215,13 @@ async function main(): Promise<void> {
     writeFileSync(html, reportHtml(results, rows));
     copyFileSync(html, join(resultsDir, `report-${stamp(results.date)}.html`));
     const svg = readmeSvg(results);
-    writeFileSync(join(resultsDir, 'bench-report.svg'), svg);
-    mkdirSync(join(repoRoot, 'docs'), { recursive: true });
-    writeFileSync(join(repoRoot, 'docs', 'bench-report.svg'), svg);
-    console.log(`\nwritten: ${file}, ${html}, docs/bench-report.svg`);
+    const chart = join(resultsDir, 'bench-report.svg');
+    writeFileSync(chart, svg);
+    if (options.docs) {
+      mkdirSync(join(repoRoot, 'docs'), { recursive: true });
+      writeFileSync(join(repoRoot, 'docs', 'bench-report.svg'), svg);
+    }
+    console.log(`\nwritten: ${file}, ${html}, ${chart}${options.docs ? ', docs/bench-report.svg' : ''}`);
     console.log(
       `bench took ${whole(results.durations.total ?? 0)} s: ${Object.entries(durations)
         .map(([part, took]) => `${part} ${took.toFixed(0)} s`)
