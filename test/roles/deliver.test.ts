@@ -9,7 +9,7 @@ import { handlerDeps } from '../support/handler-deps.js';
 
 const ORDER_ID = '9c8d7e6f';
 // Delivery seconds from the workshop's formula, int(customer_id, 16) % 10 + 5, worked out in
-// Python apart from our code: this id is ...ef7 → % 10 = 7 → 12 s, 24 s at factor 2.
+// Python apart from our code: int(CUSTOMER, 16) % 10 is 7, so 12 s, and 24 s at factor 2.
 const CUSTOMER = '123456789abcdef0123456789abcdef7';
 
 function deliver(timeScale: string) {
