@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { OrderLogSink } from '../../../src/adapters/logs/order-log-sink.js';
 
 const line = (orderId: string, msg: string, extra: Record<string, unknown> = {}) =>
@@ -146,9 +146,20 @@ describe('the order log sink', () => {
   });
 
   it('sends the lines that arrive together in one record, of any orders, under the sink key', async () => {
+    // The linger is a timer: the test moves time past it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const bus = stuckBus();
     bus.release();
-    const sink = new OrderLogSink({ publish: bus.publish, warn: () => {}, key: 'host-a.42', maxLinesPerRecord: 3 });
+    const sink = new OrderLogSink({
+      publish: bus.publish,
+      warn: () => {},
+      key: 'host-a.42',
+      maxLinesPerRecord: 3,
+      lingerMs: 20,
+    });
     for (const [orderId, msg] of [
       ['0000abcd', 'one'],
       ['0000ef01', 'two'],
@@ -159,7 +170,9 @@ describe('the order log sink', () => {
     await turn();
     // Three lines fill a record at once; the fourth waits for its linger.
     expect(bus.sent.map((record) => record.lines.map((sent) => sent.msg))).toEqual([['one', 'two', 'three']]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.advanceTimersByTimeAsync(19);
+    expect(bus.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(bus.sent.map((record) => record.lines.map((sent) => `${sent.orderId} ${sent.msg}`))).toEqual([
       ['0000abcd one', '0000ef01 two', '0000abcd three'],
       ['0000ef01 four'],
