@@ -106,6 +106,22 @@ describe('the fake clock', () => {
     await expect(clock.whenSleeping(1)).resolves.toBeUndefined();
   });
 
+  it('tells work that finished without waiting from work that started sleeping', async () => {
+    const clock = new FakeClock(0);
+    await expect(clock.withoutSleeping(async () => 'done')).resolves.toBe('done');
+    const failure = new Error('bad event');
+    await expect(clock.withoutSleeping(() => Promise.reject(failure))).rejects.toBe(failure);
+    // A sleep already waiting does not count; a new one does, even one started before the work returns.
+    void clock.sleep(50);
+    await expect(clock.withoutSleeping(() => clock.sleep(100))).rejects.toThrow(/started sleeping/);
+    await expect(
+      clock.withoutSleeping(async () => {
+        await Promise.resolve();
+        await clock.sleep(100);
+      }),
+    ).rejects.toThrow(/started sleeping/);
+  });
+
   it('runs until idle, and gives up on work that sleeps forever', async () => {
     const clock = new FakeClock(0);
     let rounds = 0;

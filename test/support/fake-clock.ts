@@ -75,6 +75,27 @@ export class FakeClock implements Clock {
   }
 
   /**
+   * Runs `work` and settles as it does, or rejects as soon as it starts a sleep:
+   * for work that must not wait at all, which would otherwise hang until the
+   * test timed out. A function, since work may sleep before it returns its promise.
+   */
+  async withoutSleeping<T>(work: () => Promise<T>): Promise<T> {
+    let watcher: { count: number; resolve(): void } | undefined;
+    const slept = new Promise<never>((_, reject) => {
+      watcher = {
+        count: this.sleepers.length + 1,
+        resolve: () => reject(new Error('FakeClock: the work started sleeping when it should not wait at all')),
+      };
+      this.watchers.push(watcher);
+    });
+    try {
+      return await Promise.race([work(), slept]);
+    } finally {
+      this.watchers = this.watchers.filter((waiting) => waiting !== watcher);
+    }
+  }
+
+  /**
    * Moves the time forward by `ms`. Each sleep that comes due on the way wakes
    * at its own due time, soonest first, and what it sets off runs (its promise
    * continuations) before the next one wakes, so a sleep started on the way
