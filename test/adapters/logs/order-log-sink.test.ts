@@ -1,5 +1,6 @@
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { OrderLogSink } from '../../../src/adapters/logs/order-log-sink.js';
+import { FakeClock } from '../../support/fake-clock.js';
 
 const line = (orderId: string, msg: string, extra: Record<string, unknown> = {}) =>
   `${JSON.stringify({ level: 30, time: 1_700_000_000_000, role: 'bake', orderId, msg, ...extra })}\n`;
@@ -33,7 +34,7 @@ describe('the order log sink', () => {
   it('drops and counts what does not fit while the broker is away, without blocking, and warns once a minute', async () => {
     const bus = stuckBus();
     const warnings: Array<Record<string, unknown>> = [];
-    let now = 0;
+    const clock = new FakeClock(0);
     const sink = new OrderLogSink({
       publish: bus.publish,
       warn: (fields) => warnings.push(fields),
@@ -42,7 +43,7 @@ describe('the order log sink', () => {
       maxInFlight: 2,
       maxLinesPerRecord: 1,
       lingerMs: 0,
-      now: () => now,
+      now: () => clock.now(),
     });
 
     for (let i = 0; i < 20; i += 1) sink.write(line('0000abcd', `line ${i}`));
@@ -56,7 +57,7 @@ describe('the order log sink', () => {
     expect(sink.stats().queued).toBe(5);
     expect(warnings).toHaveLength(1);
 
-    now += 60_000;
+    await clock.advance(60_000);
     sink.write(line('0000abcd', 'a minute later'));
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toMatchObject({ dropped: 113 });
