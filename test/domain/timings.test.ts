@@ -41,7 +41,15 @@ const RECIPES: ReadonlyArray<{
     assembling: 8,
     baking: 12,
   },
-  { sauce: 'Tomato', cheese: 'Mozzarella', extras: ['Mushroom'], main: 'Pepperoni', seed: 44900, assembling: 8, baking: 12 },
+  {
+    sauce: 'Tomato',
+    cheese: 'Mozzarella',
+    extras: ['Mushroom'],
+    main: 'Pepperoni',
+    seed: 44900,
+    assembling: 8,
+    baking: 12,
+  },
   { sauce: 'Tomato', cheese: 'Provolone', extras: ['Egg'], main: 'Pepperoni', seed: 26517, assembling: 9, baking: 13 },
   {
     sauce: 'Organic tomato',

@@ -50,26 +50,29 @@ describe('assemblePizza, called directly', () => {
     [CLASSIC, 8, 12],
     [{ sauce: 'Marinara', cheese: 'Cheddar', extras: ['Ham'], main: 'Sausage' }, 11, 15],
     [{ sauce: 'Tomato', cheese: 'Mozzarella', extras: [], main: 'Pepperoni' }, 4, 8],
-  ])('assembles %o for its recipe time × time_scale, then sends pizza-assembled with its baking_time', async (recipe, assemblingSeconds, bakingSeconds) => {
-    const { deps, clock, bus } = assemble('0.25');
-    const assembling = assemblePizza(ordered(recipe), deps);
-    await clock.whenSleeping();
-    const ms = assemblingSeconds * 250;
-    expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([ms]);
+  ])(
+    'assembles %o for its recipe time × time_scale, then sends pizza-assembled with its baking_time',
+    async (recipe, assemblingSeconds, bakingSeconds) => {
+      const { deps, clock, bus } = assemble('0.25');
+      const assembling = assemblePizza(ordered(recipe), deps);
+      await clock.whenSleeping();
+      const ms = assemblingSeconds * 250;
+      expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([ms]);
 
-    await clock.advance(ms - 1);
-    expect(bus.published).toEqual([]);
-    await clock.advance(1);
-    await assembling;
-    expect(bus.sent()).toEqual([
-      {
-        topic: 'pizza-assembled',
-        key: ORDER_ID,
-        json: { status: 200, baking_time: bakingSeconds, timestamp: FAKE_EPOCH + ms },
-      },
-    ]);
-    expect(Object.keys(bus.sent()[0]?.json as object)).toEqual(['status', 'baking_time', 'timestamp']);
-  });
+      await clock.advance(ms - 1);
+      expect(bus.published).toEqual([]);
+      await clock.advance(1);
+      await assembling;
+      expect(bus.sent()).toEqual([
+        {
+          topic: 'pizza-assembled',
+          key: ORDER_ID,
+          json: { status: 200, baking_time: bakingSeconds, timestamp: FAKE_EPOCH + ms },
+        },
+      ]);
+      expect(Object.keys(bus.sent()[0]?.json as object)).toEqual(['status', 'baking_time', 'timestamp']);
+    },
+  );
 
   it('stops assembling an order cancelled mid-assembly: {status: 499} on pizza-cancelled, nothing assembled', async () => {
     const { deps, clock, bus, cancels } = assemble('1');
@@ -90,7 +93,9 @@ describe('assemblePizza, called directly', () => {
     await cancels.learn(ORDER_ID, clock.now());
     await assemblePizza(ordered(CLASSIC), deps);
     expect(clock.sleeping).toEqual([]);
-    expect(bus.sent()).toEqual([{ topic: 'pizza-cancelled', key: ORDER_ID, json: { status: 499, timestamp: FAKE_EPOCH } }]);
+    expect(bus.sent()).toEqual([
+      { topic: 'pizza-cancelled', key: ORDER_ID, json: { status: 499, timestamp: FAKE_EPOCH } },
+    ]);
   });
 
   it('gives up at once, publishing nothing, when its record is taken back mid-assembly', async () => {

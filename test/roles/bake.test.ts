@@ -33,7 +33,9 @@ describe('bakePizza, called directly', () => {
     expect(bus.published).toEqual([]);
     await clock.advance(1);
     await baking;
-    expect(bus.sent()).toEqual([{ topic: 'pizza-baked', key: ORDER_ID, json: { status: 300, timestamp: FAKE_EPOCH + 6_000 } }]);
+    expect(bus.sent()).toEqual([
+      { topic: 'pizza-baked', key: ORDER_ID, json: { status: 300, timestamp: FAKE_EPOCH + 6_000 } },
+    ]);
     // The wire bytes, field for field: nothing but status and timestamp.
     expect(bus.published[0]?.value?.toString('utf8')).toBe(`{"status":300,"timestamp":${FAKE_EPOCH + 6_000}}`);
   });
@@ -66,7 +68,9 @@ describe('bakePizza, called directly', () => {
     // Read again (a redelivery): no second announcement.
     await bakePizza(assembled(10), deps);
     expect(clock.sleeping).toEqual([]);
-    expect(bus.sent()).toEqual([{ topic: 'pizza-cancelled', key: ORDER_ID, json: { status: 499, timestamp: FAKE_EPOCH } }]);
+    expect(bus.sent()).toEqual([
+      { topic: 'pizza-cancelled', key: ORDER_ID, json: { status: 499, timestamp: FAKE_EPOCH } },
+    ]);
   });
 
   it('gives up at once, publishing nothing, when its record is taken back mid-bake', async () => {

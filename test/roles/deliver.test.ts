@@ -64,7 +64,9 @@ describe('handleDeliveryEvent, called directly', () => {
     const { deps, clock, bus, store } = deliver('1');
     await handleDeliveryEvent(baked(), deps);
     expect(clock.sleeping).toEqual([]);
-    expect(bus.sent()).toEqual([{ topic: 'pizza-pending', key: ORDER_ID, json: { status: 150, timestamp: FAKE_EPOCH } }]);
+    expect(bus.sent()).toEqual([
+      { topic: 'pizza-pending', key: ORDER_ID, json: { status: 150, timestamp: FAKE_EPOCH } },
+    ]);
     expect(store.get(ORDER_ID)).toEqual({ state: 'pending' });
 
     const delivering = handleDeliveryEvent(ordered(), deps);
@@ -147,7 +149,9 @@ describe('handleDeliveryEvent, called directly', () => {
     ['pizza-baked with no key', busRecord('pizza-baked', null, { status: 300, timestamp: FAKE_EPOCH })],
   ])('refuses %s as a bad event, remembering and publishing nothing', async (_what, record) => {
     const { deps, clock, bus, store } = deliver('1');
-    await expect(clock.withoutSleeping(() => handleDeliveryEvent(record, deps))).rejects.toBeInstanceOf(InvalidEventError);
+    await expect(clock.withoutSleeping(() => handleDeliveryEvent(record, deps))).rejects.toBeInstanceOf(
+      InvalidEventError,
+    );
     expect(bus.published).toEqual([]);
     expect(store.get(ORDER_ID)).toBeUndefined();
   });

@@ -2,8 +2,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { OrdersStore } from '../../src/adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../../src/adapters/sqlite/view-writer.js';
 import { InvalidEventError, OrderIdCollisionError } from '../../src/domain/events.js';
-import { decodeOutcomeRecord, decodeStageRecord, type StatusRecordDecoder } from '../../src/roles/status-records.js';
 import { applyStatusRecord, type StatusDeps } from '../../src/roles/status.js';
+import { decodeOutcomeRecord, decodeStageRecord, type StatusRecordDecoder } from '../../src/roles/status-records.js';
 import { busRecord } from '../support/fake-bus.js';
 import { FAKE_EPOCH } from '../support/fake-clock.js';
 import { handlerDeps } from '../support/handler-deps.js';
@@ -128,7 +128,7 @@ describe('applyStatusRecord, called directly', () => {
     expect(store.listEvents(ORDER_ID)).toEqual([]);
   });
 
-  it("refuses a second pizza-ordered for a known order id from another customer: two orders never merge", async () => {
+  it('refuses a second pizza-ordered for a known order id from another customer: two orders never merge', async () => {
     const { deps, store, settings } = statusView();
     const mine = sampleOrder({ orderId: ORDER_ID });
     store.placeOrder(mine, { status: 100, timestamp: FAKE_EPOCH }, settings.statuses, FAKE_EPOCH);
