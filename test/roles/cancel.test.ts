@@ -8,38 +8,9 @@ import type { Order } from '../../src/domain/order.js';
 import type { Clock } from '../../src/roles/role.js';
 import { startShop } from '../../src/roles/shop.js';
 import { capturingLogs } from '../support/capture-logs.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { testSettings } from '../support/settings.js';
 import { openOrders, placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
-
-/**
- * A clock whose sleeps last until the test lets them go (or their signal
- * aborts): a bake or a delivery takes exactly as long as the test says.
- */
-class GatedClock implements Clock {
-  readonly sleeping: Array<{ ms: number; wake(): void }> = [];
-  now(): number {
-    return Date.now();
-  }
-  sleep(ms: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const entry = {
-        ms,
-        wake: () => {
-          this.sleeping.splice(this.sleeping.indexOf(entry), 1);
-          signal?.removeEventListener('abort', onAbort);
-          resolve();
-        },
-      };
-      const onAbort = () => {
-        this.sleeping.splice(this.sleeping.indexOf(entry), 1);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.sleeping.push(entry);
-    });
-  }
-}
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -134,10 +105,10 @@ describe('cancelling an order on the embedded bus', () => {
   });
 
   it('stops assembling at once when the cancel comes mid-assembly', async () => {
-    const clock = new GatedClock();
+    const clock = new FakeClock(Date.now());
     const { settings, bus } = await shop(['assemble', 'status'], { clock });
     const order = await placeOrder(bus, settings);
-    await waitFor(() => clock.sleeping.length === 1, 'assembling');
+    await clock.whenSleeping();
     await requestCancel(bus, settings, order);
     await waitFor(() => outcomes(bus, settings, order).length > 0, 'the cancellation');
     expect(clock.sleeping).toHaveLength(0);
@@ -146,7 +117,7 @@ describe('cancelling an order on the embedded bus', () => {
   });
 
   it('takes a cancelled pizza out of the oven at once and frees its slot for the next', async () => {
-    const clock = new GatedClock();
+    const clock = new FakeClock(Date.now());
     // One oven: the second pizza waits for the first.
     const { settings, bus } = await shop(['bake', 'status'], { clock });
     const [first, second] = [sampleOrder(), sampleOrder()] as [Order, Order];
@@ -158,7 +129,7 @@ describe('cancelling an order on the embedded bus', () => {
         encodeEvent({ status: 200, baking_time: 15, timestamp: Date.now() }),
       );
     }
-    await waitFor(() => clock.sleeping.length === 1, 'the first pizza in the oven');
+    await clock.whenSleeping();
     expect(clock.sleeping[0]?.ms).toBe(15_000);
 
     await requestCancel(bus, settings, first);
@@ -168,7 +139,7 @@ describe('cancelling an order on the embedded bus', () => {
       () => clock.sleeping.length === 1 && ofOrder(bus, settings.topics.baked, first).length === 0,
       'the second pizza in the oven',
     );
-    clock.sleeping[0]?.wake();
+    await clock.advance(15_000);
     await waitFor(() => ofOrder(bus, settings.topics.baked, second).length === 1, 'the second pizza baked');
 
     expect(ofOrder(bus, settings.topics.baked, first)).toEqual([]);
@@ -178,11 +149,11 @@ describe('cancelling an order on the embedded bus', () => {
   });
 
   it('refuses a cancel once the pizza is out for delivery, and delivers it', async () => {
-    const clock = new GatedClock();
+    const clock = new FakeClock(Date.now());
     const { settings, bus } = await shop(['deliver', 'status'], { clock });
     const order = await placeOrder(bus, settings);
     await bus.publish(settings.topics.baked, order.orderId, encodeEvent({ status: 300, timestamp: Date.now() }));
-    await waitFor(() => clock.sleeping.length === 1, 'out for delivery');
+    await clock.whenSleeping();
 
     await requestCancel(bus, settings, order);
     await waitFor(() => outcomes(bus, settings, order).length > 0, 'the refusal');
@@ -191,7 +162,7 @@ describe('cancelling an order on the embedded bus', () => {
     ]);
     // The delivery was not touched by the cancel.
     expect(clock.sleeping).toHaveLength(1);
-    clock.sleeping[0]?.wake();
+    await clock.runUntilIdle();
     await waitFor(() => viewStatus(settings, order.orderId) === 999, 'delivered in the view');
     expect(outcomeInView(settings, order)).toBe('refused');
     expect(outcomes(bus, settings, order)).toHaveLength(1);

@@ -1,24 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
 import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
-import { type Clock, type Role, systemClock } from '../../src/roles/role.js';
+import type { Role } from '../../src/roles/role.js';
 import { createStatusRole } from '../../src/roles/status.js';
 import { FlinkSilence } from '../../src/roles/status-silence.js';
 import { capturingLogs } from '../support/capture-logs.js';
+import { FakeClock } from '../support/fake-clock.js';
 import { testSettings } from '../support/settings.js';
 import { placeOrder, viewStatus, waitFor } from '../support/shop.js';
-
-/** A clock the test moves by hand; sleeping is real (the role does not sleep here). */
-function manualClock(start = Date.now()): Clock & { advance(ms: number): void } {
-  let now = start;
-  return {
-    now: () => now,
-    sleep: systemClock.sleep,
-    advance: (ms) => {
-      now += ms;
-    },
-  };
-}
 
 /** A value framed as Schema Registry does (0x00, schema id, payload), with an Avro-looking payload. */
 function avroFramedValue(schemaId: number): Buffer {
@@ -42,7 +31,7 @@ describe('the status role reading pizza-status', () => {
     const { settings } = fixture;
     const bus = new EmbeddedBus({ partitions: 1 });
     const logs = capturingLogs();
-    const clock = manualClock();
+    const clock = new FakeClock(Date.now());
     const role = createStatusRole(
       { bus, settings, clock, log: logs.forRole('status'), metrics: new ShopMetrics() },
       options,
@@ -82,10 +71,13 @@ describe('the status role reading pizza-status', () => {
     const warning = () =>
       logs.lines.find((line) => line.level === 40 && String(line.msg).includes('--status-source topics'));
     // The monitor notices the waiting order first, then the quiet period passes.
-    await waitFor(() => {
-      clock.advance(5_000);
-      return warning();
-    }, 'the silence warning');
+    await vi.waitFor(
+      async () => {
+        await clock.advance(5_000);
+        expect(warning(), 'the silence warning').toBeDefined();
+      },
+      { timeout: 30_000, interval: 25 },
+    );
     expect(warning()?.msg).toContain(`nothing has arrived on ${settings.topics.status}`);
     expect(warning()?.msg).toContain('the Flink statement that writes it may not be running');
   });

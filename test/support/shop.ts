@@ -44,14 +44,22 @@ export function openOrders(settings: Settings): OrdersStore {
   return OrdersStore.open(join(settings.shop.dataDir, settings.orders.fileName));
 }
 
+/**
+ * Waits until `probe` gives something (not undefined or false), and returns it;
+ * vi.waitFor does the polling. A probe that throws is tried again, and its last
+ * error is what a timeout reports.
+ */
 export async function waitFor<T>(probe: () => T | undefined | false, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const result = probe();
-    if (result !== undefined && result !== false) return result;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
+  // Imported when called: scripts/bench loads this file outside vitest, where importing it throws.
+  const { vi } = await import('vitest');
+  return vi.waitFor(
+    () => {
+      const result = probe();
+      if (result === undefined || result === false) throw new Error(`timed out waiting for ${what}`);
+      return result;
+    },
+    { timeout: timeoutMs, interval: 25 },
+  );
 }
 
 /** Reads an order's status from the view (opening and closing the file each time, as another process would). */

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord } from '../../../src/adapters/bus/bus.js';
 import { Dispatcher } from '../../../src/adapters/bus/dispatcher.js';
 
@@ -18,12 +18,9 @@ function record(key: string, offset: number, partition = 0): BusRecord {
   };
 }
 
-async function until(condition: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 5_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+/** Waits until `condition` holds; `what` names it when it never does. */
+function until(condition: () => boolean, what: string): Promise<void> {
+  return vi.waitFor(() => expect(condition(), what).toBe(true), { timeout: 5_000, interval: 5 });
 }
 
 describe('dispatcher', () => {
@@ -51,6 +48,7 @@ describe('dispatcher', () => {
 
   it('runs the next record of a key even when dead-lettering the one before it keeps failing until revoked', async () => {
     const handled: string[] = [];
+    let deadLetterAttempts = 0;
     const dispatcher = new Dispatcher({
       capacity: 4,
       log,
@@ -61,12 +59,14 @@ describe('dispatcher', () => {
       },
       commit: () => {},
       deadLetter: async () => {
+        deadLetterAttempts += 1;
         throw new Error('dead-letter topic unavailable');
       },
     });
     dispatcher.dispatch(record('bbbb0001', 0));
     dispatcher.dispatch(record('bbbb0001', 1));
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // The first record is stuck retrying its dead letter; the next one of its key waits behind it.
+    await until(() => deadLetterAttempts >= 3, 'the dead letter tried three times');
     expect(handled).toEqual([]);
     // The partition moves: the stuck record gives way, and the key is free again.
     dispatcher.revoke('t', 0);

@@ -17,6 +17,8 @@ const rejections: unknown[] = [];
 const onRejection = (reason: unknown) => rejections.push(reason);
 
 beforeEach(() => {
+  // The feed polls on an interval: the test moves time, so each poll happens when it says.
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
   rejections.length = 0;
   process.on('unhandledRejection', onRejection);
   store = OrdersStore.open(':memory:');
@@ -30,15 +32,13 @@ afterEach(() => {
   orderLogs.close();
   process.off('unhandledRejection', onRejection);
   vi.restoreAllMocks();
+  vi.useRealTimers();
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-async function until(check: () => boolean, timeoutMs = 2_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await sleep(10);
-  }
+/** Runs `count` polls of the feed (its interval is 10 ms), then lets a rejection they left be reported. */
+async function polls(count: number): Promise<void> {
+  await vi.advanceTimersByTimeAsync(count * 10);
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 let offset = 0;
@@ -64,12 +64,12 @@ describe('the live feed', () => {
       throw new Error('database is locked');
     });
     const orderId = place();
-    await sleep(100);
-    expect(broken).toHaveBeenCalled();
+    await polls(10);
+    expect(broken).toHaveBeenCalledTimes(10);
     expect(seen).toEqual([]);
 
     broken.mockRestore();
-    await until(() => seen.length > 0);
+    await polls(1);
     expect(seen).toEqual([{ orderId, status: 100, seq: expect.any(Number) }]);
     expect(rejections).toEqual([]);
   });
@@ -84,12 +84,14 @@ describe('the live feed', () => {
     });
     feed.onStatus((change) => others.push(change));
     const first = place();
-    await until(() => others.length === 1);
-    await sleep(50);
+    await polls(1);
+    expect(others).toHaveLength(1);
+    // The change that made the listener throw is not sent again.
+    await polls(5);
 
     failing = false;
     const second = place();
-    await until(() => reached.length === 1);
+    await polls(1);
     expect(reached).toEqual([second]);
     expect(others.map((change) => change.orderId)).toEqual([first, second]);
     expect(rejections).toEqual([]);
@@ -101,8 +103,9 @@ describe('the live feed', () => {
     feed.onLog((change) => changes.push(change));
     logLine('0000abcd', 'bake', 'baking');
     logLine('0000abcd', 'kafka', 'not a service a page shows');
-    await until(() => changes.length === 1);
-    await sleep(50);
+    await polls(1);
+    expect(changes).toHaveLength(1);
+    await polls(5);
     expect(changes).toEqual([{ orderId: '0000abcd', role: 'bake', seq: 2 }]);
   });
 
@@ -115,7 +118,7 @@ describe('the live feed', () => {
     feed.onStatus(() => {});
     logLine('0000abcd', 'bake', 'baking');
     store.close();
-    await sleep(100);
+    await polls(10);
     expect(roles).toEqual(['bake']);
     expect(rejections).toEqual([]);
   });

@@ -35,14 +35,22 @@ function writeLogLine(role: string, line: { orderId: string; msg: string; [field
   );
 }
 
-/** Reads server-sent events from a stream until `done` says stop; returns what came. */
 interface SentEvent {
   event: string;
   data: unknown;
   id?: string | undefined;
 }
 
-async function readEvents(response: Response, done: (events: SentEvent[]) => boolean): Promise<SentEvent[]> {
+/**
+ * Reads server-sent events from a stream until `done` says stop; returns what came.
+ * `react` sees the events so far after each one: what a test does once the page has
+ * reached a point (its first state sent, say), instead of after a guessed delay.
+ */
+async function readEvents(
+  response: Response,
+  done: (events: SentEvent[]) => boolean,
+  react: (events: SentEvent[]) => void = () => {},
+): Promise<SentEvent[]> {
   const reader = (response.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   const events: SentEvent[] = [];
@@ -58,13 +66,28 @@ async function readEvents(response: Response, done: (events: SentEvent[]) => boo
       const event = /^event: (.*)$/m.exec(block)?.[1];
       const data = /^data: (.*)$/m.exec(block)?.[1];
       const id = /^id: (.*)$/m.exec(block)?.[1];
-      if (event && data) events.push({ event, data: JSON.parse(data), id });
+      if (event && data) {
+        events.push({ event, data: JSON.parse(data), id });
+        react(events);
+      }
       boundary = buffer.indexOf('\n\n');
     }
   }
   await reader.cancel();
   return events;
 }
+
+/** A `react` for readEvents that runs `action` once, the first time `reached` holds. */
+function once(reached: (events: SentEvent[]) => boolean, action: () => void): (events: SentEvent[]) => void {
+  let done = false;
+  return (events) => {
+    if (done || !reached(events)) return;
+    done = true;
+    action();
+  };
+}
+
+const has = (name: string) => (events: SentEvent[]) => events.some((e) => e.event === name);
 
 describe('web app: live updates, logs and timeline', () => {
   it('pushes status, timeline and log changes of an order over server-sent events', async () => {
@@ -78,14 +101,9 @@ describe('web app: live updates, logs and timeline', () => {
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
 
     const { statuses } = web.settings;
-    const events = readEvents(
-      response,
-      (seen) =>
-        seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('Baking your pizza')) &&
-        seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === 200),
-    );
-    // What the status role and the bake role would do, from "another host": the store and the log topic's copy.
-    setTimeout(() => {
+    // What the status role and the bake role would do, from "another host": the store and the log topic's copy,
+    // once the page has its first state.
+    const changeElsewhere = () => {
       web.store.recordEvent({
         orderId,
         topic: 'pizza-assembled',
@@ -102,7 +120,14 @@ describe('web app: live updates, logs and timeline', () => {
         Date.now(),
       );
       writeLogLine('bake', { orderId, msg: 'baking the pizza' });
-    }, 100);
+    };
+    const events = readEvents(
+      response,
+      (seen) =>
+        seen.some((e) => e.event === 'logs' && JSON.stringify(e.data).includes('Baking your pizza')) &&
+        seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === 200),
+      once(has('logs'), changeElsewhere),
+    );
     const seen = await events;
 
     const status = seen.filter((e) => e.event === 'status').at(-1)?.data as { label: string; stage: string };
@@ -125,13 +150,16 @@ describe('web app: live updates, logs and timeline', () => {
     const response = await fetch(`${base}/orders/live`, { headers: { cookie: ada.cookieHeader() } });
 
     const { statuses } = web.settings;
-    const events = readEvents(response, (seen) =>
-      seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === statuses.ids.delivered),
+    const events = readEvents(
+      response,
+      (seen) =>
+        seen.some((e) => e.event === 'status' && (e.data as { status: number }).status === statuses.ids.delivered),
+      // Once the page has the current status of Ada's order.
+      once(has('status'), () => {
+        web.store.applyStatus(bobs, { status: statuses.ids.pizza_baked, timestamp: Date.now() }, statuses, Date.now());
+        web.store.applyStatus(adas, { status: statuses.ids.delivered, timestamp: Date.now() }, statuses, Date.now());
+      }),
     );
-    setTimeout(() => {
-      web.store.applyStatus(bobs, { status: statuses.ids.pizza_baked, timestamp: Date.now() }, statuses, Date.now());
-      web.store.applyStatus(adas, { status: statuses.ids.delivered, timestamp: Date.now() }, statuses, Date.now());
-    }, 100);
     const seen = (await events).filter((e) => e.event === 'status');
     // The current status of each of Ada's orders first, then what changes: Bob's order never.
     expect(seen.map((e) => (e.data as { orderId: string }).orderId)).toEqual([adas, adas]);
@@ -188,14 +216,15 @@ describe('web app: live updates, logs and timeline', () => {
     expect(refused.headers.get('retry-after')).toBe('20');
 
     await streams[0]?.body?.cancel();
-    let status = 429;
-    for (let attempt = 0; attempt < 50 && status === 429; attempt += 1) {
-      const response = await open();
-      status = response.status;
-      await response.body?.cancel();
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(status).toBe(200);
+    // The server hears of the closed stream a moment later.
+    await vi.waitFor(
+      async () => {
+        const response = await open();
+        await response.body?.cancel();
+        expect(response.status).toBe(200);
+      },
+      { timeout: 5_000, interval: 20 },
+    );
     for (const response of streams.slice(1)) await response.body?.cancel();
   });
 
@@ -273,14 +302,11 @@ describe('web app: live updates, logs and timeline', () => {
       });
       expect(response.status).toBe(200);
       const events = readEvents(response, (seen) => seen.some((e) => e.event === 'logs'));
-      let failedReads = 0;
-      setTimeout(() => {
-        failedReads = broken.mock.calls.length;
-        broken.mockRestore();
-        writeLogLine('bake', { orderId, msg: 'baking the pizza', bakingSeconds: 8 });
-      }, 300);
+      // The page's first read of its lines failed; they can be read again when the next one comes.
+      await vi.waitFor(() => expect(broken).toHaveBeenCalled(), { timeout: 5_000 });
+      broken.mockRestore();
+      writeLogLine('bake', { orderId, msg: 'baking the pizza', bakingSeconds: 8 });
       const seen = await events;
-      expect(failedReads).toBeGreaterThan(0);
       const logs = seen.find((e) => e.event === 'logs')?.data as { rows: Array<{ msg: string }> };
       // testSettings run the kitchen at time scale 0: no wait at all.
       expect(logs.rows.map((row) => row.msg)).toEqual(['Baking your pizza: a moment.']);
@@ -301,13 +327,27 @@ describe('web app: live updates, logs and timeline', () => {
     });
     const logEvents = (seen: Array<{ event: string; data: unknown }>) =>
       seen.filter((e) => e.event === 'logs').map((e) => e.data as { append: boolean; rows: Array<{ msg: string }> });
-    const events = readEvents(response, (seen) => logEvents(seen).length >= 3);
-    setTimeout(() => {
-      writeLogLine('status', { orderId, msg: 'status: third line' });
-      writeLogLine('status', { orderId: 'ffffffff', msg: 'status: another order' });
-      writeLogLine('deliver', { orderId, msg: 'pizza delivered' });
-    }, 150);
-    setTimeout(() => writeLogLine('status', { orderId, msg: 'status: fourth line' }), 400);
+    // A new line after each push: the third (with lines the page does not show) after the first, the fourth after the second.
+    const afterFirst = once(
+      (seen) => logEvents(seen).length === 1,
+      () => {
+        writeLogLine('status', { orderId, msg: 'status: third line' });
+        writeLogLine('status', { orderId: 'ffffffff', msg: 'status: another order' });
+        writeLogLine('deliver', { orderId, msg: 'pizza delivered' });
+      },
+    );
+    const afterSecond = once(
+      (seen) => logEvents(seen).length === 2,
+      () => writeLogLine('status', { orderId, msg: 'status: fourth line' }),
+    );
+    const events = readEvents(
+      response,
+      (seen) => logEvents(seen).length >= 3,
+      (seen) => {
+        afterFirst(seen);
+        afterSecond(seen);
+      },
+    );
     const pushes = logEvents(await events).map((push) => ({
       append: push.append,
       msgs: push.rows.map((row) => row.msg),

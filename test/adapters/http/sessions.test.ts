@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
-import { type Clock, systemClock } from '../../../src/roles/role.js';
+import { FakeClock } from '../../support/fake-clock.js';
 import { startTestWeb, type TestWeb, type TestWebOptions, WebClient } from './web-client.js';
 
 const HOUR_MS = 3_600_000;
@@ -21,21 +21,6 @@ function sharedBus(): EmbeddedBus {
   return bus;
 }
 
-/** Waits until `probe` resolves true. */
-async function eventually(probe: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
-/** A clock that stands still until a test moves it. */
-function manualClock(): Clock & { advance(ms: number): void } {
-  let now = Date.now();
-  return { now: () => now, sleep: systemClock.sleep, advance: (ms) => (now += ms) };
-}
-
 function sessionCookie(response: { headers: Record<string, unknown> }): string {
   const cookies = response.headers['set-cookie'];
   return (
@@ -48,15 +33,15 @@ function sessionCookie(response: { headers: Record<string, unknown> }): string {
 
 describe('sessions: expiry', () => {
   it('gives the session cookie a lifetime of session_hours, and refuses it once that has passed', async () => {
-    const clock = manualClock();
+    const clock = new FakeClock(Date.now());
     const web = await webHost({ clock, shop: { sessionHours: 2 } });
     const client = new WebClient(web.app);
     const login = await client.login('Ada');
     expect(sessionCookie(login)).toMatch(/Max-Age=7200/);
-    clock.advance(2 * HOUR_MS - 1_000);
+    await clock.advance(2 * HOUR_MS - 1_000);
     expect((await client.get('/menu')).statusCode).toBe(200);
 
-    clock.advance(2_000);
+    await clock.advance(2_000);
     const expired = await client.get('/menu');
     expect(expired.statusCode).toBe(303);
     expect(expired.headers.location).toBe('/login');
@@ -99,7 +84,10 @@ describe('sessions across web hosts (two apps on one bus, separate data dirs)', 
     const onA = await hostA.app.inject({ method: 'GET', url: '/menu', headers: { cookie: stolen } });
     expect(onA.headers.location).toBe('/login');
     // ...and on the other as soon as it has read the sessions topic.
-    await eventually(async () => (await onB()).statusCode === 303, 'host B refusing the logged-out cookie');
+    await vi.waitFor(async () => expect((await onB()).statusCode, 'host B refusing the logged-out cookie').toBe(303), {
+      timeout: 10_000,
+      interval: 20,
+    });
     expect((await onB()).headers.location).toBe('/login');
     expect(bus.records(hostA.settings.topics.sessions).map((record) => record.key)).toHaveLength(1);
   });
@@ -114,10 +102,13 @@ describe('sessions across web hosts (two apps on one bus, separate data dirs)', 
     expect((await browser.post('/logout', {})).headers.location).toBe('/login');
 
     const later = await webHost({ bus });
-    await eventually(
+    await vi.waitFor(
       async () =>
-        (await later.app.inject({ method: 'GET', url: '/menu', headers: { cookie: stolen } })).statusCode === 303,
-      'the new host refusing the logged-out cookie',
+        expect(
+          (await later.app.inject({ method: 'GET', url: '/menu', headers: { cookie: stolen } })).statusCode,
+          'the new host refusing the logged-out cookie',
+        ).toBe(303),
+      { timeout: 10_000, interval: 20 },
     );
   });
 
@@ -130,10 +121,13 @@ describe('sessions across web hosts (two apps on one bus, separate data dirs)', 
     const first = browser.cookieHeader();
     expect((await browser.login('Grace')).headers.location).toBe('/menu');
     expect((await browser.get('/menu')).body).toContain('Grace');
-    await eventually(
+    await vi.waitFor(
       async () =>
-        (await hostB.app.inject({ method: 'GET', url: '/menu', headers: { cookie: first } })).statusCode === 303,
-      'the first session refused on host B',
+        expect(
+          (await hostB.app.inject({ method: 'GET', url: '/menu', headers: { cookie: first } })).statusCode,
+          'the first session refused on host B',
+        ).toBe(303),
+      { timeout: 10_000, interval: 20 },
     );
   });
 });

@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createLoggerFactory, type LogLevel, logFilePath } from '../../../src/adapters/logs/logger.js';
 
 const dirs: string[] = [];
@@ -115,23 +115,36 @@ describe('role log files (issue 12)', () => {
     });
     const bake = logs.forRole('bake');
     const filler = 'x'.repeat(200);
+    const dir = join(logDir, 'bake');
+    const numberedFiles = () =>
+      readdirSync(dir)
+        .filter((name) => /^bake\.\d+\.log$/.test(name))
+        .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
+    // A file may be removed between the listing and the read: vi.waitFor then reads again.
+    const written = () => numberedFiles().map((name) => readFileSync(join(dir, name), 'utf8'));
+    await logs.settled?.();
     for (let batch = 0; batch < 10; batch += 1) {
       for (let line = 0; line < 20; line += 1) bake.info({ batch, line, filler }, 'a line');
-      // pino-roll looks at the size as the writes land: let them land between batches.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // pino-roll looks at the size as the writes land: let a batch land before the next.
+      await vi.waitFor(() => expect(written().join('')).toContain(`"batch":${batch},"line":19,`), {
+        timeout: 5_000,
+        interval: 5,
+      });
     }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const dir = join(logDir, 'bake');
-    const numbered = readdirSync(dir)
-      .filter((name) => /^bake\.\d+\.log$/.test(name))
-      .sort((a, b) => Number(a.split('.')[1]) - Number(b.split('.')[1]));
-    // ~45 KB written into 4 KB files: the file being written and at most two rolled ones are left.
-    expect(numbered.length).toBe(3);
-    expect(Number(numbered[0]?.split('.')[1])).toBeGreaterThan(1);
-    // current.log follows the newest file.
-    expect(readlinkSync(logFilePath(logDir, 'bake'))).toBe(numbered.at(-1));
-    const kept = numbered.flatMap((name) => readFileSync(join(dir, name), 'utf8').trim().split('\n').filter(Boolean));
-    expect(JSON.parse(kept.at(-1) ?? '{}')).toMatchObject({ batch: 9, line: 19, role: 'bake' });
+    // The last roll, and its clean-up of old files, finish in the background.
+    await vi.waitFor(
+      () => {
+        const numbered = numberedFiles();
+        // ~45 KB written into 4 KB files: the file being written and at most two rolled ones are left.
+        expect(numbered.length).toBe(3);
+        expect(Number(numbered[0]?.split('.')[1])).toBeGreaterThan(1);
+        // current.log follows the newest file.
+        expect(readlinkSync(logFilePath(logDir, 'bake'))).toBe(numbered.at(-1));
+        const kept = written().flatMap((text) => text.trim().split('\n').filter(Boolean));
+        expect(JSON.parse(kept.at(-1) ?? '{}')).toMatchObject({ batch: 9, line: 19, role: 'bake' });
+      },
+      { timeout: 5_000 },
+    );
   });
 
   it('writes JSON to the console when asked, even on a terminal', () => {

@@ -1,5 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { OrderLogSink } from '../../../src/adapters/logs/order-log-sink.js';
+import { FakeClock } from '../../support/fake-clock.js';
 
 const line = (orderId: string, msg: string, extra: Record<string, unknown> = {}) =>
   `${JSON.stringify({ level: 30, time: 1_700_000_000_000, role: 'bake', orderId, msg, ...extra })}\n`;
@@ -33,7 +34,7 @@ describe('the order log sink', () => {
   it('drops and counts what does not fit while the broker is away, without blocking, and warns once a minute', async () => {
     const bus = stuckBus();
     const warnings: Array<Record<string, unknown>> = [];
-    let now = 0;
+    const clock = new FakeClock(0);
     const sink = new OrderLogSink({
       publish: bus.publish,
       warn: (fields) => warnings.push(fields),
@@ -42,7 +43,7 @@ describe('the order log sink', () => {
       maxInFlight: 2,
       maxLinesPerRecord: 1,
       lingerMs: 0,
-      now: () => now,
+      now: () => clock.now(),
     });
 
     for (let i = 0; i < 20; i += 1) sink.write(line('0000abcd', `line ${i}`));
@@ -56,7 +57,7 @@ describe('the order log sink', () => {
     expect(sink.stats().queued).toBe(5);
     expect(warnings).toHaveLength(1);
 
-    now += 60_000;
+    await clock.advance(60_000);
     sink.write(line('0000abcd', 'a minute later'));
     expect(warnings).toHaveLength(2);
     expect(warnings[1]).toMatchObject({ dropped: 113 });
@@ -146,9 +147,20 @@ describe('the order log sink', () => {
   });
 
   it('sends the lines that arrive together in one record, of any orders, under the sink key', async () => {
+    // The linger is a timer: the test moves time past it.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
     const bus = stuckBus();
     bus.release();
-    const sink = new OrderLogSink({ publish: bus.publish, warn: () => {}, key: 'host-a.42', maxLinesPerRecord: 3 });
+    const sink = new OrderLogSink({
+      publish: bus.publish,
+      warn: () => {},
+      key: 'host-a.42',
+      maxLinesPerRecord: 3,
+      lingerMs: 20,
+    });
     for (const [orderId, msg] of [
       ['0000abcd', 'one'],
       ['0000ef01', 'two'],
@@ -159,7 +171,9 @@ describe('the order log sink', () => {
     await turn();
     // Three lines fill a record at once; the fourth waits for its linger.
     expect(bus.sent.map((record) => record.lines.map((sent) => sent.msg))).toEqual([['one', 'two', 'three']]);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await vi.advanceTimersByTimeAsync(19);
+    expect(bus.sent).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1);
     expect(bus.sent.map((record) => record.lines.map((sent) => `${sent.orderId} ${sent.msg}`))).toEqual([
       ['0000abcd one', '0000ef01 two', '0000abcd three'],
       ['0000ef01 four'],
