@@ -46,6 +46,7 @@ describe('cancelling an order in a real browser (issue 13)', () => {
       .poll(
         async () => {
           await page.reload();
+          // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, the text a customer sees
           return page.locator('body').innerText();
         },
         { timeout: 30_000, interval: 500 },

@@ -76,7 +76,7 @@ async function smallText(page: Page, minPx: number): Promise<string[]> {
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const text = node.textContent?.trim();
       const element = node.parentElement;
-      if (!text || !element || !element.checkVisibility({ visibilityProperty: true })) continue;
+      if (!text || !element?.checkVisibility({ visibilityProperty: true })) continue;
       const box = element.getBoundingClientRect();
       if (box.width <= 1 || box.height <= 1) continue;
       let size = Number.parseFloat(getComputedStyle(element).fontSize);

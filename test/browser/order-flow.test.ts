@@ -107,6 +107,7 @@ describe('in a real browser', () => {
     await expect
       .poll(() => page.locator('[data-log-lines] .log-msg').allTextContents())
       .toContain('Your pizza was delivered.');
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, the text a customer sees
     const text = await page.locator('main').innerText();
     expect(text).not.toMatch(/reqId|Seconds=|older or duplicate|Each arrow is a Kafka topic/);
 

@@ -92,9 +92,9 @@ export class KafkaClients {
 
   private complain(log: Logger, message: string, extra: object | undefined): void {
     // A record our consumer hands back on purpose (its partition moved) is seeked back, not an error.
-    if (message.includes(HANDED_BACK)) return log.debug(extra, message);
-    if (this.watch.complaint(message)) return log.debug(extra, message);
-    log.warn(extra, message);
+    const expected = message.includes(HANDED_BACK) || this.watch.complaint(message);
+    if (expected) log.debug(extra, message);
+    else log.warn(extra, message);
   }
 
   private logger(): KafkaJSTypes.Logger {

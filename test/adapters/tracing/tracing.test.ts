@@ -31,7 +31,7 @@ describe('tracing: one order is one trace (issue 12)', () => {
     await waitFor(() => viewStatus(settings, order.orderId) === 999, 'delivered');
     await waitFor(
       () =>
-        exporter.getFinishedSpans().filter((span) => span.name === 'status process ' + settings.topics.delivered)
+        exporter.getFinishedSpans().filter((span) => span.name === `status process ${settings.topics.delivered}`)
           .length > 0,
       'the last span',
     );
