@@ -2,10 +2,11 @@ import type { Logger } from 'pino';
 import type { Bus, BusRecord, Subscription } from '../adapters/bus/bus.js';
 import type { Settings } from '../config/settings.js';
 import { type CancellingRole, cancelAction, type OrderStage } from '../domain/cancel.js';
+import type { Clock } from '../domain/clock.js';
 import { cancelRequestSchema, decodeEvent, encodeEvent, InvalidEventError, orderIdFromKey } from '../domain/events.js';
+import type { Companion } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
-import type { Companion } from './kitchen.js';
-import type { Clock, RoleDeps } from './role.js';
+import type { RoleDeps } from './role.js';
 
 /**
  * Cancels, as each stage role sees them. The request comes on its own topic,

@@ -7,6 +7,7 @@ import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
+import type { Clock } from '../domain/clock.js';
 import {
   decodeEvent,
   InvalidEventError,
@@ -16,11 +17,12 @@ import {
 } from '../domain/events.js';
 import { HEADERS } from '../domain/headers.js';
 import { ORDER_ID_PATTERN } from '../domain/order.js';
+import type { StatusRecordDecoder } from '../domain/status-update.js';
 import { isComplete, statusLabel, statusName } from '../domain/statuses.js';
+import { consumingRole } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
-import { consumingRole } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
-import { decodeOutcomeRecord, decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
+import type { Role, RoleDeps } from './role.js';
+import { decodeOutcomeRecord, decodeStageRecord } from './status-records.js';
 import { FlinkSilence } from './status-silence.js';
 
 export interface StatusDeps {

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
 import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
-import { type Clock, type Role, systemClock } from '../../src/roles/role.js';
+import { type Clock, systemClock } from '../../src/domain/clock.js';
+import type { Role } from '../../src/roles/role.js';
 import { createStatusRole } from '../../src/roles/status.js';
 import { FlinkSilence } from '../../src/roles/status-silence.js';
 import { capturingLogs } from '../support/capture-logs.js';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
+import type { Clock } from '../../domain/clock.js';
 import { encodeEvent, orderedEvent } from '../../domain/events.js';
 import { HEADERS } from '../../domain/headers.js';
 import type { Order } from '../../domain/order.js';
-import type { Clock } from '../../roles/role.js';
 import type { Bus } from '../bus/bus.js';
 import type { OrdersStore, OrderView } from '../sqlite/orders-store.js';
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
-import { type Clock, systemClock } from '../../../src/roles/role.js';
+import { type Clock, systemClock } from '../../../src/domain/clock.js';
 import { startTestWeb, type TestWeb, type TestWebOptions, WebClient } from './web-client.js';
 
 const HOUR_MS = 3_600_000;
