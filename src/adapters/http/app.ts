@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
+import lineageRoutes from '../../lineage/routes.js';
 import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
@@ -11,7 +12,6 @@ import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
 import cancelRoutes from './routes/cancel.js';
 import healthRoutes from './routes/health.js';
-import lineageRoutes from './routes/lineage.js';
 import liveRoutes from './routes/live.js';
 import orderRoutes from './routes/orders.js';
 import staticAssets from './static-assets.js';
