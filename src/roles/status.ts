@@ -8,13 +8,7 @@ import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
 import type { Clock } from '../domain/clock.js';
-import {
-  decodeEvent,
-  InvalidEventError,
-  OrderIdCollisionError,
-  orderedEventSchema,
-  orderFromEvent,
-} from '../domain/events.js';
+import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
 import { HEADERS } from '../domain/headers.js';
 import { ORDER_ID_PATTERN } from '../domain/order.js';
 import type { StatusRecordDecoder } from '../domain/status-update.js';
@@ -234,7 +228,8 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       try {
         await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: statusTopicDecoder });
       } catch (error) {
-        if (!(error instanceof InvalidEventError) || error instanceof OrderIdCollisionError) throw error;
+        // An order id collision is no decoding problem: it goes on to the bus, which dead-letters it.
+        if (!(error instanceof InvalidEventError)) throw error;
         reportOnce(record, error, orderLog);
       } finally {
         // Anything on the topic, readable or not, shows the Flink statement is writing.
