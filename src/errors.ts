@@ -16,6 +16,8 @@ const CODES = {
   KAFKA_AUTH: { canRetry: false, userFacing: true },
   /** Topics the roles need are not there (or could not be created). */
   TOPICS_MISSING: { canRetry: false, userFacing: true },
+  /** Topics just created that the cluster's metadata does not show yet: they will. */
+  TOPICS_NOT_READY: { canRetry: true, userFacing: true },
   /** Schema Registry did not answer (an outage, a dropped connection): the record is read again. */
   SCHEMA_REGISTRY_UNAVAILABLE: { canRetry: true, userFacing: false },
   /** A record that breaks the domain's rules: no retry makes it valid. */

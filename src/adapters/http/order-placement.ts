@@ -93,6 +93,7 @@ export class OrderPlacement {
     return this.once(orderId, async () => {
       const { store, clock, settings } = this.options;
       const deadline = clock.now() + waitMs;
+      // Watches the view until the order shows or time is up, on the shop's clock: a poll, not a retry of a failure.
       for (;;) {
         const row = store.getOrder(orderId);
         if (!row) return { placed: false, orderId, error: new Error('the order is no longer in the view') };

@@ -9,6 +9,8 @@
  * dispatcher classifies failures too).
  */
 
+import { PizzaError } from '../../errors.js';
+
 /**
  * - unavailable: the cluster, a leader or a coordinator is away; worth waiting for, however long;
  * - timeout: the operation did not finish in time and may still be going on (a transaction's commit
@@ -71,6 +73,15 @@ const UNKNOWN = -1;
 export function kafkaErrorCode(error: unknown): number | undefined {
   const code = (error as { code?: unknown } | null | undefined)?.code;
   return typeof code === 'number' && Number.isInteger(code) && code !== UNKNOWN ? code : undefined;
+}
+
+/**
+ * Whether doing the same again may succeed: a PizzaError's own verdict, else
+ * its librdkafka code's; false for an error that says neither.
+ */
+export function canRetry(error: unknown): boolean {
+  if (error instanceof PizzaError) return error.canRetry;
+  return kafkaErrorVerdict(error)?.canRetry ?? false;
 }
 
 /**

@@ -190,6 +190,7 @@ class RoleReportTail {
   }
 
   private async loop(consumer: RawConsumer): Promise<void> {
+    // A tail that reads while the source is open, not a retry: no attempt ever finishes, so no p-retry.
     while (!this.stopped && this.consumer === consumer) {
       try {
         const batch = await new Promise<pkg.Message[]>((resolve, reject) =>

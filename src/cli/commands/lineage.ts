@@ -81,6 +81,7 @@ async function watch(read: () => Promise<LineageModel>): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    // A refresh every WATCH_MS until Ctrl-C, not a retry: a failed read ends the command, so no p-retry.
     while (!stop.signal.aborted) {
       const model = await read();
       // Clear the screen on a terminal; a pipe gets one table after another.

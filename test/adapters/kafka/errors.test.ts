@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { kafkaErrorCode, kafkaErrorVerdict } from '../../../src/adapters/kafka/errors.js';
+import { canRetry, kafkaErrorCode, kafkaErrorVerdict } from '../../../src/adapters/kafka/errors.js';
+import { PizzaError } from '../../../src/errors.js';
 
 /** An error as the client's KafkaJS API gives it: a librdkafka code, and marks that 1.10 always leaves false. */
 function clientError(message: string, code: number) {
@@ -53,5 +54,13 @@ describe("librdkafka's error codes, mapped once", () => {
     expect(kafkaErrorVerdict(clientError('Can only start one transaction at a time.', -1))).toBeUndefined();
     expect(kafkaErrorCode(null)).toBeUndefined();
     expect(kafkaErrorCode('text')).toBeUndefined();
+  });
+
+  it('gives one retry verdict for our errors and the client’s alike, and none for an error that says nothing', () => {
+    expect(canRetry(clientError('Local: Timed out', -185))).toBe(true);
+    expect(canRetry(clientError('Broker: Message size too large', 10))).toBe(false);
+    expect(canRetry(new PizzaError('TOPICS_NOT_READY', 'not yet'))).toBe(true);
+    expect(canRetry(new PizzaError('KAFKA_AUTH', 'refused'))).toBe(false);
+    expect(canRetry(new Error('who knows'))).toBe(false);
   });
 });
