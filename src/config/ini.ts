@@ -4,6 +4,8 @@
  * option names folded to lower case, and values continued on indented lines
  * (how the workshop writes its menu lists).
  */
+import { PizzaError } from '../errors.js';
+
 export interface IniEntry {
   value: string;
   line: number;
@@ -11,12 +13,15 @@ export interface IniEntry {
 export type IniSection = Map<string, IniEntry>;
 export type IniDocument = Map<string, IniSection>;
 
-export class IniSyntaxError extends Error {
+/** A line that is not ini; config loading turns it into a CONFIG error that names the file. */
+export class IniSyntaxError extends PizzaError {
+  override readonly name = 'IniSyntaxError';
+
   constructor(
     readonly line: number,
     message: string,
   ) {
-    super(message);
+    super('INI_SYNTAX', message);
   }
 }
 

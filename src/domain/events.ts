@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PizzaError, type PizzaErrorOptions } from '../errors.js';
 import { ORDER_ID_PATTERN, type Order } from './order.js';
 import { BAKING_SECONDS } from './timings.js';
 
@@ -67,13 +68,22 @@ export const cancelOutcomeSchema = z.object({
 });
 export type CancelOutcomeEvent = z.infer<typeof cancelOutcomeSchema>;
 
-export class InvalidEventError extends Error {
+/** A record that breaks the domain's rules: the bus dead-letters it at once (code INVALID_EVENT, no retry). */
+export class InvalidEventError extends PizzaError {
   override readonly name: string = 'InvalidEventError';
+
+  constructor(message: string, options: Omit<PizzaErrorOptions, 'userFacing' | 'exitCode'> = {}) {
+    super('INVALID_EVENT', message, options);
+  }
 }
 
 /** A second `pizza-ordered` for a known order id from another customer: two orders must never merge. */
-export class OrderIdCollisionError extends InvalidEventError {
+export class OrderIdCollisionError extends PizzaError {
   override readonly name = 'OrderIdCollisionError';
+
+  constructor(message: string) {
+    super('ORDER_ID_COLLISION', message);
+  }
 }
 
 /**

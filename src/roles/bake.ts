@@ -9,7 +9,7 @@ import {
   restoreCancels,
   workUnlessCancelled,
 } from './cancels.js';
-import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
+import { consumingRole, type HandlerDeps, requireKey } from './consuming-role.js';
 import type { Role, RoleDeps } from './role.js';
 
 export interface BakeDeps extends HandlerDeps {

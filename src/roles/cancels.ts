@@ -2,10 +2,12 @@ import type { Logger } from 'pino';
 import type { Bus, BusRecord, Subscription } from '../adapters/bus/bus.js';
 import type { Settings } from '../config/settings.js';
 import { type CancellingRole, cancelAction, type OrderStage } from '../domain/cancel.js';
+import type { Clock } from '../domain/clock.js';
 import { cancelRequestSchema, decodeEvent, encodeEvent, InvalidEventError, orderIdFromKey } from '../domain/events.js';
+import { PizzaError } from '../errors.js';
+import type { Companion } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
-import type { Companion } from './kitchen.js';
-import type { Clock, RoleDeps } from './role.js';
+import type { RoleDeps } from './role.js';
 
 /**
  * Cancels, as each stage role sees them. The request comes on its own topic,
@@ -16,8 +18,12 @@ import type { Clock, RoleDeps } from './role.js';
  */
 
 /** Why work was aborted: its order was cancelled. */
-export class OrderCancelledError extends Error {
+export class OrderCancelledError extends PizzaError {
   override readonly name = 'OrderCancelledError';
+
+  constructor(message: string) {
+    super('ORDER_CANCELLED', message);
+  }
 }
 
 /** An order a role is working on, until it hands the order on. */

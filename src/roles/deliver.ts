@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus, BusRecord, PartitionRef } from '../adapters/bus/bus.js';
 import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
 import type { Settings } from '../config/settings.js';
+import type { Clock } from '../domain/clock.js';
 import {
   type DeliveryDecision,
   type DeliveryInput,
@@ -13,8 +14,8 @@ import {
 import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
 import { deliverySeconds, scaledMs } from '../domain/timings.js';
 import { CancelRegistry, cancelSubscription, cancelWindowMs, publishTooLate, restoreCancels } from './cancels.js';
-import { consumingRole, type HandlerDeps, requireKey } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
+import { consumingRole, type HandlerDeps, requireKey } from './consuming-role.js';
+import type { Role, RoleDeps } from './role.js';
 
 export interface DeliverDeps extends HandlerDeps {
   store: DeliveryStore;

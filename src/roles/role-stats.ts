@@ -2,8 +2,8 @@ import type { Logger } from 'pino';
 import type { Bus } from '../adapters/bus/bus.js';
 import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { RoleName, Settings } from '../config/settings.js';
-import { ROLE_REPORT_INTERVAL_MS, type RoleReport, roleReportKey } from '../domain/lineage.js';
 import { PizzaError } from '../errors.js';
+import { ROLE_REPORT_INTERVAL_MS, type RoleReport, roleReportKey } from '../lineage/observations.js';
 import { resolveHostId } from './host.js';
 
 export interface RoleStatsDeps {

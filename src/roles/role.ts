@@ -2,30 +2,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../adapters/bus/bus.js';
 import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { RoleName, Settings } from '../config/settings.js';
-
-export interface Clock {
-  now(): number;
-  /** Waits `ms`; rejects with an AbortError when `signal` aborts first. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
-}
-
-export const systemClock: Clock = {
-  now: () => Date.now(),
-  sleep: (ms, signal) =>
-    new Promise<void>((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      if (ms <= 0) return resolve();
-      const timer = setTimeout(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-    }),
-};
+import type { Clock } from '../domain/clock.js';
 
 /** What every role is built from. */
 export interface RoleDeps {

@@ -5,15 +5,17 @@ import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
 import { tracedBus } from '../adapters/tracing/tracing.js';
 import type { RoleName, Settings } from '../config/settings.js';
+import { type Clock, systemClock } from '../domain/clock.js';
+import { lagMetrics } from '../lineage/lag-metrics.js';
 import { createAssembleRole } from './assemble.js';
 import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
-import { lagMetrics } from './lag-metrics.js';
 import { publishOrderLogs } from './order-logs.js';
-import { type Clock, type Role, type RoleDeps, systemClock } from './role.js';
+import type { Role, RoleDeps } from './role.js';
 import { startRoleStats } from './role-stats.js';
 import { createServeRole } from './serve.js';
 import { createStatusRole } from './status.js';
+import { type StopStep, stopEach } from './stop-each.js';
 
 export const ALL_ROLES: readonly RoleName[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
 
@@ -92,16 +94,19 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const stop = () => {
     stopping ??= (async () => {
       // The web app goes first so no new orders arrive; then the kitchen, back to front.
-      // One role failing to stop must not keep the others (or the bus) running.
-      const failures: unknown[] = [];
-      await operator?.close().catch((error: unknown) => failures.push(error));
-      await lag.close().catch((error: unknown) => failures.push(error));
-      for (const role of [...roles].reverse()) await role.stop().catch((error: unknown) => failures.push(error));
-      await roleStats?.stop().catch((error: unknown) => failures.push(error));
-      await orderLogSink?.close();
-      if (ownsBus) await bus.close().catch((error: unknown) => failures.push(error));
-      logs.flush();
-      if (failures.length > 0) throw failures[0];
+      // Every part is stopped even when one fails, and every failure is reported.
+      try {
+        await stopEach([
+          ['operator server', () => operator?.close()],
+          ['lag metrics', () => lag.close()],
+          ...[...roles].reverse().map((role): StopStep => [`role ${role.name}`, () => role.stop()]),
+          ['role stats', () => roleStats?.stop()],
+          ['order log sink', () => orderLogSink?.close()],
+          ...(ownsBus ? [['bus', () => bus.close()] as const] : []),
+        ]);
+      } finally {
+        logs.flush();
+      }
     })();
     return stopping;
   };

@@ -1,15 +1,5 @@
-import type { BusRecord } from '../adapters/bus/bus.js';
 import { cancelOutcomeSchema, decodeEvent, orderIdFromKey, statusEventSchema } from '../domain/events.js';
-
-/** A status change for one order, whichever topic it came from. */
-export interface StatusUpdate {
-  orderId: string;
-  status: number;
-  timestamp: number;
-}
-
-/** Turns a record into a status update; undefined for a record to pass over (a tombstone). */
-export type StatusRecordDecoder = (record: BusRecord) => Promise<StatusUpdate | undefined>;
+import type { StatusRecordDecoder } from '../domain/status-update.js';
 
 /** The stage topics carry `{status, timestamp}` in their JSON, keyed by order id. */
 export const decodeStageRecord: StatusRecordDecoder = async (record) => {

@@ -7,20 +7,16 @@ import { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
-import {
-  decodeEvent,
-  InvalidEventError,
-  OrderIdCollisionError,
-  orderedEventSchema,
-  orderFromEvent,
-} from '../domain/events.js';
+import type { Clock } from '../domain/clock.js';
+import { decodeEvent, InvalidEventError, orderedEventSchema, orderFromEvent } from '../domain/events.js';
 import { HEADERS } from '../domain/headers.js';
 import { ORDER_ID_PATTERN } from '../domain/order.js';
+import type { StatusRecordDecoder } from '../domain/status-update.js';
 import { isComplete, statusLabel, statusName } from '../domain/statuses.js';
+import { consumingRole } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
-import { consumingRole } from './kitchen.js';
-import type { Clock, Role, RoleDeps } from './role.js';
-import { decodeOutcomeRecord, decodeStageRecord, type StatusRecordDecoder } from './status-records.js';
+import type { Role, RoleDeps } from './role.js';
+import { decodeOutcomeRecord, decodeStageRecord } from './status-records.js';
 import { FlinkSilence } from './status-silence.js';
 
 export interface StatusDeps {
@@ -232,7 +228,8 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       try {
         await applyStatusRecord(record, { settings, clock, log: orderLog, view, decode: statusTopicDecoder });
       } catch (error) {
-        if (!(error instanceof InvalidEventError) || error instanceof OrderIdCollisionError) throw error;
+        // An order id collision is no decoding problem: it goes on to the bus, which dead-letters it.
+        if (!(error instanceof InvalidEventError)) throw error;
         reportOnce(record, error, orderLog);
       } finally {
         // Anything on the topic, readable or not, shows the Flink statement is writing.

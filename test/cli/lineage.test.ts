@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { LineageModel } from '../../src/domain/lineage.js';
+import type { LineageModel } from '../../src/lineage/model.js';
 import { pizzaBin, repoRoot, runPizza, startPizza } from '../support/cli.js';
 import { writeShopIni } from '../support/ini.js';
 import { createShopTopics, kafkaTestSettings, rawProducer } from '../support/kafka.js';

@@ -6,9 +6,9 @@ import { createLoggerFactory, logFilePath } from '../../src/adapters/logs/logger
 import { decodeOrderLogRecord, encodeOrderLogValue } from '../../src/adapters/logs/order-log-line.js';
 import { OrderLogStore } from '../../src/adapters/sqlite/order-log-store.js';
 import type { Settings } from '../../src/config/settings.js';
+import { systemClock } from '../../src/domain/clock.js';
 import { encodeEvent } from '../../src/domain/events.js';
 import { startOrderLogProjection } from '../../src/roles/order-logs.js';
-import { systemClock } from '../../src/roles/role.js';
 import { startShop } from '../../src/roles/shop.js';
 import { ShopHttpClient } from '../support/http-client.js';
 import { createShopTopics, kafkaTestSettings, readTopic, recordCount } from '../support/kafka.js';

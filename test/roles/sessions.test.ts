@@ -5,7 +5,7 @@ import type { BusRecord } from '../../src/adapters/bus/bus.js';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
 import { SessionStore } from '../../src/adapters/sqlite/session-store.js';
 import type { Settings } from '../../src/config/settings.js';
-import { systemClock } from '../../src/roles/role.js';
+import { systemClock } from '../../src/domain/clock.js';
 import {
   applySessionRecord,
   decodeRevocation,

@@ -1,5 +1,4 @@
-// The Clock interface is moving to src/domain/clock.ts; the merge will fix this path.
-import type { Clock } from '../../src/roles/role.js';
+import type { Clock } from '../../src/domain/clock.js';
 
 /** A sleep that has not come due yet. */
 export interface PendingSleep {

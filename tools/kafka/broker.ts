@@ -14,6 +14,7 @@ import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pRetry, { AbortError } from 'p-retry';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
@@ -313,8 +314,6 @@ async function formatStorage(
   log(`kafka: ${lastLines(format.output, 1)}`);
 }
 
-const delay = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
-
 export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): Promise<KafkaBroker> {
   const log = options.log ?? (() => {});
   const libDir = await ensureKafkaJars(options.cacheDir ?? toolCacheDir('kafka'));
@@ -394,38 +393,42 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     return startKafkaBroker({ ...options, dataDir, port: brokerPort, controllerPort });
   };
 
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    if (!jvm.running()) {
-      const message =
-        `Kafka broker exited with code ${await exited} before it answered.\n` +
-        `--- output ---\n${output.toString()}\n--- ${serverLog} ---\n${await readTail(serverLog, 40)}`;
-      await stop();
-      throw new Error(message);
-    }
-    try {
-      await requestApiVersions('127.0.0.1', brokerPort);
-      log(`kafka: broker ready at 127.0.0.1:${brokerPort}`);
-      return {
-        bootstrapServers: `127.0.0.1:${brokerPort}`,
-        port: brokerPort,
-        controllerPort,
-        logDir: dataDir,
-        serverLog,
-        exited,
-        stop,
-        kill,
-        restart,
-      };
-    } catch (error) {
-      lastError = error;
-    }
-    await delay(READY_POLL_MS);
+  // Asked every READY_POLL_MS until it answers; a broker that exited is not asked again.
+  let exitedEarly = false;
+  try {
+    await pRetry(
+      async () => {
+        if (!jvm.running()) {
+          exitedEarly = true;
+          throw new AbortError(
+            `Kafka broker exited with code ${await exited} before it answered.\n` +
+              `--- output ---\n${output.toString()}\n--- ${serverLog} ---\n${await readTail(serverLog, 40)}`,
+          );
+        }
+        await requestApiVersions('127.0.0.1', brokerPort);
+      },
+      { retries: Number.POSITIVE_INFINITY, factor: 1, minTimeout: READY_POLL_MS, maxRetryTime: READY_TIMEOUT_MS },
+    );
+  } catch (error) {
+    const failure = exitedEarly
+      ? error
+      : new Error(
+          `Kafka broker did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${String(error)}).\n` +
+            `--- ${serverLog} ---\n${await readTail(serverLog, 40)}`,
+        );
+    await stop();
+    throw failure;
   }
-  const message =
-    `Kafka broker did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${String(lastError)}).\n` +
-    `--- ${serverLog} ---\n${await readTail(serverLog, 40)}`;
-  await stop();
-  throw new Error(message);
+  log(`kafka: broker ready at 127.0.0.1:${brokerPort}`);
+  return {
+    bootstrapServers: `127.0.0.1:${brokerPort}`,
+    port: brokerPort,
+    controllerPort,
+    logDir: dataDir,
+    serverLog,
+    exited,
+    stop,
+    kill,
+    restart,
+  };
 }

@@ -1,4 +1,4 @@
-import type { LineageObservations, LineageSource } from '../../domain/lineage.js';
+import type { LineageObservations, LineageSource } from '../../lineage/observations.js';
 import type { EmbeddedBus } from './embedded.js';
 
 /**

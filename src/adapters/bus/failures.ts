@@ -1,49 +1,52 @@
-import { InvalidEventError } from '../../domain/events.js';
+import { PizzaError } from '../../errors.js';
+import { type KafkaErrorKind, kafkaErrorVerdict } from '../kafka/errors.js';
 import type { FailureKind } from './bus.js';
 
 /** An error that no retry can fix (an output the broker will never accept, say). */
-export class PermanentError extends Error {
+export class PermanentError extends PizzaError {
   override readonly name = 'PermanentError';
+
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super('PERMANENT', message, options);
+  }
 }
 
-// librdkafka's codes, as the Kafka client's errors carry them in `code`.
-const UNAVAILABLE_CODES = new Set([
-  -195, // ERR__TRANSPORT: the connection broke
-  -192, // ERR__MSG_TIMED_OUT: not delivered within message.timeout.ms (the broker was away)
-  -187, // ERR__ALL_BROKERS_DOWN
-  -185, // ERR__TIMED_OUT
-  5, // LEADER_NOT_AVAILABLE
-  6, // NOT_LEADER_FOR_PARTITION
-  7, // REQUEST_TIMED_OUT
-  13, // NETWORK_EXCEPTION
-  14, // COORDINATOR_LOAD_IN_PROGRESS
-  15, // COORDINATOR_NOT_AVAILABLE
-  19, // NOT_ENOUGH_REPLICAS
-  20, // NOT_ENOUGH_REPLICAS_AFTER_APPEND
-]);
-const PERMANENT_CODES = new Set([
-  10, // MSG_SIZE_TOO_LARGE: this record will never fit
-  18, // RECORD_LIST_TOO_LARGE
-  87, // INVALID_RECORD
-  -190, // ERR__MSG_SIZE_TOO_LARGE (local)
-  -186, // ERR__INVALID_ARG
-]);
+/** What the dispatcher does with each kind of Kafka client error. */
+const FROM_KAFKA: Record<KafkaErrorKind, FailureKind> = {
+  unavailable: 'unavailable',
+  // An operation that timed out: the broker is slow or away, so wait for it like an outage.
+  timeout: 'unavailable',
+  transient: 'transient',
+  permanent: 'permanent',
+  // The client must be replaced, which is not the handler's to do: a few retries, then the dead-letter topic.
+  fatal: 'transient',
+};
 
 /**
- * Sorts a handler's failure into what the dispatcher does with it:
+ * Sorts a handler's failure into what the dispatcher does with it, from the
+ * error itself (its code and retry verdict):
  * - bad-event: the record breaks the domain's rules; dead-lettered at once;
  * - permanent: no retry can succeed; dead-lettered at once;
  * - unavailable: the broker is away; wait for it, however long, and never give up the record;
  * - transient: anything else (a busy SQLite file, a timeout); retried a bounded number of times.
  */
 export function classifyFailure(error: unknown): FailureKind {
-  if (error instanceof InvalidEventError) return 'bad-event';
-  if (error instanceof PermanentError) return 'permanent';
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === 'number') {
-    if (PERMANENT_CODES.has(code)) return 'permanent';
-    if (UNAVAILABLE_CODES.has(code)) return 'unavailable';
+  if (error instanceof PizzaError) {
+    if (error.code === 'INVALID_EVENT' || error.code === 'ORDER_ID_COLLISION') return 'bad-event';
+    if (!error.canRetry) return 'permanent';
+    return error.code === 'KAFKA_UNREACHABLE' ? 'unavailable' : 'transient';
   }
+  const kafka = kafkaErrorVerdict(error);
+  if (kafka) return FROM_KAFKA[kafka.kind];
+  return classifyByMessage(error);
+}
+
+/**
+ * The fallback for errors that carry no code at all (some of the client's
+ * errors are plain Errors with librdkafka's words in the message): the words
+ * decide. Anything with a code never gets here.
+ */
+function classifyByMessage(error: unknown): FailureKind {
   const message = error instanceof Error ? error.message : String(error);
   if (/message size too large|record.*too large/i.test(message)) return 'permanent';
   if (/all brokers? down|broker transport failure|connection refused/i.test(message)) return 'unavailable';

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { KafkaConsumer, KafkaProducer } from '../kafka/client.js';
+import { kafkaErrorVerdict } from '../kafka/errors.js';
 import type { CapturedMessage } from './transaction-context.js';
 
 /** The next offset to read of one partition, as a transaction commits it. */
@@ -74,36 +75,18 @@ export interface TransactionalSenderOptions {
   commitAttempts?: number;
 }
 
-/**
+/*
  * librdkafka marks its transactional errors retriable, abortable or fatal, but
  * the client's KafkaJS errors lose the marks on the way (1.10: it reads
- * `retriable` where the binding sets `isRetriable`), so the codes decide too.
+ * `retriable` where the binding sets `isRetriable`), so the codes decide, as
+ * `kafka/errors.ts` reads them.
  */
-interface TransactionError {
-  code?: number;
-  retriable?: boolean;
-  fatal?: boolean;
-}
-
-// librdkafka's codes: __TIMED_OUT, __FATAL, and the broker's PRODUCER_FENCED.
-const TIMED_OUT = -185;
-const FATAL = -150;
-const PRODUCER_FENCED = 90;
-
-const asTransactionError = (error: unknown): TransactionError =>
-  typeof error === 'object' && error !== null ? error : {};
 
 /** A commit that timed out goes on in the background; calling commit again resumes it. */
-const resumable = (error: unknown) => {
-  const { retriable, code } = asTransactionError(error);
-  return retriable === true || code === TIMED_OUT;
-};
+const resumable = (error: unknown) => kafkaErrorVerdict(error)?.kind === 'timeout';
 
 /** The producer cannot go on: it must be replaced, not asked to abort. */
-const fatal = (error: unknown) => {
-  const { fatal: marked, code } = asTransactionError(error);
-  return marked === true || code === FATAL || code === PRODUCER_FENCED;
-};
+const fatal = (error: unknown) => kafkaErrorVerdict(error)?.kind === 'fatal';
 
 /**
  * Sends one transaction at a time on a transactional producer: outputs, then

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
-import type { Clock } from '../../roles/role.js';
+import type { Clock } from '../../domain/clock.js';
 import type { Bus } from '../bus/bus.js';
 import type { ShopMetrics } from '../metrics/shop-metrics.js';
 import type { OrderLogStore } from '../sqlite/order-log-store.js';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
+import type { Clock } from '../../domain/clock.js';
 import { encodeEvent, orderedEvent } from '../../domain/events.js';
 import { HEADERS } from '../../domain/headers.js';
 import type { Order } from '../../domain/order.js';
-import type { Clock } from '../../roles/role.js';
 import type { Bus } from '../bus/bus.js';
 import type { OrdersStore, OrderView } from '../sqlite/orders-store.js';
 
@@ -93,6 +93,7 @@ export class OrderPlacement {
     return this.once(orderId, async () => {
       const { store, clock, settings } = this.options;
       const deadline = clock.now() + waitMs;
+      // Watches the view until the order shows or time is up, on the shop's clock: a poll, not a retry of a failure.
       for (;;) {
         const row = store.getOrder(orderId);
         if (!row) return { placed: false, orderId, error: new Error('the order is no longer in the view') };

@@ -1,6 +1,5 @@
 import { InvalidEventError } from '../../domain/events.js';
-import type { StatusRecordDecoder, StatusUpdate } from '../../roles/status-records.js';
-import type { BusRecord } from '../bus/bus.js';
+import type { StatusRecord, StatusRecordDecoder, StatusUpdate } from '../../domain/status-update.js';
 import { type AvroValueReader, registryAvroReader } from './registry.js';
 import { lowerCaseFields, orderIdField, parseJson, readKeyPayload, unframe } from './wire.js';
 
@@ -11,8 +10,6 @@ export interface StatusTopicDecoderOptions {
    */
   avro: AvroValueReader | undefined;
 }
-
-/** A record as a bus may hand it over: some keep the key's bytes as they were on the wire. */
 
 const FIX_TABLE = "or recreate the table with 'value.format' = 'json-registry' (see `pizza flink:print`)";
 
@@ -28,7 +25,7 @@ export function createStatusTopicDecoder(options: StatusTopicDecoderOptions): St
   return async (record) => {
     if (record.value === null) return undefined;
     const fields = await decodeValue(record.topic, record.value, options.avro);
-    const orderId = orderIdField(fields) ?? decodeKey(record as BusRecord);
+    const orderId = orderIdField(fields) ?? decodeKey(record);
     return statusUpdate(orderId, lowerCaseFields(fields));
   };
 }
@@ -65,7 +62,7 @@ async function decodeValue(
   return decoded;
 }
 
-function decodeKey(record: BusRecord): string {
+function decodeKey(record: StatusRecord): string {
   if (record.keyBytes) {
     const framed = unframe(record.keyBytes);
     const orderId = framed ? readKeyPayload(framed.payload) : record.keyBytes.toString('utf8');

@@ -1,6 +1,6 @@
 import type { AvroDeserializer, Client } from '@confluentinc/schemaregistry';
 import { InvalidEventError } from '../../domain/events.js';
-import { configError } from '../../errors.js';
+import { configError, PizzaError } from '../../errors.js';
 
 /** Reads an Avro value (the whole framed bytes) through Schema Registry. */
 export interface AvroValueReader {
@@ -50,9 +50,11 @@ export function registryAvroReader(options: RegistryOptions): AvroValueReader {
       } catch (error) {
         // An outage passes: fail the attempt so the record is retried, rather than skip it for good.
         if (isTransient(error)) {
-          throw new Error(`Schema Registry is not reachable right now (schema id ${schemaId}); will retry`, {
-            cause: error,
-          });
+          throw new PizzaError(
+            'SCHEMA_REGISTRY_UNAVAILABLE',
+            `Schema Registry is not reachable right now (schema id ${schemaId}); will retry`,
+            { cause: error },
+          );
         }
         throw new InvalidEventError(registryProblem(error, schemaId), { cause: error });
       }

@@ -1,87 +1,15 @@
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Settings } from '../../config/settings.js';
-import {
-  buildLineage,
-  type LineageModel,
-  type LineageSample,
-  lineagePlan,
-  ROLE_REPORT_TTL_MS,
-} from '../../domain/lineage.js';
 import { configError, EXIT_CODES } from '../../errors.js';
+import { buildLineage, type LineageModel, type LineageSample } from '../../lineage/model.js';
+import { ROLE_REPORT_TTL_MS } from '../../lineage/observations.js';
+import { lineagePlan } from '../../lineage/plan.js';
+import { formatLineage } from '../../lineage/table.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
 import { WebSession } from './load.js';
 
 const WATCH_MS = 2_000;
-
-type Row = Array<string | number>;
-
-function table(header: Row, rows: Row[]): string {
-  const all = [header, ...rows].map((row) => row.map(String));
-  const widths = header.map((_, column) => Math.max(...all.map((row) => (row[column] ?? '').length)));
-  return all
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-const rate = (value: number | null) => (value === null ? '-' : value.toFixed(1));
-
-/** The model as the terminal shows it: services, topics, then every group's partitions. */
-export function formatLineage(model: LineageModel): string {
-  const services = table(
-    ['SERVICE', 'INSTANCES', 'IN FLIGHT', 'LAG', 'WAITING', 'CONSUMED/S', 'OUTPUT/S'],
-    model.services.map((service) => {
-      const stage = service.name !== 'web' && service.name !== 'flink';
-      return [
-        `${service.name}${service.bottleneck ? ' *' : ''}`,
-        service.instances ?? '-',
-        service.inFlight === null ? '-' : `${service.inFlight}/${service.capacity}`,
-        stage ? service.lag : '-',
-        stage ? service.waiting : '-',
-        stage ? rate(service.consumedPerSecond) : '-',
-        service.name === 'flink' ? rate(service.outputPerSecond) : '-',
-      ];
-    }),
-  );
-  const topics = table(
-    ['TOPIC', 'PARTITIONS', 'EVENTS/S', 'TOTAL'],
-    model.topics.map((topic) => [
-      topic.name,
-      topic.exists ? topic.partitions : 'missing',
-      rate(topic.perSecond),
-      topic.total,
-    ]),
-  );
-  const partitions = table(
-    ['GROUP', 'MEMBERS', 'TOPIC', 'PARTITION', 'COMMITTED', 'END', 'LAG'],
-    model.services.flatMap((service) =>
-      service.groups.flatMap((group) =>
-        group.topics.flatMap((topic) =>
-          topic.partitions.map((partition) => [
-            `${group.groupId}${group.counted ? '' : ' (not counted)'}`,
-            group.members,
-            topic.topic,
-            partition.partition,
-            partition.committed,
-            partition.end,
-            partition.lag,
-          ]),
-        ),
-      ),
-    ),
-  );
-  const head = `Stream lineage on ${model.bus === 'kafka' ? 'Kafka' : 'the embedded bus'} at ${new Date(model.at).toISOString()}`;
-  const slowest = model.bottleneck ? `Slowest stage (*): ${model.summary}` : model.summary;
-  const notes = model.notes.map((note) => `Note: ${note}`);
-  const legend =
-    'Lag counts records after the committed offset, in flight included (commits trail the work); waiting = lag - in flight.';
-  return [head, slowest, ...notes, '', services, '', topics, '', partitions, '', legend, ''].join('\n');
-}
 
 /** Where the figures come from: a running web app's /lineage.json, or the Kafka cluster itself. */
 async function openReader(
@@ -110,7 +38,7 @@ async function openReader(
     );
   }
   const plan = lineagePlan(settings, { bus: 'kafka', reportTtlMs: ROLE_REPORT_TTL_MS });
-  const { kafkaLineageSource } = await import('../../adapters/kafka/lineage-source.js');
+  const { kafkaLineageSource } = await import('../../adapters/kafka/kafka-lineage-source.js');
   const source = kafkaLineageSource({ settings, plan, log: pino({ level: 'warn' }, pino.destination(2)) });
   let previous: LineageSample | undefined;
   return {
@@ -153,6 +81,7 @@ async function watch(read: () => Promise<LineageModel>): Promise<void> {
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    // A refresh every WATCH_MS until Ctrl-C, not a retry: a failed read ends the command, so no p-retry.
     while (!stop.signal.aborted) {
       const model = await read();
       // Clear the screen on a terminal; a pipe gets one table after another.

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { DEMO_LOAD_LIMITS } from '../../domain/lineage.js';
 import { configError, EXIT_CODES } from '../../errors.js';
+import { DEMO_LOAD_LIMITS } from '../../lineage/demo-load.js';
 import { CookieJar } from '../cookie-jar.js';
 
 const LOAD_LIMITS = DEMO_LOAD_LIMITS;

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import pRetry from 'p-retry';
 import pino from 'pino';
-import { countBrokers, KafkaClients } from '../../adapters/kafka/client.js';
+import { countBrokers, type KafkaAdmin, KafkaClients } from '../../adapters/kafka/client.js';
+import { canRetry } from '../../adapters/kafka/errors.js';
 import { createMissingTopics, inspectTopics, type TopicReport } from '../../adapters/kafka/topics.js';
 import type { Settings } from '../../config/settings.js';
-import { configError, EXIT_CODES } from '../../errors.js';
+import { configError, EXIT_CODES, PizzaError } from '../../errors.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
 
 export interface TopicsCheckResult {
@@ -18,7 +20,10 @@ export interface TopicsCheckResult {
  * Checks (and with `create`, creates) the topics the roles need. Library code:
  * the command below only prints, and tests call this directly.
  */
-export async function checkTopics(settings: Settings, options: { create: boolean }): Promise<TopicsCheckResult> {
+export async function checkTopics(
+  settings: Settings,
+  options: { create: boolean; signal?: AbortSignal },
+): Promise<TopicsCheckResult> {
   if (!settings.kafka) {
     throw configError(
       'topics:check needs a Kafka cluster: give --config FILE with a [kafka] section (bootstrap.servers, credentials).',
@@ -37,12 +42,7 @@ export async function checkTopics(settings: Settings, options: { create: boolean
       ({ created, notes } = await createMissingTopics(admin, settings, report, {
         brokerCount: () => countBrokers(clients),
       }));
-      // The controller answers before every broker's metadata shows the new topics: look until they do.
-      for (let attempt = 0; created.length > 0 && attempt < 50; attempt += 1) {
-        report = await inspectTopics(admin, settings);
-        if (report.topics.every((topic) => topic.exists)) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      if (created.length > 0) report = await untilCreatedShow(admin, settings, created, options.signal);
     }
     for (const topic of report.topics) {
       if (created.includes(topic.name) && !topic.exists) {
@@ -54,6 +54,45 @@ export async function checkTopics(settings: Settings, options: { create: boolean
     return { report, created, notes, exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed };
   } finally {
     await admin.disconnect().catch(() => {});
+  }
+}
+
+/** Topics created that the last look did not show yet; carries that look. */
+class TopicsNotShown extends PizzaError {
+  constructor(
+    readonly report: TopicReport,
+    hidden: string[],
+  ) {
+    super('TOPICS_NOT_READY', `${hidden.join(', ')} created but not in the cluster's metadata yet`);
+  }
+}
+
+/** Up to 50 looks, 200 ms apart: about 10 s for new topics to show up. */
+const SHOW_UP_RETRIES = { retries: 49, minTimeout: 200, factor: 1 } as const;
+
+/**
+ * The controller answers before every broker's metadata shows new topics:
+ * looks again until the created ones show up, else gives the last look.
+ */
+async function untilCreatedShow(
+  admin: KafkaAdmin,
+  settings: Settings,
+  created: string[],
+  signal: AbortSignal | undefined,
+): Promise<TopicReport> {
+  try {
+    return await pRetry(
+      async () => {
+        const report = await inspectTopics(admin, settings);
+        const hidden = report.topics.filter((topic) => created.includes(topic.name) && !topic.exists);
+        if (hidden.length > 0) throw new TopicsNotShown(report, [...new Set(hidden.map((topic) => topic.name))]);
+        return report;
+      },
+      { ...SHOW_UP_RETRIES, signal, shouldRetry: ({ error }) => canRetry(error) },
+    );
+  } catch (error) {
+    if (error instanceof TopicsNotShown) return error.report;
+    throw error;
   }
 }
 

@@ -7,7 +7,7 @@ import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { settingVariableName } from '../../../src/config/environment.js';
 import { loadSettings } from '../../../src/config/settings.js';
-import { systemClock } from '../../../src/roles/role.js';
+import { systemClock } from '../../../src/domain/clock.js';
 import { GOOD_PIZZA, startTestWeb, type TestWeb, WebClient } from './web-client.js';
 
 let web: TestWeb;

@@ -10,7 +10,7 @@ import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { SessionStore } from '../../../src/adapters/sqlite/session-store.js';
 import type { Settings } from '../../../src/config/settings.js';
-import { type Clock, systemClock } from '../../../src/roles/role.js';
+import { type Clock, systemClock } from '../../../src/domain/clock.js';
 import { startSessionProjection } from '../../../src/roles/sessions.js';
 import { testSettings } from '../../support/settings.js';
 

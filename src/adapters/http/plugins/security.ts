@@ -5,6 +5,7 @@ import fastifyHelmet from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { PizzaError } from '../../../errors.js';
 
 export const CSRF_FIELD = '_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
@@ -12,11 +13,10 @@ export const CSRF_HEADER = 'x-csrf-token';
 export const FORM_BODY_LIMIT = 16 * 1024;
 
 /** What a refused login throws: the error handler shows it as a page. */
-export class TooManyRequestsError extends Error {
+export class TooManyRequestsError extends PizzaError {
   readonly statusCode = 429;
-  readonly code = 'PIZZA_TOO_MANY_REQUESTS';
   constructor(readonly retryAfterSeconds: number) {
-    super(`Too many requests from one address; retry in ${retryAfterSeconds} s`);
+    super('TOO_MANY_REQUESTS', `Too many requests from one address; retry in ${retryAfterSeconds} s`);
     this.name = 'TooManyRequestsError';
   }
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
-import type { Clock } from '../../../roles/role.js';
+import type { Clock } from '../../../domain/clock.js';
 import type { CsrfSecretHolder, Customer, Session, SessionRevocations } from '../context.js';
 import { decodeSessionCookie, encodeSessionCookie, newSessionId } from '../session-cookie.js';
 

@@ -25,9 +25,6 @@ import {
 import { cancelPanel } from './cancel.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
-// lineage.ts still imports it from here; it lives in customer-orders.ts.
-export { requireCustomer };
-
 function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
   return (
     order.sauce === choice.sauce &&

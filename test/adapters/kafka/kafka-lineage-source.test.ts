@@ -1,15 +1,11 @@
 import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
-import { kafkaLineageSource } from '../../../src/adapters/kafka/lineage-source.js';
+import { kafkaLineageSource } from '../../../src/adapters/kafka/kafka-lineage-source.js';
 import type { Settings } from '../../../src/config/settings.js';
-import {
-  buildLineage,
-  type LineageModel,
-  type LineageSample,
-  lineagePlan,
-  ROLE_REPORT_TTL_MS,
-} from '../../../src/domain/lineage.js';
+import { buildLineage, type LineageModel, type LineageSample } from '../../../src/lineage/model.js';
+import { ROLE_REPORT_TTL_MS } from '../../../src/lineage/observations.js';
+import { lineagePlan } from '../../../src/lineage/plan.js';
 import { startShop } from '../../../src/roles/shop.js';
 import { createShopTopics, kafkaTestSettings } from '../../support/kafka.js';
 import { silentLogs } from '../../support/shop.js';

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
-import type { Settings } from '../../config/settings.js';
-import type { LineagePlan, LineageSource } from '../../domain/lineage.js';
-import type { Bus } from './bus.js';
-import { EmbeddedBus } from './embedded.js';
-import { embeddedLineageSource } from './embedded-lineage.js';
+import type { Bus } from '../adapters/bus/bus.js';
+import { EmbeddedBus } from '../adapters/bus/embedded.js';
+import { embeddedLineageSource } from '../adapters/bus/embedded-lineage.js';
+import type { Settings } from '../config/settings.js';
+import type { LineageSource } from './observations.js';
+import type { LineagePlan } from './plan.js';
 
 /** The bus's own figures on the embedded bus; the admin API and the stats topic on Kafka. */
 export async function lineageSourceFor(
@@ -14,7 +15,7 @@ export async function lineageSourceFor(
 ): Promise<LineageSource> {
   if (bus instanceof EmbeddedBus) return embeddedLineageSource(bus);
   if (bus.kind === 'kafka') {
-    const { kafkaLineageSource } = await import('../kafka/lineage-source.js');
+    const { kafkaLineageSource } = await import('../adapters/kafka/kafka-lineage-source.js');
     return kafkaLineageSource({ settings, plan, log });
   }
   throw new Error('this bus has no lineage to show');

@@ -1,107 +1,20 @@
 /**
- * Stream lineage: where the shop's events are and how fast they move, from
- * raw observations of a bus (end offsets, consumer groups, committed offsets)
- * and the roles' own reports of work in flight. Pure: the Kafka admin API and
- * the embedded bus both feed `buildLineage`, so the web page, the JSON and
- * the terminal table all show one model.
+ * Stream lineage: where the shop's events are and how fast they move. Pure:
+ * `buildLineage` shapes one observation of a bus (and the previous snapshot,
+ * for rates) into the model that the web page, the JSON and the terminal
+ * table all show.
  */
 
-import { z } from 'zod';
-
-export type LineageServiceName = 'web' | 'assemble' | 'bake' | 'deliver' | 'status' | 'flink';
-export type LineageStage = 'assemble' | 'bake' | 'deliver' | 'status';
-
-export const LINEAGE_STAGES: readonly LineageStage[] = ['assemble', 'bake', 'deliver', 'status'];
-
-/** One partition's log: the first offset still kept and the next offset to be written. */
-export interface PartitionEnds {
-  partition: number;
-  start: number;
-  end: number;
-}
-
-export interface TopicObservation {
-  name: string;
-  partitions: PartitionEnds[];
-}
-
-export interface CommittedOffset {
-  topic: string;
-  partition: number;
-  /** The next offset the group will read. */
-  offset: number;
-}
-
-export interface MemberObservation {
-  memberId: string;
-  clientId: string;
-}
-
-export interface GroupObservation {
-  groupId: string;
-  members: MemberObservation[];
-  committed: CommittedOffset[];
-}
-
-/** What a running role says about itself every few seconds (not in Kafka's own metadata). */
-export interface RoleReport {
-  role: string;
-  host: string;
-  pid: number;
-  inFlight: number;
-  capacity: number;
-  /** Epoch ms when it was made. */
-  at: number;
-}
-
-/** Bounds of a demo burst (the lineage page's load form, `pizza load`): enough to see a queue, not to flood a broker. */
-export const DEMO_LOAD_LIMITS = { maxOrders: 500, maxRate: 50 } as const;
-
-/** How often a role reports its work in flight; a report older than three intervals is from a stopped process. */
-export const ROLE_REPORT_INTERVAL_MS = 5_000;
-export const ROLE_REPORT_TTL_MS = 3 * ROLE_REPORT_INTERVAL_MS;
-
-const roleReportSchema = z.object({
-  role: z.string().min(1).max(32),
-  host: z.string().min(1).max(64),
-  pid: z.number().int().nonnegative(),
-  inFlight: z.number().int().nonnegative(),
-  capacity: z.number().int().nonnegative(),
-  at: z.number().int().positive(),
-});
-
-/** A role report from its JSON bytes; undefined for anything else (a report is advice, never worth failing on). */
-export function parseRoleReport(bytes: Buffer | null): RoleReport | undefined {
-  if (!bytes) return undefined;
-  try {
-    const parsed = roleReportSchema.safeParse(JSON.parse(bytes.toString('utf8')));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The key a role's reports carry: one per role, host and process. */
-export function roleReportKey(report: Pick<RoleReport, 'role' | 'host' | 'pid'>): string {
-  return `${report.role}.${report.host}.${report.pid}`;
-}
-
-export interface LineageObservations {
-  /** Epoch ms of the observation. */
-  at: number;
-  /** Topics that exist; a missing one is left out. */
-  topics: TopicObservation[];
-  groups: GroupObservation[];
-  reports: RoleReport[];
-  /** What the source could not see, in words (a missing stats topic, say). */
-  notes?: string[];
-}
-
-/** Where observations come from: the Kafka admin API, or the embedded bus. */
-export interface LineageSource {
-  observe(): Promise<LineageObservations>;
-  close(): Promise<void>;
-}
+import type { GroupObservation, LineageObservations, PartitionEnds, TopicObservation } from './observations.js';
+import {
+  isStage,
+  type LineagePlan,
+  type LineageServiceName,
+  type LineageStage,
+  type ServicePlan,
+  serviceOfGroup,
+} from './plan.js';
+import { bottleneckReason, busyText, NOTHING_WAITING } from './wording.js';
 
 /** What `buildLineage` keeps of a snapshot to compute the next one's rates. */
 export interface LineageSample {
@@ -110,107 +23,6 @@ export interface LineageSample {
   topicEnds: Record<string, number>;
   /** Sum of committed offsets per group and topic, keyed `group\u0000topic`. */
   committed: Record<string, number>;
-}
-
-export interface ServicePlan {
-  name: LineageServiceName;
-  label: string;
-  /** Consumer group ids of the service; a group equal to one, or one followed by `-`, `_` or `.` and a suffix, is the service's. */
-  groupBases: string[];
-  reads: string[];
-  writes: string[];
-}
-
-/** The shop's shape: which services read and write which topics, and their groups. Built from the settings. */
-export interface LineagePlan {
-  bus: 'embedded' | 'kafka';
-  statusSource: 'topics' | 'pizza-status';
-  /** Every topic on the pizza's journey, in flow order. */
-  topics: string[];
-  services: ServicePlan[];
-  /** Role reports older than this are ignored: that process has stopped reporting. */
-  reportTtlMs: number;
-}
-
-/** The parts of the settings the plan needs (Settings fits). */
-export interface LineagePlanSettings {
-  topics: { ordered: string; assembled: string; baked: string; delivered: string; pending: string; status: string };
-  groupIds: Record<LineageStage, string>;
-  shop: { statusSource: 'topics' | 'pizza-status' };
-}
-
-export function lineagePlan(
-  settings: LineagePlanSettings,
-  options: { bus: 'embedded' | 'kafka'; reportTtlMs: number },
-): LineagePlan {
-  const { topics, groupIds } = settings;
-  const flink = settings.shop.statusSource === 'pizza-status';
-  const stageTopics = [topics.ordered, topics.pending, topics.assembled, topics.baked, topics.delivered];
-  const services: ServicePlan[] = [
-    // The web app's groups are its per-host readers of the log and sessions topics, named after the status group.
-    {
-      name: 'web',
-      label: 'Web app',
-      groupBases: [`${groupIds.status}-logs`, `${groupIds.status}-sessions`],
-      reads: [],
-      writes: [topics.ordered],
-    },
-    {
-      name: 'assemble',
-      label: 'Assemble',
-      groupBases: [groupIds.assemble],
-      reads: [topics.ordered],
-      writes: [topics.assembled],
-    },
-    { name: 'bake', label: 'Bake', groupBases: [groupIds.bake], reads: [topics.assembled], writes: [topics.baked] },
-    {
-      name: 'deliver',
-      label: 'Deliver',
-      groupBases: [groupIds.deliver],
-      reads: [topics.ordered, topics.baked],
-      writes: [topics.delivered, topics.pending],
-    },
-  ];
-  if (flink) {
-    services.push({
-      name: 'flink',
-      label: 'Flink statement',
-      groupBases: [],
-      reads: stageTopics,
-      writes: [topics.status],
-    });
-  }
-  services.push({
-    name: 'status',
-    label: 'Status',
-    groupBases: [groupIds.status],
-    reads: flink ? [topics.ordered, topics.status] : stageTopics,
-    writes: [],
-  });
-  return {
-    bus: options.bus,
-    statusSource: settings.shop.statusSource,
-    topics: flink ? [...stageTopics, topics.status] : stageTopics,
-    services,
-    reportTtlMs: options.reportTtlMs,
-  };
-}
-
-/** The service a consumer group belongs to, by the longest matching base; undefined for groups not ours. */
-export function serviceOfGroup(
-  plan: LineagePlan,
-  groupId: string,
-): { service: LineageServiceName; suffixed: boolean } | undefined {
-  let best: { service: LineageServiceName; base: string } | undefined;
-  for (const service of plan.services) {
-    for (const base of service.groupBases) {
-      const matches =
-        groupId === base ||
-        (groupId.length > base.length + 1 && groupId.startsWith(base) && /[-_.]/.test(groupId.charAt(base.length)));
-      if (matches && (!best || base.length > best.base.length)) best = { service: service.name, base };
-    }
-  }
-  return best && { service: best.service, suffixed: groupId !== best.base };
 }
 
 export interface PartitionLag {
@@ -293,15 +105,6 @@ export interface LineageModel {
   notes: string[];
   sample: LineageSample;
 }
-
-const WORKERS: Record<LineageStage, string> = {
-  assemble: 'cooks',
-  bake: 'ovens',
-  deliver: 'drivers',
-  status: 'view slots',
-};
-/** Assemble and bake take one event per order; deliver and status read several topics. */
-const UNITS: Record<LineageStage, string> = { assemble: 'orders', bake: 'orders', deliver: 'events', status: 'events' };
 
 const groupTopicKey = (groupId: string, topic: string) => `${groupId}\u0000${topic}`;
 
@@ -390,7 +193,7 @@ export function buildLineage(
     services,
     topics,
     bottleneck,
-    summary: bottleneck ? bottleneck.reason : 'Nothing is waiting: every stage keeps up.',
+    summary: bottleneck ? bottleneck.reason : NOTHING_WAITING,
     notes: observations.notes ?? [],
     sample,
   };
@@ -446,16 +249,6 @@ function groupView(
   };
 }
 
-function isStage(name: LineageServiceName): name is LineageStage {
-  return (LINEAGE_STAGES as readonly string[]).includes(name);
-}
-
-function busyText(name: LineageServiceName, inFlight: number | null, capacity: number | null): string {
-  if (!isStage(name)) return '';
-  if (inFlight === null || capacity === null) return 'in flight not reported';
-  return `${inFlight} of ${capacity} ${WORKERS[name]} busy`;
-}
-
 /**
  * The slowest stage: the one with the most records waiting. The age of the
  * oldest waiting record would break a tie best, but it costs a read of every
@@ -468,13 +261,4 @@ export function findBottleneck(services: readonly ServiceView[]): Bottleneck | u
   const slowest = candidates[0];
   if (!slowest) return undefined;
   return { service: slowest.name, waiting: slowest.waiting, reason: bottleneckReason(slowest) };
-}
-
-function bottleneckReason(service: ServiceView & { name: LineageStage }): string {
-  const waiting = `${service.waiting} ${UNITS[service.name]} waiting`;
-  if (service.instances === 0) return `${service.name}: no instance in its consumer group, ${waiting}`;
-  if (service.inFlight === null || service.capacity === null) {
-    return `${service.name}: ${waiting} (its instances report no in-flight work)`;
-  }
-  return `${service.name}: ${service.busy}, ${waiting}`;
 }

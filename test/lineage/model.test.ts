@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  buildLineage,
-  type GroupObservation,
-  type LineageObservations,
-  type LineagePlanSettings,
-  lineagePlan,
-  type RoleReport,
-  serviceOfGroup,
-} from '../../src/domain/lineage.js';
+import { buildLineage } from '../../src/lineage/model.js';
+import type { GroupObservation, LineageObservations, RoleReport } from '../../src/lineage/observations.js';
+import { type LineagePlanSettings, lineagePlan, serviceOfGroup } from '../../src/lineage/plan.js';
 
 const SETTINGS: LineagePlanSettings = {
   topics: {

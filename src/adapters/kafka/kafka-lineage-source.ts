@@ -4,15 +4,14 @@ import type { Settings } from '../../config/settings.js';
 import {
   type GroupObservation,
   type LineageObservations,
-  type LineagePlan,
   type LineageSource,
   parseRoleReport,
   ROLE_REPORT_TTL_MS,
   type RoleReport,
   roleReportKey,
-  serviceOfGroup,
   type TopicObservation,
-} from '../../domain/lineage.js';
+} from '../../lineage/observations.js';
+import { type LineagePlan, serviceOfGroup } from '../../lineage/plan.js';
 import { type KafkaAdmin, KafkaClients } from './client.js';
 
 const { KafkaConsumer } = pkg;
@@ -191,6 +190,7 @@ class RoleReportTail {
   }
 
   private async loop(consumer: RawConsumer): Promise<void> {
+    // A tail that reads while the source is open, not a retry: no attempt ever finishes, so no p-retry.
     while (!this.stopped && this.consumer === consumer) {
       try {
         const batch = await new Promise<pkg.Message[]>((resolve, reject) =>

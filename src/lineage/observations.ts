@@ -1,0 +1,95 @@
+/**
+ * What a lineage source sees of a bus: raw observations (end offsets,
+ * consumer groups, committed offsets) and the roles' own reports of work in
+ * flight. The Kafka admin API and the embedded bus both give this shape, so
+ * one model is built from either (see `model.ts`).
+ */
+
+import { z } from 'zod';
+
+/** One partition's log: the first offset still kept and the next offset to be written. */
+export interface PartitionEnds {
+  partition: number;
+  start: number;
+  end: number;
+}
+
+export interface TopicObservation {
+  name: string;
+  partitions: PartitionEnds[];
+}
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  /** The next offset the group will read. */
+  offset: number;
+}
+
+export interface MemberObservation {
+  memberId: string;
+  clientId: string;
+}
+
+export interface GroupObservation {
+  groupId: string;
+  members: MemberObservation[];
+  committed: CommittedOffset[];
+}
+
+/** What a running role says about itself every few seconds (not in Kafka's own metadata). */
+export interface RoleReport {
+  role: string;
+  host: string;
+  pid: number;
+  inFlight: number;
+  capacity: number;
+  /** Epoch ms when it was made. */
+  at: number;
+}
+
+/** How often a role reports its work in flight; a report older than three intervals is from a stopped process. */
+export const ROLE_REPORT_INTERVAL_MS = 5_000;
+export const ROLE_REPORT_TTL_MS = 3 * ROLE_REPORT_INTERVAL_MS;
+
+const roleReportSchema = z.object({
+  role: z.string().min(1).max(32),
+  host: z.string().min(1).max(64),
+  pid: z.number().int().nonnegative(),
+  inFlight: z.number().int().nonnegative(),
+  capacity: z.number().int().nonnegative(),
+  at: z.number().int().positive(),
+});
+
+/** A role report from its JSON bytes; undefined for anything else (a report is advice, never worth failing on). */
+export function parseRoleReport(bytes: Buffer | null): RoleReport | undefined {
+  if (!bytes) return undefined;
+  try {
+    const parsed = roleReportSchema.safeParse(JSON.parse(bytes.toString('utf8')));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The key a role's reports carry: one per role, host and process. */
+export function roleReportKey(report: Pick<RoleReport, 'role' | 'host' | 'pid'>): string {
+  return `${report.role}.${report.host}.${report.pid}`;
+}
+
+export interface LineageObservations {
+  /** Epoch ms of the observation. */
+  at: number;
+  /** Topics that exist; a missing one is left out. */
+  topics: TopicObservation[];
+  groups: GroupObservation[];
+  reports: RoleReport[];
+  /** What the source could not see, in words (a missing stats topic, say). */
+  notes?: string[];
+}
+
+/** Where observations come from: the Kafka admin API, or the embedded bus. */
+export interface LineageSource {
+  observe(): Promise<LineageObservations>;
+  close(): Promise<void>;
+}
