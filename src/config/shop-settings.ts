@@ -159,6 +159,12 @@ export const shopSection = section(
       description: 'Logins allowed per client address and minute, on each web host.',
       hint: 'a whole number of logins, 1 or more',
     }),
+    stop_timeout_seconds: setting(z.coerce.number().positive().max(3600), {
+      default: '30',
+      description:
+        'How long a stop (Ctrl-C, SIGTERM) may take to hand back work, commit and close; then the process exits with code 1.',
+      hint: 'a number of seconds, such as 30',
+    }),
     confluent_cloud: setting(z.enum(['auto', 'true', 'false']), {
       default: 'auto',
       description:
@@ -214,6 +220,7 @@ export function shopSettings(shop: z.output<typeof shopSection>, onKafka: boolea
     streamsTotal: shop.streams_total,
     sessionHours: shop.session_hours,
     loginRatePerMinute: shop.login_rate_per_minute,
+    stopTimeoutMs: Math.round(shop.stop_timeout_seconds * 1000),
     /** `auto`: topics:check tells from the cluster. */
     confluentCloud: shop.confluent_cloud === 'auto' ? ('auto' as const) : shop.confluent_cloud === 'true',
   };
