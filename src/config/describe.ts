@@ -1,5 +1,7 @@
+import { catalogSection, catalogSetting } from './catalog.js';
+import { settingVariableName } from './environment.js';
+import type { Origin, SettingLayers } from './layers.js';
 import { isSecretSetting, MASK } from './masking.js';
-import type { Origin, SettingLayers } from './settings.js';
 
 export interface DescribedSetting {
   section: string;
@@ -8,6 +10,10 @@ export interface DescribedSetting {
   value: string;
   masked: boolean;
   source: DescribedSource;
+  /** With `docs`: what the schema says the setting does (none for a client property). */
+  description?: string;
+  /** With `docs`: the `PIZZA__*` variable that sets it. */
+  env?: string;
 }
 
 export type DescribedSource =
@@ -16,16 +22,46 @@ export type DescribedSource =
   | { kind: 'env'; variable: string }
   | { kind: 'flag'; flag: string };
 
-/** Every setting in the order of its sections, secrets masked, each with where its value came from. */
-export function describeSettings(layers: SettingLayers): DescribedSetting[] {
+/**
+ * Every setting in the order of its sections, secrets masked, each with where
+ * its value came from; with `docs`, also its description and variable.
+ */
+export function describeSettings(layers: SettingLayers, options: { docs?: boolean } = {}): DescribedSetting[] {
   const described: DescribedSetting[] = [];
   for (const [section, entries] of layers) {
     for (const [key, { value, origin }] of entries) {
       const masked = isSecretSetting(section, key);
-      described.push({ section, key, value: masked ? MASK : value, masked, source: describeSource(origin) });
+      const setting: DescribedSetting = {
+        section,
+        key,
+        value: masked ? MASK : value,
+        masked,
+        source: describeSource(origin),
+      };
+      if (options.docs) {
+        const description = catalogSetting(section, key)?.description;
+        if (description !== undefined) setting.description = description;
+        const env = variableFor(section, key);
+        if (env !== undefined) setting.env = env;
+      }
+      described.push(setting);
     }
   }
   return described;
+}
+
+/** What each section is for, from the schema. */
+export function sectionDescription(section: string): string | undefined {
+  return catalogSection(section)?.description;
+}
+
+// A file may hold keys no variable can spell (a space, upper case in a section name): they have none.
+function variableFor(section: string, key: string): string | undefined {
+  try {
+    return settingVariableName(section, key);
+  } catch {
+    return undefined;
+  }
 }
 
 function describeSource(origin: Origin): DescribedSource {

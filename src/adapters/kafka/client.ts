@@ -13,6 +13,8 @@ export type LibrdkafkaConfig = Record<string, string | number | boolean | ((...a
 
 /** How long a first contact with the cluster may take before the user is told why it failed. */
 export const CONNECT_TIMEOUT_MS = 15_000;
+/** How long an admin request (list, describe, create topics) may take. */
+export const ADMIN_TIMEOUT_MS = 15_000;
 
 /**
  * One KafkaJS-style client factory per process. Every option is a librdkafka
@@ -127,17 +129,24 @@ function cleanDetail(detail: string): string {
     .replace(/\s*\(after \d+ms in state [^)]*\)/, '');
 }
 
-/** How many brokers the cluster has, from a metadata request (the client has no describe-cluster call). */
-export async function countBrokers(clients: KafkaClients, timeoutMs = CONNECT_TIMEOUT_MS): Promise<number> {
+export interface BrokerAddress {
+  id: number;
+  /** The host name the broker advertises, which a proxy or private link in front of it does not change. */
+  host: string;
+  port: number;
+}
+
+/** The cluster's brokers, from a metadata request (the client has no describe-cluster call). */
+export async function clusterBrokers(clients: KafkaClients, timeoutMs = CONNECT_TIMEOUT_MS): Promise<BrokerAddress[]> {
   const producer = new pkg.Producer(clients.config({}) as never, {});
   await new Promise<void>((resolve, reject) =>
     producer.connect({ timeout: timeoutMs }, (err) => (err ? reject(err) : resolve())),
   );
   try {
-    const metadata = await new Promise<{ brokers: unknown[] }>((resolve, reject) =>
+    const metadata = await new Promise<{ brokers: BrokerAddress[] }>((resolve, reject) =>
       producer.getMetadata({ timeout: timeoutMs }, (err, data) => (err ? reject(err) : resolve(data))),
     );
-    return metadata.brokers.length;
+    return metadata.brokers.map(({ id, host, port }) => ({ id, host, port }));
   } finally {
     await new Promise<void>((resolve) => producer.disconnect(() => resolve()));
   }

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Command } from 'commander';
 import pino from 'pino';
 import type { Settings } from '../../config/settings.js';
@@ -6,6 +7,7 @@ import { buildLineage, type LineageModel, type LineageSample } from '../../linea
 import { ROLE_REPORT_TTL_MS } from '../../lineage/observations.js';
 import { lineagePlan } from '../../lineage/plan.js';
 import { formatLineage } from '../../lineage/table.js';
+import { gracefulStop } from '../graceful-stop.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
 import { WebSession } from './load.js';
 
@@ -59,43 +61,55 @@ export function lineageCommand(program: Command): Command {
     .option('--from <url>', "a running web app's address, whose /lineage.json to read (the embedded bus)")
     .action(async (raw: Record<string, unknown>) => {
       const { settings } = parseCommonOptions(raw);
-      const reader = await openReader(settings, typeof raw.from === 'string' ? raw.from : undefined);
-      try {
-        if (raw.json === true) {
-          process.stdout.write(`${JSON.stringify(await reader.read(), null, 2)}\n`);
-        } else if (raw.watch === true) {
-          await watch(reader.read);
-        } else {
-          process.stdout.write(formatLineage(await reader.read()));
+      const from = typeof raw.from === 'string' ? raw.from : undefined;
+      if (raw.watch === true) {
+        await watchUntilStopped(settings, from);
+      } else {
+        const reader = await openReader(settings, from);
+        try {
+          const model = await reader.read();
+          process.stdout.write(raw.json === true ? `${JSON.stringify(model, null, 2)}\n` : formatLineage(model));
+        } finally {
+          await reader.close();
         }
-      } finally {
-        await reader.close();
       }
       process.exitCode = EXIT_CODES.ok;
     });
 }
 
-async function watch(read: () => Promise<LineageModel>): Promise<void> {
-  const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
-  try {
-    // A refresh every WATCH_MS until Ctrl-C, not a retry: a failed read ends the command, so no p-retry.
-    while (!stop.signal.aborted) {
-      const model = await read();
-      // Clear the screen on a terminal; a pipe gets one table after another.
-      process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatLineage(model)}\n`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, WATCH_MS);
-        stop.signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+/** Refreshes the table until a stop signal; graceful-stop.ts then waits for the reader to close, and exits. */
+async function watchUntilStopped(settings: Settings, from: string | undefined): Promise<void> {
+  let watching: Promise<void> | undefined;
+  // Registered before the reader connects, so Ctrl-C while it does still closes it.
+  const stopping = gracefulStop(
+    { log: pino({ level: 'warn' }, pino.destination(2)), timeoutMs: settings.shop.stopTimeoutMs },
+    async () => {
+      await watching?.catch(() => {});
+    },
+  );
+  watching = (async () => {
+    const reader = await openReader(settings, from);
+    try {
+      await watch(reader.read, stopping.signal);
+    } finally {
+      await reader.close();
     }
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+  })();
+  try {
+    await watching;
+  } catch (error) {
+    stopping.uninstall();
+    throw error;
+  }
+}
+
+async function watch(read: () => Promise<LineageModel>, stop: AbortSignal): Promise<void> {
+  // A refresh every WATCH_MS until stopped, not a retry: a failed read ends the command, so no p-retry.
+  while (!stop.aborted) {
+    const model = await read();
+    // Clear the screen on a terminal; a pipe gets one table after another.
+    process.stdout.write(`${process.stdout.isTTY ? '\x1b[2J\x1b[H' : ''}${formatLineage(model)}\n`);
+    // Aborted by the stop, the wait ends at once (and rejects, which is no error here).
+    await sleep(WATCH_MS, undefined, { signal: stop }).catch(() => {});
   }
 }

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import { createLoggerFactory, type LoggerFactory } from '../../adapters/logs/logger.js';
 import { startTracing } from '../../adapters/tracing/tracing.js';
 import type { RoleName, Settings } from '../../config/settings.js';
-import { startShop } from '../../roles/shop.js';
+import { type RunningShop, startShop } from '../../roles/shop.js';
+import { gracefulStop } from '../graceful-stop.js';
 import { parseCommonOptions, withRoleOptions, withStatusOptions, withWebOptions } from '../options.js';
 
 const DESCRIPTIONS: Record<RoleName, string> = {
@@ -40,59 +41,66 @@ export function roleCommand(program: Command, name: RoleName | 'all'): Command {
       logDir: settings.shop.logDir,
       files: { maxSize: settings.shop.logFileMaxSize, keep: settings.shop.logFilesKept },
     });
-    try {
-      await runUntilSignal(name, roles, settings, logs);
-    } finally {
-      // Role files are written asynchronously: the last lines often say why it stopped.
-      logs.flush();
-    }
+    await startUntilStopped(name, roles, settings, logs);
   });
 }
 
-async function runUntilSignal(
+/**
+ * Starts the roles and returns; they run until a stop signal, when
+ * graceful-stop.ts runs the shop's stop (the web app first, then work in
+ * flight handed back or finished, commits, the bus, the databases) and exits.
+ */
+async function startUntilStopped(
   name: RoleName | 'all',
   roles: RoleName[],
   settings: Settings,
   logs: LoggerFactory,
 ): Promise<void> {
-  // Tracing costs nothing unless an endpoint is set; then every record carries a traceparent header.
-  const tracing = settings.shop.otlpEndpoint
-    ? startTracing({ serviceName: `pizza-${name}`, endpoint: settings.shop.otlpEndpoint })
-    : undefined;
-  const shop = await startShop({ settings, roles, logs, traced: tracing !== undefined });
-  logs.root.info(
-    {
-      bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
-      roles,
-      timeScale: settings.shop.timeScale,
-      dataDir: settings.shop.dataDir,
-      logDir: settings.shop.logDir,
-      operator: shop.operatorUrl,
+  let starting: Promise<RunningShop> | undefined;
+  let tracing: ReturnType<typeof startTracing> | undefined;
+  // Registered before anything starts: a signal during start-up waits for it, then stops what started.
+  const stopping = gracefulStop(
+    // Role files are written asynchronously: the last lines often say why it stopped.
+    { log: logs.root, timeoutMs: settings.shop.stopTimeoutMs, beforeExit: () => logs.flush() },
+    async () => {
+      const shop = await starting?.catch(() => undefined);
+      logs.root.info('shutting down: no new work, handing back what is unfinished');
+      await shop?.stop();
+      await tracing?.shutdown().catch((err: unknown) => logs.root.warn({ err }, 'could not send the last traces'));
+      logs.root.info('stopped cleanly');
     },
-    shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
   );
-  if (shop.url && process.stdout.isTTY) printBanner(shop.url, settings.kafka ? 'Kafka' : 'the embedded bus');
-  await waitForSignal();
-  logs.root.info('shutting down: no new work, handing back what is unfinished');
-  await shop.stop();
-  await tracing?.shutdown().catch((err: unknown) => logs.root.warn({ err }, 'could not send the last traces'));
-  logs.root.info('stopped cleanly');
+  try {
+    // Tracing costs nothing unless an endpoint is set; then every record carries a traceparent header.
+    tracing = settings.shop.otlpEndpoint
+      ? startTracing({ serviceName: `pizza-${name}`, endpoint: settings.shop.otlpEndpoint })
+      : undefined;
+    starting = startShop({ settings, roles, logs, traced: tracing !== undefined });
+    const shop = await starting;
+    if (stopping.signal.aborted) return;
+    logs.root.info(
+      {
+        bus: settings.kafka ? `kafka ${settings.kafka['bootstrap.servers']}` : 'embedded',
+        roles,
+        timeScale: settings.shop.timeScale,
+        dataDir: settings.shop.dataDir,
+        logDir: settings.shop.logDir,
+        operator: shop.operatorUrl,
+      },
+      shop.url ? `pizza shop open at ${shop.url}` : `pizza ${name} running`,
+    );
+    if (shop.url && process.stdout.isTTY) printBanner(shop.url, settings.kafka ? 'Kafka' : 'the embedded bus');
+  } catch (error) {
+    // Nothing runs to be stopped: the error is the command's outcome (handle-error.ts).
+    stopping.uninstall();
+    await tracing?.shutdown().catch(() => {});
+    logs.flush();
+    throw error;
+  }
 }
 
 function printBanner(url: string, bus: string): void {
   process.stdout.write(
     `\n  🍕  The pizza shop is open at ${url}\n      running on ${bus}; press Ctrl-C to close it.\n\n`,
   );
-}
-
-function waitForSignal(): Promise<void> {
-  return new Promise((resolve) => {
-    const onSignal = () => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve();
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
 }

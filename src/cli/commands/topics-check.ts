@@ -1,9 +1,15 @@
 import type { Command } from 'commander';
 import pRetry from 'p-retry';
 import pino from 'pino';
-import { countBrokers, type KafkaAdmin, KafkaClients } from '../../adapters/kafka/client.js';
+import { clusterBrokers, type KafkaAdmin, KafkaClients } from '../../adapters/kafka/client.js';
 import { canRetry } from '../../adapters/kafka/errors.js';
-import { createMissingTopics, inspectTopics, type TopicReport } from '../../adapters/kafka/topics.js';
+import {
+  createMissingTopics,
+  inspectTopics,
+  isConfluentCloud,
+  type TopicReport,
+  type TopicState,
+} from '../../adapters/kafka/topics.js';
 import type { Settings } from '../../config/settings.js';
 import { configError, EXIT_CODES, PizzaError } from '../../errors.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
@@ -11,6 +17,8 @@ import { parseCommonOptions, withSettingsOptions } from '../options.js';
 export interface TopicsCheckResult {
   report: TopicReport;
   created: string[];
+  /** Missing topics --create leaves for the Flink statement to create (pizza-status on Confluent Cloud). */
+  leftForFlink: string[];
   /** Lines the user should read, such as a replication factor fitted to the cluster. */
   notes: string[];
   exitCode: number;
@@ -35,14 +43,24 @@ export async function checkTopics(
   await admin.connect();
   try {
     await clients.probe(admin);
-    let report = await inspectTopics(admin, settings);
+    // The brokers' advertised names tell Confluent Cloud even behind a private link or a proxy.
+    const brokers = await clusterBrokers(clients).catch((error: unknown) => {
+      throw clients.connectionError(error);
+    });
+    const confluentCloud = isConfluentCloud(
+      settings,
+      brokers.map((broker) => broker.host),
+    );
+    let report = await inspectTopics(admin, settings, { confluentCloud });
     let created: string[] = [];
+    let leftForFlink: string[] = [];
     let notes: string[] = [];
     if (options.create) {
-      ({ created, notes } = await createMissingTopics(admin, settings, report, {
-        brokerCount: () => countBrokers(clients),
+      ({ created, leftForFlink, notes } = await createMissingTopics(admin, settings, report, {
+        brokerCount: async () => brokers.length,
+        confluentCloud,
       }));
-      if (created.length > 0) report = await untilCreatedShow(admin, settings, created, options.signal);
+      if (created.length > 0) report = await untilCreatedShow(admin, settings, created, confluentCloud, options.signal);
     }
     for (const topic of report.topics) {
       if (created.includes(topic.name) && !topic.exists) {
@@ -51,7 +69,13 @@ export async function checkTopics(
         );
       }
     }
-    return { report, created, notes, exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed };
+    return {
+      report,
+      created,
+      leftForFlink,
+      notes,
+      exitCode: report.problems.length === 0 ? EXIT_CODES.ok : EXIT_CODES.failed,
+    };
   } finally {
     await admin.disconnect().catch(() => {});
   }
@@ -78,12 +102,13 @@ async function untilCreatedShow(
   admin: KafkaAdmin,
   settings: Settings,
   created: string[],
+  confluentCloud: boolean,
   signal: AbortSignal | undefined,
 ): Promise<TopicReport> {
   try {
     return await pRetry(
       async () => {
-        const report = await inspectTopics(admin, settings);
+        const report = await inspectTopics(admin, settings, { confluentCloud });
         const hidden = report.topics.filter((topic) => created.includes(topic.name) && !topic.exists);
         if (hidden.length > 0) throw new TopicsNotShown(report, [...new Set(hidden.map((topic) => topic.name))]);
         return report;
@@ -96,10 +121,15 @@ async function untilCreatedShow(
   }
 }
 
+function stateOf(topic: TopicState, created: string[]): string {
+  if (topic.exists) return created.includes(topic.name) ? 'created' : 'ok';
+  return topic.leftForFlink ? 'for Flink' : 'MISSING';
+}
+
 export function formatReport(result: TopicsCheckResult, settings: Settings): string {
   const rows = result.report.topics.map((topic) => [
     topic.name,
-    topic.exists ? (result.created.includes(topic.name) ? 'created' : 'ok') : 'MISSING',
+    stateOf(topic, result.created),
     topic.partitions === undefined ? '-' : String(topic.partitions),
     topic.replicationFactor === undefined ? '-' : String(topic.replicationFactor),
   ]);
@@ -119,9 +149,13 @@ export function formatReport(result: TopicsCheckResult, settings: Settings): str
     lines.push('', 'All topics are in place.');
   } else {
     lines.push('', ...result.report.problems.map((problem) => `problem: ${problem}`));
-    if (result.report.topics.some((topic) => !topic.exists)) {
-      const config = settings.files.at(-1) ?? 'FILE';
+    const config = settings.files.at(-1) ?? 'FILE';
+    if (result.report.topics.some((topic) => !topic.exists && !topic.leftForFlink)) {
       lines.push(`Create the missing topics with: pizza topics:check --config ${config} --create`);
+    }
+    const flink = result.report.topics.filter((topic) => topic.leftForFlink).map((topic) => topic.name);
+    if (flink.length > 0) {
+      lines.push(`Create ${flink.join(', ')} with the Flink statements from: pizza flink:print --config ${config}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -130,14 +164,14 @@ export function formatReport(result: TopicsCheckResult, settings: Settings): str
 export function topicsCheckCommand(program: Command): Command {
   return withSettingsOptions(program.command('topics:check'))
     .description('check (and with --create, create) the Kafka topics the roles need')
-    .option('--create', 'create the missing topics')
+    .option('--create', 'create the missing topics (on Confluent Cloud all but pizza-status, which Flink creates)')
     .option('--json', 'print a machine-readable report')
     .action(async (raw: Record<string, unknown>) => {
       const { settings } = parseCommonOptions(raw);
       const result = await checkTopics(settings, { create: raw.create === true });
       const output =
         raw.json === true
-          ? `${JSON.stringify({ ok: result.exitCode === EXIT_CODES.ok, ...result.report, created: result.created, notes: result.notes }, null, 2)}\n`
+          ? `${JSON.stringify({ ok: result.exitCode === EXIT_CODES.ok, ...result.report, created: result.created, leftForFlink: result.leftForFlink, notes: result.notes }, null, 2)}\n`
           : formatReport(result, settings);
       process.stdout.write(output);
       process.exitCode = result.exitCode;
