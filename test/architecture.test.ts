@@ -83,4 +83,13 @@ describe('architecture: arrows that point one way', () => {
     );
     expect(outward).toEqual([]);
   });
+
+  it('src/lineage (the model and its page) imports nothing from adapters, roles or cli: adapters read it, not the reverse', () => {
+    const outward = all.filter(
+      (arrow) =>
+        within('lineage')(arrow.from) &&
+        (within('adapters')(arrow.to) || within('roles')(arrow.to) || within('cli')(arrow.to)),
+    );
+    expect(outward).toEqual([]);
+  });
 });

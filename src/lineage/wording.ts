@@ -4,7 +4,6 @@
  * JSON and the terminal table say the same thing.
  */
 
-import type { ServiceView } from './model.js';
 import { isStage, type LineageServiceName, type LineageStage } from './plan.js';
 
 const WORKERS: Record<LineageStage, string> = {
@@ -26,8 +25,18 @@ export function busyText(name: LineageServiceName, inFlight: number | null, capa
   return `${inFlight} of ${capacity} ${WORKERS[name]} busy`;
 }
 
+/** The parts of a service's view that the reason is worded from. */
+interface StageFigures {
+  name: LineageStage;
+  waiting: number;
+  instances: number | null;
+  inFlight: number | null;
+  capacity: number | null;
+  busy: string;
+}
+
 /** Why a stage is the slowest, in words: "bake: 8 of 8 ovens busy, 37 orders waiting". */
-export function bottleneckReason(service: ServiceView & { name: LineageStage }): string {
+export function bottleneckReason(service: StageFigures): string {
   const waiting = `${service.waiting} ${UNITS[service.name]} waiting`;
   if (service.instances === 0) return `${service.name}: no instance in its consumer group, ${waiting}`;
   if (service.inFlight === null || service.capacity === null) {

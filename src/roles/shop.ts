@@ -6,10 +6,10 @@ import { type OperatorServer, startOperatorServer } from '../adapters/operator/s
 import { tracedBus } from '../adapters/tracing/tracing.js';
 import type { RoleName, Settings } from '../config/settings.js';
 import { type Clock, systemClock } from '../domain/clock.js';
-import { lagMetrics } from '../lineage/lag-metrics.js';
 import { createAssembleRole } from './assemble.js';
 import { createBakeRole } from './bake.js';
 import { createDeliverRole } from './deliver.js';
+import { lagMetrics } from './lag-metrics.js';
 import { publishOrderLogs } from './order-logs.js';
 import type { Role, RoleDeps } from './role.js';
 import { startRoleStats } from './role-stats.js';

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import type { KafkaAdmin } from '../../src/adapters/kafka/client.js';
-import { createMissingTopics, explainCreateFailure, inspectTopics } from '../../src/adapters/kafka/topics.js';
+import { createMissingTopics, explainCreateFailure } from '../../src/adapters/kafka/topic-creation.js';
+import { inspectTopics } from '../../src/adapters/kafka/topics.js';
 import { createTopics, deleteTopics, kafkaBootstrap, randomName } from '../support/kafka.js';
 import { testSettings } from '../support/settings.js';
 

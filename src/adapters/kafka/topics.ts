@@ -4,7 +4,6 @@ import { ADMIN_TIMEOUT_MS, type KafkaAdmin } from './client.js';
 import { FLINK_CREATES_IT, isConfluentCloud } from './cluster.js';
 
 export { isConfluentCloud } from './cluster.js';
-export { createMissingTopics, explainCreateFailure, logTopicConfig } from './topic-creation.js';
 
 export interface TopicState {
   /** The setting key's role in the shop: ordered, assembled, ... */

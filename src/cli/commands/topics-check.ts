@@ -3,13 +3,8 @@ import pRetry from 'p-retry';
 import pino from 'pino';
 import { clusterBrokers, type KafkaAdmin, KafkaClients } from '../../adapters/kafka/client.js';
 import { canRetry } from '../../adapters/kafka/errors.js';
-import {
-  createMissingTopics,
-  inspectTopics,
-  isConfluentCloud,
-  type TopicReport,
-  type TopicState,
-} from '../../adapters/kafka/topics.js';
+import { createMissingTopics } from '../../adapters/kafka/topic-creation.js';
+import { inspectTopics, isConfluentCloud, type TopicReport, type TopicState } from '../../adapters/kafka/topics.js';
 import type { Settings } from '../../config/settings.js';
 import { configError, EXIT_CODES, PizzaError } from '../../errors.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';

@@ -1,11 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KafkaAdmin } from '../../../src/adapters/kafka/client.js';
-import {
-  createMissingTopics,
-  flinkCreatesStatusTopic,
-  inspectTopics,
-  isConfluentCloud,
-} from '../../../src/adapters/kafka/topics.js';
+import { createMissingTopics } from '../../../src/adapters/kafka/topic-creation.js';
+import { flinkCreatesStatusTopic, inspectTopics, isConfluentCloud } from '../../../src/adapters/kafka/topics.js';
 import { loadSettings } from '../../../src/config/settings.js';
 
 const withBootstrap = (servers: string) => ({ ...loadSettings(), kafka: { 'bootstrap.servers': servers } });

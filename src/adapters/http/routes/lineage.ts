@@ -1,13 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { requireCustomer } from '../adapters/http/routes/customer-orders.js';
-import { DEMO_LOAD_LIMITS, DemoLoad, loadText } from './demo-load.js';
-import { LINEAGE_POLL_MS, LineageFeed } from './feed.js';
-import { ROLE_REPORT_TTL_MS } from './observations.js';
-import { lineagePage } from './page.js';
-import { lineagePlan } from './plan.js';
-import { lineageSourceFor } from './source.js';
+import { DEMO_LOAD_LIMITS, DemoLoad, loadText } from '../../../lineage/demo-load.js';
+import { LINEAGE_POLL_MS, LineageFeed } from '../../../lineage/feed.js';
+import { ROLE_REPORT_TTL_MS } from '../../../lineage/observations.js';
+import { lineagePage } from '../../../lineage/page.js';
+import { lineagePlan } from '../../../lineage/plan.js';
+import { lineageSourceFor } from '../../bus/lineage-source.js';
+import { requireCustomer } from './customer-orders.js';
 
 const LOAD_LIMITS = DEMO_LOAD_LIMITS;
 

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../adapters/bus/bus.js';
+import { lineageSourceFor } from '../adapters/bus/lineage-source.js';
 import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { Settings } from '../config/settings.js';
-import { type LineageSource, ROLE_REPORT_TTL_MS } from './observations.js';
-import { lineagePlan, serviceOfGroup } from './plan.js';
-import { lineageSourceFor } from './source.js';
+import { type LineageSource, ROLE_REPORT_TTL_MS } from '../lineage/observations.js';
+import { lineagePlan, serviceOfGroup } from '../lineage/plan.js';
 
 /**
  * Consumer lag per group, topic and partition for the metrics, from the same

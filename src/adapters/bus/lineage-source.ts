@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../adapters/bus/bus.js';
-import { EmbeddedBus } from '../adapters/bus/embedded.js';
-import { embeddedLineageSource } from '../adapters/bus/embedded-lineage.js';
-import type { Settings } from '../config/settings.js';
-import type { LineageSource } from './observations.js';
-import type { LineagePlan } from './plan.js';
+import type { Settings } from '../../config/settings.js';
+import type { LineageSource } from '../../lineage/observations.js';
+import type { LineagePlan } from '../../lineage/plan.js';
+import type { Bus } from './bus.js';
+import { EmbeddedBus } from './embedded.js';
+import { embeddedLineageSource } from './embedded-lineage.js';
 
 /** The bus's own figures on the embedded bus; the admin API and the stats topic on Kafka. */
 export async function lineageSourceFor(
@@ -15,7 +15,7 @@ export async function lineageSourceFor(
 ): Promise<LineageSource> {
   if (bus instanceof EmbeddedBus) return embeddedLineageSource(bus);
   if (bus.kind === 'kafka') {
-    const { kafkaLineageSource } = await import('../adapters/kafka/kafka-lineage-source.js');
+    const { kafkaLineageSource } = await import('../kafka/kafka-lineage-source.js');
     return kafkaLineageSource({ settings, plan, log });
   }
   throw new Error('this bus has no lineage to show');
