@@ -24,5 +24,3 @@ export interface Role {
   refreshMetrics?(): Promise<void>;
 }
 
-/** How long a stopping role lets simulated work finish before handing it back. */
-export const SHUTDOWN_GRACE_MS = 3_000;

@@ -93,7 +93,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   let stopping: Promise<void> | undefined;
   const stop = () => {
     stopping ??= (async () => {
-      // The web app goes first so no new orders arrive; then the kitchen, back to front.
+      // The web app goes first so no new orders arrive; then the stages in the order work flows, the view last.
       // Every part is stopped even when one fails, and every failure is reported.
       try {
         await stopEach([
