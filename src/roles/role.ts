@@ -23,4 +23,3 @@ export interface Role {
   /** Brings on-demand gauges up to date before a scrape. */
   refreshMetrics?(): Promise<void>;
 }
-
