@@ -36,7 +36,8 @@ import org.apache.flink.runtime.client.JobCancellationException;
  *       {"error":"...","lines":[...]}} when a statement fails.
  *   <li>{@code GET /jobs/<id>}: waits until the job ends; 200 {@code {"state":"FINISHED"}}, or
  *       FAILED with its {@code error}, or CANCELED.
- *   <li>{@code DELETE /jobs/<id>}: cancels the job and waits until it has stopped; 204.
+ *   <li>{@code DELETE /jobs/<id>}: cancels the job and waits until it has stopped; 204 (also when
+ *       it had already ended).
  * </ul>
  *
  * Scripts run one at a time (each one plans on the same few cores); their jobs run side by side.
@@ -153,7 +154,6 @@ public final class SqlServer {
         // A job that already ended may refuse the cancel; how it ended is read below either way.
         job.cancel().exceptionally(error -> null).get(CANCEL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         outcome(job, CANCEL_TIMEOUT_SECONDS);
-        jobs.remove(id);
         SqlRunner.say("job cancelled " + id);
         respond(exchange, 204, null);
       }
