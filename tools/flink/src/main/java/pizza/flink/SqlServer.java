@@ -91,7 +91,7 @@ public final class SqlServer {
   }
 
   private void handle(HttpExchange exchange, Handler handler) {
-    try (exchange) {
+    try {
       String given = exchange.getRequestHeaders().getFirst("Authorization");
       if (given == null
           || !MessageDigest.isEqual(authorization, given.getBytes(StandardCharsets.UTF_8))) {
@@ -106,6 +106,8 @@ public final class SqlServer {
       } catch (IOException ignored) {
         // The client went away; nothing more to tell it.
       }
+    } finally {
+      exchange.close();
     }
   }
 
@@ -151,8 +153,11 @@ public final class SqlServer {
     switch (exchange.getRequestMethod()) {
       case "GET" -> respond(exchange, 200, outcome(job, Long.MAX_VALUE));
       case "DELETE" -> {
-        // A job that already ended may refuse the cancel; how it ended is read below either way.
-        job.cancel().exceptionally(error -> null).get(CANCEL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        try {
+          job.cancel().get(CANCEL_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (IllegalStateException | ExecutionException e) {
+          // The job had already ended (its mini-cluster is gone): how is read below either way.
+        }
         outcome(job, CANCEL_TIMEOUT_SECONDS);
         SqlRunner.say("job cancelled " + id);
         respond(exchange, 204, null);
