@@ -10,7 +10,7 @@ import { defineConfig } from 'vitest/config';
 /** On the shared broker that test/global-setup.ts starts once per run. */
 const KAFKA = [
   'test/adapters/bus/kafka.test.ts',
-  'test/adapters/kafka/lineage-source.test.ts',
+  'test/adapters/kafka/*lineage-source.test.ts',
   'test/cli/lineage.test.ts',
   'test/cli/topics-check.test.ts',
   'test/e2e/**/*.test.ts',
@@ -20,14 +20,8 @@ const KAFKA = [
 ];
 /** On the shared broker too, sending their scripts to the one Flink SQL runner JVM of test/flink-setup.ts. */
 const FLINK = ['test/flink/status-job.test.ts', 'test/tools/flink-runner.test.ts'];
-/** Chromium, or bin/pizza, on the embedded bus: processes, but no broker. */
-const EMBEDDED = [
-  'test/browser/**/*.test.ts',
-  'test/adapters/http/security-attack.test.ts',
-  'test/cli/config-print.test.ts',
-  'test/cli/permissions.test.ts',
-  'test/cli/pizza.test.ts',
-];
+/** Chromium, or bin/pizza, on the embedded bus: processes, but no broker (the CLI files in KAFKA excepted). */
+const EMBEDDED = ['test/browser/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/adapters/http/security-attack.test.ts'];
 /** kill -9 of role processes and of brokers, timed: one file at a time, while no other Kafka test runs. */
 const FAULTS = ['test/faults/**/*.test.ts'];
 
@@ -93,6 +87,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: EMBEDDED,
+          exclude: [...KAFKA, ...FLINK, ...FAULTS],
           provide: NO_BROKER,
           pool: 'threads',
           sequence: { groupOrder: FAULTS_PHASE },
