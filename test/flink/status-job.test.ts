@@ -9,7 +9,7 @@ import { startShop } from '../../src/roles/shop.js';
 import { cancelFlinkJobs, type FlinkSqlJobs, submitFlinkSql } from '../../tools/flink/client.js';
 import { capturingLogs } from '../support/capture-logs.js';
 import { flinkRunner } from '../support/flink.js';
-import { kafkaBootstrap } from '../support/kafka.js';
+import { createTopicsKeptByCaller, deleteTopics, kafkaBootstrap } from '../support/kafka.js';
 import { testSettings } from '../support/settings.js';
 import { openOrders, placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
 
@@ -65,22 +65,14 @@ describe('the pizza-status Flink job on Apache Flink', () => {
   };
 
   beforeAll(async () => {
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-    });
-    await admin.disconnect();
+    await createTopicsKeptByCaller(Object.values(topics), 1);
     // The SQL exactly as `pizza flink:print --dialect apache` prints it for these settings.
     flink = await submitFlinkSql(runner, flinkScript(flinkStatements(settings, 'apache')));
   }, 240_000);
 
   afterAll(async () => {
     if (flink) await cancelFlinkJobs(runner, flink.jobIds);
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await admin.disconnect();
+    await deleteTopics(Object.values(topics)).catch(() => {});
     fixture.cleanup();
   }, 60_000);
 

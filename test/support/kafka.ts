@@ -76,6 +76,16 @@ export async function createTopicsKeptByCaller(names: string[], partitions: numb
     await admin.createTopics({
       topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     });
+    // The broker answers before its metadata lists the new topics; on a busy broker a client
+    // asking right away (a bus checking its topics exist) could still be told they are missing.
+    await vi.waitFor(
+      async () => {
+        const listed = new Set(await admin.listTopics());
+        const missing = names.filter((name) => !listed.has(name));
+        if (missing.length > 0) throw new Error(`created topics not listed yet: ${missing.join(', ')}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
   } finally {
     await admin.disconnect();
   }

@@ -4,7 +4,7 @@ import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { cancelFlinkJobs, flinkJobOutcome, submitFlinkSql } from '../../tools/flink/client.js';
 import { startFlinkSqlRunner } from '../../tools/flink/flink.js';
 import { flinkRunner } from '../support/flink.js';
-import { kafkaBootstrap } from '../support/kafka.js';
+import { createTopics, kafkaBootstrap } from '../support/kafka.js';
 
 interface OutputRecord {
   key: string;
@@ -67,18 +67,7 @@ describe('Flink SQL runner', () => {
   it('runs a kafka -> upsert-kafka job and writes keyed upserts, until the job is cancelled', async () => {
     const suffix = randomUUID().slice(0, 8);
     const topics = { input: `in-${suffix}`, rawKeyed: `out-${suffix}`, jsonKeyed: `out-json-${suffix}` };
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-    });
-    await admin.disconnect();
-    onTestFinished(async () => {
-      const cleanup = kafka.admin();
-      await cleanup.connect();
-      await cleanup.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-      await cleanup.disconnect();
-    });
+    await createTopics(Object.values(topics), 1);
 
     const startedAt = Date.now();
     const flink = await submitFlinkSql(runner, ordersSql(kafkaBootstrap(), topics));
