@@ -1,13 +1,109 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers. A test file is in the unit tier unless a list below names it: a unit test
+ * starts no broker, no JVM, no browser and no child process, and the unit project's
+ * setup file (test/support/unit-tier.ts) and the Kafka helpers make it fail, naming
+ * this file, when it tries. The lists are the integration tier.
+ */
+
+/** On the shared broker that test/global-setup.ts starts once per run. */
+const KAFKA = [
+  'test/adapters/bus/kafka.test.ts',
+  'test/adapters/kafka/*lineage-source.test.ts',
+  'test/cli/lineage.test.ts',
+  'test/cli/topics-check.test.ts',
+  'test/e2e/**/*.test.ts',
+  'test/packaging/**/*.test.ts', // npm pack, then the packed bin/pizza
+  'test/roles/order-logs.test.ts',
+  'test/tools/kafka-broker.test.ts', // brokers of its own
+];
+/** On the shared broker too, sending their scripts to the one Flink SQL runner JVM of test/flink-setup.ts. */
+const FLINK = ['test/flink/status-job.test.ts', 'test/tools/flink-runner.test.ts'];
+/** Chromium, or bin/pizza, on the embedded bus: processes, but no broker (the CLI files in KAFKA excepted). */
+const EMBEDDED = ['test/browser/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/adapters/http/security-attack.test.ts'];
+/** kill -9 of role processes and of brokers, timed: one file at a time, while no other Kafka test runs. */
+const FAULTS = ['test/faults/**/*.test.ts'];
+
+/**
+ * The run has two phases (`sequence.groupOrder`). First the kafka and flink files, side by
+ * side on the shared broker. Then the faults, one file at a time, and beside them, in a
+ * separate pool of threads, the files that use no broker: unit, browser and bin/pizza
+ * tests. The fault trials spend most of their time waiting (a broker down for 12 s,
+ * orders at time_scale 0.05), which those fill.
+ */
+const KAFKA_PHASE = 0;
+const FAULTS_PHASE = 1;
+
+/** The broker address the global setup provides to the whole run, hidden from projects that must not use it. */
+const NO_BROKER = { kafkaBootstrap: '' };
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
-    // Real brokers, Flink and a browser: run files one at a time on 2 cores.
-    fileParallelism: false,
     reporters: ['default'],
+    poolOptions: {
+      // The kafka phase: its files wait on the broker, timers and other processes far
+      // more than they compute, so more of them than CI's 2 cores run at once.
+      forks: { maxForks: 4, minForks: 1 },
+      threads: { maxThreads: 2, minThreads: 1 },
+    },
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/**/*.test.ts'],
+          exclude: [...KAFKA, ...FLINK, ...EMBEDDED, ...FAULTS],
+          setupFiles: ['test/support/unit-tier.ts'],
+          provide: NO_BROKER,
+          pool: 'threads',
+          sequence: { groupOrder: FAULTS_PHASE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'kafka',
+          include: KAFKA,
+          globalSetup: ['test/global-setup.ts'],
+          pool: 'forks',
+          sequence: { groupOrder: KAFKA_PHASE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'flink',
+          include: FLINK,
+          globalSetup: ['test/global-setup.ts', 'test/flink-setup.ts'],
+          pool: 'forks',
+          sequence: { groupOrder: KAFKA_PHASE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'embedded',
+          include: EMBEDDED,
+          exclude: [...KAFKA, ...FLINK, ...FAULTS],
+          provide: NO_BROKER,
+          pool: 'threads',
+          sequence: { groupOrder: FAULTS_PHASE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'faults',
+          include: FAULTS,
+          globalSetup: ['test/global-setup.ts'],
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: FAULTS_PHASE },
+        },
+      },
+    ],
   },
 });

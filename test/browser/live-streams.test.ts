@@ -109,23 +109,29 @@ describe('live pages and the browser’s six connections', () => {
 
   it('closes the stream while the tab is hidden, and catches up when it is shown again', async () => {
     const shop = await shopAt('0.5');
-    const { page } = await loggedIn(shop.url, 'Hidden');
-    await orderPizza(page);
+    const { context, page } = await loggedIn(shop.url, 'Hidden');
+    const orderId = await orderPizza(page);
     await expect.poll(() => liveMode(page)).toBe('stream');
     const label = page.locator('[data-status-label]');
     const before = await label.textContent();
 
     await setHidden(page, true);
     await expect.poll(() => liveMode(page)).toBe('paused');
-    // The kitchen goes on; the hidden page hears nothing (no stream, no polls).
+    // The kitchen goes on, as the server says (asked outside the page); the hidden page hears nothing (no stream, no polls).
     const requests: string[] = [];
     page.on('request', (request) => requests.push(request.url()));
-    await new Promise((resolve) => setTimeout(resolve, 12_000));
+    const serverLabel = async () => {
+      const state = await context.request.get(`/orders/${orderId}/state.json`);
+      return ((await state.json()) as { status: { label: string } }).status.label;
+    };
+    await expect.poll(serverLabel, { timeout: 30_000 }).not.toBe(before);
     expect(await label.textContent()).toBe(before);
     expect(requests).toEqual([]);
 
+    // Shown again, it catches up at once, then follows the order to the end.
     await setHidden(page, false);
-    await expect.poll(() => label.textContent(), { timeout: 10_000 }).toBe(DELIVERED);
+    await expect.poll(() => label.textContent(), { timeout: 5_000 }).not.toBe(before);
+    await expect.poll(() => label.textContent(), { timeout: 30_000 }).toBe(DELIVERED);
     await expect.poll(() => page.locator('[data-timeline] tr').count()).toBe(4);
   }, 60_000);
 
@@ -143,7 +149,11 @@ describe('live pages and the browser’s six connections', () => {
     expect(await state.getAttribute('aria-live')).toBe('polite');
     await page.screenshot({ path: join(SCREENSHOTS, 'order-reconnecting.png'), fullPage: false });
 
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // The browser tries the stream again while the server is away, and fails.
+    await page.waitForEvent('requestfailed', {
+      predicate: (request) => request.url().includes('/live'),
+      timeout: 15_000,
+    });
     await relay.up();
     await expect.poll(() => liveMode(page), { timeout: 15_000 }).toMatch(/stream|polling/);
     expect(await state.count()).toBe(0);

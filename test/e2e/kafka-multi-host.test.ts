@@ -5,7 +5,13 @@ import { encodeEvent, orderedEvent } from '../../src/domain/events.js';
 import { type RunningPizza, startPizza } from '../support/cli.js';
 import { ShopHttpClient } from '../support/http-client.js';
 import { writeShopIni } from '../support/ini.js';
-import { createShopTopics, kafkaTestSettings, rawProducer, readTopic } from '../support/kafka.js';
+import {
+  createShopTopics,
+  kafkaTestSettings,
+  rawProducer,
+  readTopic,
+  waitForGroupCommitted,
+} from '../support/kafka.js';
 import { sampleOrder } from '../support/shop.js';
 
 /**
@@ -93,8 +99,8 @@ describe('several hosts, all state from Kafka (issue 9)', () => {
       })),
     });
     await readTopic(settings.topics.pending, pendingOrders.length, 60_000);
-    // Give the deliver hosts time to acknowledge the early warnings they hold.
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    // The deliver hosts have acknowledged the early warnings they hold: committed past them.
+    await waitForGroupCommitted(settings.groupIds.deliver, [settings.topics.ordered, settings.topics.baked]);
     deliver1.pizza.child.kill('SIGKILL');
     const killedAt = Date.now();
 

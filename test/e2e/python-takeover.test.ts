@@ -14,7 +14,14 @@ import { KafkaClients } from '../../src/adapters/kafka/client.js';
 import type { Settings } from '../../src/config/settings.js';
 import { startShop } from '../../src/roles/shop.js';
 import { capturingLogs } from '../support/capture-logs.js';
-import { createShopTopics, kafkaBootstrap, kafkaTestSettings, rawProducer, readTopic } from '../support/kafka.js';
+import {
+  createShopTopics,
+  kafkaBootstrap,
+  kafkaTestSettings,
+  rawProducer,
+  readTopic,
+  waitForGroupCommitted,
+} from '../support/kafka.js';
 import { waitFor } from '../support/shop.js';
 
 const PARTITIONS = 2;
@@ -69,7 +76,7 @@ function orderIds(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}${String(index).padStart(7, '0')}`);
 }
 
-/** Runs our bake role until `expected` pizzas are baked, then a little longer to catch any extra; returns the baked ids. */
+/** Runs our bake role until `expected` pizzas are baked and it has read every record, to catch any extra; returns the baked ids. */
 async function bakeWithOurs(settings: Settings, expected: number): Promise<string[]> {
   const logs = capturingLogs();
   const shop = await startShop({ settings, roles: ['bake'], logs });
@@ -77,7 +84,7 @@ async function bakeWithOurs(settings: Settings, expected: number): Promise<strin
   const baked = () =>
     logs.lines.filter((line) => line.msg === 'pizza baked, ready for delivery').map((line) => line.orderId ?? '');
   await waitFor(() => baked().length >= expected, `${expected} pizzas baked`, 30_000);
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  await waitForGroupCommitted(settings.groupIds.bake, [settings.topics.assembled]);
   await shop.stop();
   return baked();
 }

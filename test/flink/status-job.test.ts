@@ -1,17 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Settings } from '../../src/config/settings.js';
 import { cancelOutcomeOf } from '../../src/domain/cancel.js';
 import { lifecycleRank } from '../../src/domain/status-view.js';
 import { flinkScript, flinkStatements } from '../../src/flink/statements.js';
 import { startShop } from '../../src/roles/shop.js';
-import { type FlinkSqlRun, startFlinkSql } from '../../tools/flink/flink.js';
+import { cancelFlinkJobs, type FlinkSqlJobs, submitFlinkSql } from '../../tools/flink/client.js';
 import { capturingLogs } from '../support/capture-logs.js';
-import '../support/provided.js';
+import { flinkRunner } from '../support/flink.js';
+import { createTopicsKeptByCaller, deleteTopics, kafkaBootstrap } from '../support/kafka.js';
 import { testSettings } from '../support/settings.js';
 import { openOrders, placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
 
@@ -45,17 +43,16 @@ function flinkTestSettings(base: Settings, bootstrapServers: string): Settings {
 const event = (status: number, timestamp: number): string => JSON.stringify({ status, timestamp });
 
 describe('the pizza-status Flink job on Apache Flink', () => {
-  const bootstrapServers = inject('kafkaBootstrap');
+  const bootstrapServers = kafkaBootstrap();
+  const runner = flinkRunner();
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrapServers], logLevel: KafkaJS.logLevel.NOTHING } });
   const fixture = testSettings();
   const settings = flinkTestSettings(fixture.settings, bootstrapServers);
   const { topics } = settings;
-  const flinkLog: string[] = [];
-  let flink: FlinkSqlRun | undefined;
-  let workDir = '';
+  let flink: FlinkSqlJobs | undefined;
 
   const flinkFailure = (error: Error): never => {
-    throw new Error(`${error.message}\nFlink log (${flink?.logFile}):\n${flinkLog.join('\n')}`);
+    throw new Error(`${error.message}\nFlink log (${runner.logFile}):\n${flink?.lines.join('\n')}`);
   };
   const send = async (messages: Array<{ topic: string; key: string; value: string }>): Promise<void> => {
     const producer = kafka.producer();
@@ -68,27 +65,15 @@ describe('the pizza-status Flink job on Apache Flink', () => {
   };
 
   beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'pizza-flink-status-'));
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-    });
-    await admin.disconnect();
+    await createTopicsKeptByCaller(Object.values(topics), 1);
     // The SQL exactly as `pizza flink:print --dialect apache` prints it for these settings.
-    const sqlFile = join(workDir, 'pizza-status.sql');
-    await writeFile(sqlFile, flinkScript(flinkStatements(settings, 'apache')));
-    flink = await startFlinkSql({ sqlFile, log: (line) => flinkLog.push(line) });
+    flink = await submitFlinkSql(runner, flinkScript(flinkStatements(settings, 'apache')));
   }, 240_000);
 
   afterAll(async () => {
-    await flink?.stop();
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.deleteTopics({ topics: Object.values(topics) }).catch(() => {});
-    await admin.disconnect();
+    if (flink) await cancelFlinkJobs(runner, flink.jobIds);
+    await deleteTopics(Object.values(topics)).catch(() => {});
     fixture.cleanup();
-    if (workDir) await rm(workDir, { recursive: true, force: true });
   }, 60_000);
 
   /** Collects every record of pizza-status, tombstones included, until `stop()`. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
-import { inject, onTestFinished } from 'vitest';
+import { inject, onTestFinished, vi } from 'vitest';
 import { KafkaClients, type KafkaProducer } from '../../src/adapters/kafka/client.js';
 import type { Settings, SettingsFlags, Topics } from '../../src/config/settings.js';
 import './provided.js';
@@ -8,8 +8,15 @@ import { testSettings } from './settings.js';
 
 const quiet = pino({ level: 'silent' });
 
+/** The suite's broker; a test that asks for it outside the projects that have one fails, saying where it belongs. */
 export function kafkaBootstrap(): string {
-  return inject('kafkaBootstrap');
+  const bootstrap = inject('kafkaBootstrap');
+  if (!bootstrap) {
+    throw new Error(
+      'no Kafka broker in this project: a test that talks to Kafka belongs in the integration tier, on its broker; add its file to KAFKA in vitest.config.ts',
+    );
+  }
+  return bootstrap;
 }
 
 /** A name no other test or run uses, so tests never share topics, groups or offsets. */
@@ -69,6 +76,16 @@ export async function createTopicsKeptByCaller(names: string[], partitions: numb
     await admin.createTopics({
       topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
     });
+    // The broker answers before its metadata lists the new topics; on a busy broker a client
+    // asking right away (a bus checking its topics exist) could still be told they are missing.
+    await vi.waitFor(
+      async () => {
+        const listed = new Set(await admin.listTopics());
+        const missing = names.filter((name) => !listed.has(name));
+        if (missing.length > 0) throw new Error(`created topics not listed yet: ${missing.join(', ')}`);
+      },
+      { timeout: 30_000, interval: 50 },
+    );
   } finally {
     await admin.disconnect();
   }
@@ -143,6 +160,38 @@ export async function recordCount(topic: string): Promise<number> {
   try {
     const offsets = await admin.fetchTopicOffsets(topic);
     return offsets.reduce((sum, partition) => sum + Number(partition.high) - Number(partition.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * Waits until a consumer group has committed past every record now on `topics`: it has
+ * worked on and acknowledged all of them, so whatever it would do with them is done.
+ */
+export async function waitForGroupCommitted(groupId: string, topics: string[], timeoutMs = 30_000): Promise<void> {
+  const admin = clients().admin();
+  await admin.connect();
+  try {
+    const ends = new Map<string, bigint>();
+    for (const topic of topics) {
+      for (const { partition, high } of await admin.fetchTopicOffsets(topic))
+        ends.set(`${topic}:${partition}`, BigInt(high));
+    }
+    const behind = async (): Promise<string[]> => {
+      const committed = new Map<string, bigint>();
+      for (const { topic, partitions } of await admin.fetchOffsets({ groupId, topics })) {
+        for (const { partition, offset } of partitions) committed.set(`${topic}:${partition}`, BigInt(offset));
+      }
+      return [...ends].filter(([key, end]) => end > 0n && (committed.get(key) ?? -1n) < end).map(([key]) => key);
+    };
+    await vi.waitFor(
+      async () => {
+        const lagging = await behind();
+        if (lagging.length > 0) throw new Error(`group ${groupId} has not committed the end of ${lagging.join(', ')}`);
+      },
+      { timeout: timeoutMs, interval: 50 },
+    );
   } finally {
     await admin.disconnect();
   }

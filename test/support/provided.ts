@@ -1,8 +1,12 @@
-/** Values the global setup hands to every test file through `inject()`. */
+import type { FlinkSqlRunnerAddress } from '../../tools/flink/client.js';
+
+/** Values the global setups hand to test files through `inject()`. */
 declare module 'vitest' {
   export interface ProvidedContext {
-    /** `host:port` of the suite's Kafka broker. */
+    /** `host:port` of the suite's Kafka broker; '' in the unit tier, which has none. */
     kafkaBootstrap: string;
+    /** The flink project's shared Flink SQL runner, and the file its JVM logs to. */
+    flinkSqlRunner: FlinkSqlRunnerAddress & { logFile: string };
   }
 }
 

@@ -1,18 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type FlinkSqlRun, startFlinkSql } from '../../tools/flink/flink.js';
-import { type KafkaBroker, startKafkaBroker } from '../../tools/kafka/broker.js';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { cancelFlinkJobs, flinkJobOutcome, submitFlinkSql } from '../../tools/flink/client.js';
+import { startFlinkSqlRunner } from '../../tools/flink/flink.js';
+import { flinkRunner } from '../support/flink.js';
+import { createTopics, kafkaBootstrap } from '../support/kafka.js';
 
 interface OutputRecord {
   key: string;
   value: string | null;
 }
-
-const delay = (ms: number): Promise<void> => new Promise((done) => setTimeout(done, ms));
 
 function ordersSql(bootstrap: string, topics: { input: string; rawKeyed: string; jsonKeyed: string }): string {
   const kafka = `'properties.bootstrap.servers' = '${bootstrap}'`;
@@ -64,41 +61,17 @@ END;
 }
 
 describe('Flink SQL runner', () => {
-  let broker: KafkaBroker | undefined;
-  let flink: FlinkSqlRun | undefined;
-  let workDir = '';
+  const runner = flinkRunner();
+  const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [kafkaBootstrap()], logLevel: KafkaJS.logLevel.NOTHING } });
 
-  beforeAll(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'pizza-flink-test-'));
-    broker = await startKafkaBroker();
-  }, 180_000);
-
-  afterAll(async () => {
-    await flink?.stop();
-    await broker?.stop();
-    if (workDir) await rm(workDir, { recursive: true, force: true });
-  }, 60_000);
-
-  it('runs a kafka -> upsert-kafka job and writes keyed upserts', async () => {
-    if (!broker) throw new Error('no broker');
+  it('runs a kafka -> upsert-kafka job and writes keyed upserts, until the job is cancelled', async () => {
     const suffix = randomUUID().slice(0, 8);
     const topics = { input: `in-${suffix}`, rawKeyed: `out-${suffix}`, jsonKeyed: `out-json-${suffix}` };
-    const kafka = new KafkaJS.Kafka({
-      kafkaJS: { brokers: [broker.bootstrapServers], logLevel: KafkaJS.logLevel.NOTHING },
-    });
+    await createTopics(Object.values(topics), 1);
 
-    const admin = kafka.admin();
-    await admin.connect();
-    await admin.createTopics({
-      topics: Object.values(topics).map((topic) => ({ topic, numPartitions: 1, replicationFactor: 1 })),
-    });
-    await admin.disconnect();
-
-    const sqlFile = join(workDir, 'orders.sql');
-    await writeFile(sqlFile, ordersSql(broker.bootstrapServers, topics));
-    const flinkLog: string[] = [];
     const startedAt = Date.now();
-    flink = await startFlinkSql({ sqlFile, log: (line) => flinkLog.push(line) });
+    const flink = await submitFlinkSql(runner, ordersSql(kafkaBootstrap(), topics));
+    onTestFinished(() => cancelFlinkJobs(runner, flink.jobIds));
     const jobStartMs = Date.now() - startedAt;
     expect(flink.jobIds).toHaveLength(1);
 
@@ -152,29 +125,56 @@ describe('Flink SQL runner', () => {
         ([topic, values]) => JSON.stringify(latestValues(topic)) === JSON.stringify(values),
       );
 
-    const deadline = Date.now() + 60_000;
-    while (!complete() && Date.now() < deadline) await delay(100);
+    await vi.waitFor(() => expect(complete()).toBe(true), { timeout: 60_000, interval: 100 }).catch(() => {});
     const endToEndMs = Date.now() - producedAt;
     await consumer.disconnect();
 
     for (const [topic, values] of Object.entries(expectedByTopic)) {
-      expect(latestValues(topic), `${topic} (Flink log: ${flink.logFile})\n${flinkLog.join('\n')}`).toEqual(values);
+      expect(latestValues(topic), `${topic} (Flink log: ${runner.logFile})\n${flink.lines.join('\n')}`).toEqual(values);
       // One upsert per input row: the aggregate's UPDATE_BEFORE rows are not written.
       expect(counts.get(topic)).toBe(4);
     }
-    console.log(`flink: jobs running ${jobStartMs} ms after start; output complete ${endToEndMs} ms after produce`);
+    console.log(`flink: jobs running ${jobStartMs} ms after submit; output complete ${endToEndMs} ms after produce`);
 
-    await flink.stop();
-    await flink.stop(); // idempotent
-    expect(await flink.exited).not.toBe(0);
+    // A streaming job runs until cancelled; cancelling it twice is fine.
+    const [jobId] = flink.jobIds as [string];
+    await cancelFlinkJobs(runner, [jobId]);
+    await cancelFlinkJobs(runner, [jobId]);
+    expect(await flinkJobOutcome(runner, jobId)).toMatchObject({ state: 'CANCELED' });
   }, 300_000);
 
-  it('rejects with the runner output when a statement fails', async () => {
-    const sqlFile = join(workDir, 'broken.sql');
-    await writeFile(
-      sqlFile,
-      "CREATE TABLE t (a INT) WITH ('connector' = 'no-such-connector');\nINSERT INTO t VALUES (1);\n",
+  it('reports a bounded job finished', async () => {
+    const script = [
+      "CREATE TABLE sink (a INT) WITH ('connector' = 'blackhole');",
+      'INSERT INTO sink VALUES (1), (2);',
+    ].join('\n');
+    const { jobIds } = await submitFlinkSql(runner, script);
+    expect(jobIds).toHaveLength(1);
+    expect(await flinkJobOutcome(runner, jobIds[0] as string)).toEqual({ state: 'FINISHED' });
+  }, 120_000);
+
+  it('rejects with the runner output when a statement fails, and keeps serving', async () => {
+    const broken = "CREATE TABLE t (a INT) WITH ('connector' = 'no-such-connector');\nINSERT INTO t VALUES (1);\n";
+    await expect(submitFlinkSql(runner, broken)).rejects.toThrow(/no-such-connector[^]*statement 2\/2: INSERT INTO t/);
+    const { jobIds } = await submitFlinkSql(
+      runner,
+      "CREATE TABLE ok (a INT) WITH ('connector' = 'blackhole');\nINSERT INTO ok VALUES (1);",
     );
-    await expect(startFlinkSql({ sqlFile })).rejects.toThrow(/no-such-connector/);
+    expect(await flinkJobOutcome(runner, jobIds[0] as string)).toEqual({ state: 'FINISHED' });
+  }, 120_000);
+
+  it('starts a runner of its own that refuses requests without its token, and stops it', async () => {
+    const own = await startFlinkSqlRunner();
+    try {
+      const anonymous = await fetch(`${own.url}/scripts`, { method: 'POST', body: 'SELECT 1;' });
+      expect(anonymous.status).toBe(401);
+      await expect(submitFlinkSql({ url: own.url, token: 'wrong' }, 'SELECT 1;')).rejects.toThrow(/token/);
+    } finally {
+      const stopped = own.stop();
+      expect(own.stop()).toBe(stopped); // idempotent
+      await stopped;
+    }
+    expect(await own.exited).not.toBe(0);
+    await expect(fetch(`${own.url}/scripts`, { method: 'POST' })).rejects.toThrow();
   }, 120_000);
 });

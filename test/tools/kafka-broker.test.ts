@@ -27,7 +27,9 @@ function tryConnect(host: string, port: number): Promise<string> {
   });
 }
 
-describe('tools/kafka/broker', () => {
+// Each broker start costs a JVM, the suite's dearest resource: the two cases chain their checks
+// on as few starts as they can, and run side by side.
+describe.concurrent('tools/kafka/broker', () => {
   const started: KafkaBroker[] = [];
   const start = async (dataDir?: string, port?: number): Promise<KafkaBroker> => {
     const broker = await startKafkaBroker({ ...(dataDir ? { dataDir } : {}), ...(port ? { port } : {}) });
@@ -39,7 +41,7 @@ describe('tools/kafka/broker', () => {
   });
 
   it(
-    'starts a broker that answers ApiVersions, and stops it',
+    'starts a broker that answers ApiVersions, stops it, and starts one on that fixed port when asked',
     async () => {
       const broker = await start();
       const [host, port] = hostPort(broker.bootstrapServers);
@@ -56,12 +58,17 @@ describe('tools/kafka/broker', () => {
       expect(await tryConnect(host, port)).toBe('ECONNREFUSED');
       expect(existsSync(dirname(broker.serverLog))).toBe(false);
       await expect(broker.exited).resolves.not.toBeUndefined();
+
+      const fixed = await start(undefined, port);
+      expect(fixed.port).toBe(port);
+      expect(fixed.bootstrapServers).toBe(`127.0.0.1:${port}`);
+      expect(await requestApiVersions(host, port)).not.toHaveLength(0);
     },
     START_TIMEOUT_MS,
   );
 
   it(
-    'restarts on a persistent data directory with new ports',
+    'restarts on a persistent data directory with new ports; kill() crashes it, restart() brings it back on the same port and data dir',
     async () => {
       const dataDir = await mkdtemp(join(tmpdir(), 'pizza-kafka-test-data-'));
       try {
@@ -73,50 +80,23 @@ describe('tools/kafka/broker', () => {
         const [host, port] = hostPort(second.bootstrapServers);
         expect(await requestApiVersions(host, port)).not.toHaveLength(0);
         expect(second.logDir).toBe(dataDir);
-        await second.stop();
-      } finally {
-        await rm(dataDir, { recursive: true, force: true });
-      }
-    },
-    START_TIMEOUT_MS,
-  );
 
-  it(
-    'kill() crashes the broker; restart() brings it back on the same port and data dir',
-    async () => {
-      const dataDir = await mkdtemp(join(tmpdir(), 'pizza-kafka-test-data-'));
-      try {
-        const first = await start(dataDir);
-        const [host, port] = hostPort(first.bootstrapServers);
-        await first.kill();
-        await expect(first.exited).resolves.toBeNull(); // Killed by a signal, not an exit code.
+        await second.kill();
+        await expect(second.exited).resolves.toBeNull(); // Killed by a signal, not an exit code.
         expect(await tryConnect(host, port)).toBe('ECONNREFUSED');
 
-        const second = await first.restart();
-        started.push(second);
-        expect(second.bootstrapServers).toBe(first.bootstrapServers);
-        expect(second.controllerPort).toBe(first.controllerPort);
-        expect(second.logDir).toBe(dataDir);
+        const third = await second.restart();
+        started.push(third);
+        expect(third.bootstrapServers).toBe(second.bootstrapServers);
+        expect(third.controllerPort).toBe(second.controllerPort);
+        expect(third.logDir).toBe(dataDir);
         expect(await requestApiVersions(host, port)).not.toHaveLength(0);
+        await third.stop();
         await second.stop();
-        await first.stop();
         expect(existsSync(join(dataDir, 'meta.properties'))).toBe(true);
       } finally {
         await rm(dataDir, { recursive: true, force: true });
       }
-    },
-    START_TIMEOUT_MS,
-  );
-
-  it(
-    'starts on a fixed port when asked',
-    async () => {
-      const free = await start();
-      const [, port] = hostPort(free.bootstrapServers);
-      await free.stop();
-      const fixed = await start(undefined, port);
-      expect(fixed.port).toBe(port);
-      expect(fixed.bootstrapServers).toBe(`127.0.0.1:${port}`);
     },
     START_TIMEOUT_MS,
   );

@@ -1,28 +1,30 @@
 /**
- * Runs a Flink SQL script on a real Apache Flink 2.x mini-cluster inside one JVM
- * (tools/flink/src/main/java/pizza/flink/SqlRunner.java), for tests and local runs.
+ * Starts the Flink SQL runner: one JVM (tools/flink/src/main/java/pizza/flink/SqlServer.java)
+ * that runs Flink SQL scripts on real Apache Flink 2.x mini-cluster, for tests and local runs.
+ * Scripts are sent to it over HTTP (./client.ts), so the test suite shares one JVM.
  *
  * The runner is built with Maven from tools/flink/pom.xml into `<repo>/.cache/flink/runner`
  * (or `$PIZZA_CACHE_DIR/flink/runner`) and rebuilt only when pom.xml or the Java sources
  * change. Needs `java` (17+) and, for the build, `mvn` on the PATH (or JAVA_HOME set).
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join, relative, resolve } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
+import type { FlinkSqlRunnerAddress } from './client.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
 const pomFile = join(toolDir, 'pom.xml');
 const sourceDir = join(toolDir, 'src');
 
-const MAIN_CLASS = 'pizza.flink.SqlRunner';
+const MAIN_CLASS = 'pizza.flink.SqlServer';
 const MARKER_FILE = '.complete';
 const OUTPUT_TAG = 'PIZZA-FLINK ';
-const DEFAULT_START_TIMEOUT_MS = 180_000;
+const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
 const KEPT_LOG_FILES = 20;
 
@@ -53,25 +55,23 @@ export const FLINK_JAVA17_FLAGS: readonly string[] = [
 // small jobs this runs never need C2's peak throughput.
 const JVM_FLAGS = ['-Xms256m', '-Xmx1g', '-XX:+ExitOnOutOfMemoryError', '-XX:TieredStopAtLevel=1'];
 
-export interface StartFlinkSqlOptions {
-  sqlFile: string;
+export interface StartFlinkSqlRunnerOptions {
   cacheDir?: string;
   /** Receives the launcher's progress lines and the runner's own PIZZA-FLINK lines. */
   log?: (line: string) => void;
   /** Where the JVM's stdout and stderr go; `<cacheDir>/logs/<time>-<pid>.log` by default. */
   logFile?: string;
-  /** How long to wait for every statement to be executed and its job running. */
+  /** How long to wait for the JVM to listen (the Maven build before it is not counted). */
   startTimeoutMs?: number;
 }
 
-export interface FlinkSqlRun {
-  /** Ids of the jobs the script started, in order. */
-  jobIds: string[];
+/** A running SqlServer JVM: scripts go to it through ./client.ts; each one's jobs run until cancelled. */
+export interface FlinkSqlRunner extends FlinkSqlRunnerAddress {
   /** The JVM's full output (Flink logs included). Kept after stop(). */
   logFile: string;
   /** Settles when the JVM exits, with its exit code (null when killed by a signal). */
   exited: Promise<number | null>;
-  /** Kills the JVM: SIGTERM, then SIGKILL after 10 s. Safe to call more than once. */
+  /** Kills the JVM, and with it every job: SIGTERM, then SIGKILL after 10 s. Safe to call more than once. */
   stop(): Promise<void>;
 }
 
@@ -167,15 +167,13 @@ async function pruneLogs(logDir: string, keep: number): Promise<void> {
 }
 
 /**
- * Starts a JVM that executes the statements of `sqlFile` on a Flink mini-cluster.
- * Resolves once every statement has been executed and every job it started is RUNNING;
- * rejects (with the last lines of output) if the JVM exits or the timeout passes first.
+ * Starts the Flink SQL runner (SqlServer.java): one JVM that runs every script sent to it, each
+ * job on its own mini-cluster. Resolves once it listens; it loads the planner in the background.
+ * Rejects (with the last lines of output) if the JVM exits or the timeout passes first.
  */
-export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<FlinkSqlRun> {
+export async function startFlinkSqlRunner(options: StartFlinkSqlRunnerOptions = {}): Promise<FlinkSqlRunner> {
   const log = options.log ?? (() => {});
   const cacheDir = options.cacheDir ?? toolCacheDir('flink');
-  const sqlFile = resolve(options.sqlFile);
-  await access(sqlFile);
   const { classpath } = await ensureFlinkRunner(cacheDir);
 
   let logFile = options.logFile;
@@ -190,24 +188,19 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
   const tempDir = await mkdtemp(join(tmpdir(), 'pizza-flink-'));
   const logStream = createWriteStream(logFile);
 
-  const args = [
-    ...JVM_FLAGS,
-    ...FLINK_JAVA17_FLAGS,
-    `-Djava.io.tmpdir=${tempDir}`,
-    '-cp',
-    classpath,
-    MAIN_CLASS,
-    sqlFile,
-  ];
-  log(`flink: running ${sqlFile}, log ${logFile}`);
-  const child = spawn(javaCommand(), args, { cwd: tempDir, stdio: ['ignore', 'pipe', 'pipe'] });
+  const args = [...JVM_FLAGS, ...FLINK_JAVA17_FLAGS, `-Djava.io.tmpdir=${tempDir}`, '-cp', classpath, MAIN_CLASS];
+  log(`flink: starting the SQL runner, log ${logFile}`);
+  const child = spawn(javaCommand(), args, { cwd: tempDir, stdio: ['pipe', 'pipe', 'pipe'] });
   trackJvm(child, tempDir);
+  // On stdin, not in argv or the environment, where other users could read it.
+  const token = randomBytes(24).toString('hex');
+  child.stdin.on('error', () => {}); // a JVM that failed to start closed it; `exited` says why
+  child.stdin.end(`${token}\n`);
 
-  const jobIds: string[] = [];
   const output = new LineTail(40);
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((done) => {
-    markReady = done;
+  let markListening: (port: number) => void = () => {};
+  const listening = new Promise<number>((done) => {
+    markListening = done;
   });
   for (const stream of [child.stdout, child.stderr]) {
     let pending = '';
@@ -219,9 +212,8 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
         output.push(line);
         if (!line.startsWith(OUTPUT_TAG)) continue;
         log(`flink: ${line.slice(OUTPUT_TAG.length)}`);
-        const submitted = /^PIZZA-FLINK job submitted (\S+)/.exec(line);
-        if (submitted?.[1]) jobIds.push(submitted[1]);
-        if (line.startsWith(`${OUTPUT_TAG}all statements executed`)) markReady();
+        const serving = /^PIZZA-FLINK serving on port (\d+)/.exec(line);
+        if (serving?.[1]) markListening(Number(serving[1]));
       }
     });
   }
@@ -247,19 +239,19 @@ export async function startFlinkSql(options: StartFlinkSqlOptions): Promise<Flin
   const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   let timer: NodeJS.Timeout | undefined;
   const outcome = await Promise.race([
-    ready.then(() => 'ready' as const),
+    listening,
     exited.then(() => 'exited' as const),
     new Promise<'timeout'>((done) => {
       timer = setTimeout(() => done('timeout'), timeoutMs);
     }),
   ]);
   clearTimeout(timer);
-  if (outcome === 'ready') return { jobIds, logFile, exited, stop };
+  if (typeof outcome === 'number') return { url: `http://127.0.0.1:${outcome}`, token, logFile, exited, stop };
 
   const reason =
     outcome === 'exited'
-      ? `Flink SQL runner exited with code ${await exited} before its jobs were running`
-      : `Flink SQL runner did not get its jobs running within ${timeoutMs} ms`;
+      ? `Flink SQL runner exited with code ${await exited} before it listened`
+      : `Flink SQL runner did not listen within ${timeoutMs} ms`;
   await stop();
   throw new Error(`${reason} (full log: ${logFile}).\n--- last output ---\n${output.toString()}`);
 }

@@ -4,14 +4,12 @@
  * Central) against the cluster in the config's [kafka] section, until Ctrl-C.
  * The SQL is exactly what `pizza flink:print --dialect apache` prints.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { handleError } from '../../src/cli/handle-error.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { flinkScript, flinkStatements, flinkStateTtl } from '../../src/flink/statements.js';
-import { startFlinkSql } from './flink.js';
+import { flinkJobOutcome, submitFlinkSql } from './client.js';
+import { startFlinkSqlRunner } from './flink.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -20,10 +18,6 @@ async function main(): Promise<void> {
   const settings = loadSettings({ config: values.config, systemConfig: values['system-config'] });
   const script = flinkScript(flinkStatements(settings, 'apache'));
 
-  // The script holds the cluster credentials: a private directory, removed on exit.
-  const dir = await mkdtemp(join(tmpdir(), 'pizza-flink-job-'));
-  const sqlFile = join(dir, 'pizza-status.sql');
-  await writeFile(sqlFile, script, { mode: 0o600 });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`flink: building ${settings.topics.status} from the stage topics on ${settings.kafka?.['bootstrap.servers']}`);
   // Said out loud: Flink forgets an order idle for longer, so a late event for it starts over.
@@ -32,22 +26,39 @@ async function main(): Promise<void> {
   );
   log('flink: the first run downloads Flink from Maven Central, which takes a few minutes');
 
-  const run = await startFlinkSql({ sqlFile, log }).finally(() => rm(dir, { recursive: true, force: true }));
-  log(`flink: job ${run.jobIds.join(', ')} is running; Ctrl-C stops it. Flink's own log: ${run.logFile}`);
+  const runner = await startFlinkSqlRunner({ log });
   let stopping = false;
   const stop = () => {
     stopping = true;
-    void run.stop();
+    void runner.stop();
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  const code = await run.exited;
-  await run.stop();
-  // Ctrl-C reaches the JVM too, which then exits non-zero: that is a stop, not a failure.
-  if (stopping) log('flink: stopped');
-  else if (code !== 0) {
-    log(`flink: the job ended (JVM exit ${code}); see ${run.logFile}`);
-    process.exitCode = 1;
+  try {
+    // The script holds the cluster credentials: it goes to the runner over loopback, never to a file.
+    const { jobIds } = await submitFlinkSql(runner, script);
+    log(`flink: job ${jobIds.join(', ')} is running; Ctrl-C stops it. Flink's own log: ${runner.logFile}`);
+    const ended = await Promise.race([
+      Promise.all(jobIds.map((jobId) => flinkJobOutcome(runner, jobId))),
+      runner.exited.then((code) => code),
+    ]);
+    // Ctrl-C reaches the JVM too, which then exits non-zero: that is a stop, not a failure.
+    if (stopping) log('flink: stopped');
+    else if (Array.isArray(ended)) {
+      const failed = ended.find((outcome) => outcome.state !== 'FINISHED');
+      if (failed) {
+        log(`flink: the job ended ${failed.state}: ${failed.error ?? ''}; see ${runner.logFile}`);
+        process.exitCode = 1;
+      }
+    } else {
+      log(`flink: the SQL runner exited (JVM exit ${ended}); see ${runner.logFile}`);
+      process.exitCode = 1;
+    }
+  } catch (error) {
+    if (!stopping) throw error;
+    log('flink: stopped');
+  } finally {
+    await runner.stop();
   }
 }
 

@@ -1,11 +1,8 @@
 package pizza.flink;
 
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.flink.api.common.JobStatus;
@@ -19,18 +16,17 @@ import org.apache.flink.table.api.TableResult;
 import org.apache.flink.table.api.bridge.java.StreamTableEnvironment;
 
 /**
- * Runs a Flink SQL script on an embedded mini-cluster (one JVM).
+ * Runs Flink SQL scripts on embedded mini-clusters (each job gets its own, in this JVM).
  *
- * <p>Usage: {@code SqlRunner <file.sql>}. Each statement goes through {@code executeSql}, except
- * {@code SET 'key' = 'value'}, which sets the table config for the statements after it. Every
- * statement that starts a job (INSERT, EXECUTE STATEMENT SET, or a SQL-client style {@code BEGIN
- * STATEMENT SET; ... END;} block) is submitted, and once it is RUNNING the line {@code PIZZA-FLINK
- * job submitted <jobId>} is printed to stdout. After the last statement it prints {@code
- * PIZZA-FLINK all statements executed, jobs running: <n>} and waits on all jobs: it exits 0 when
- * they all finish and 1 as soon as one fails. Flink's own logs go to stderr.
+ * <p>Each statement goes through {@code executeSql}, except {@code SET 'key' = 'value'}, which
+ * sets the table config for the statements after it. Every statement that starts a job (INSERT,
+ * EXECUTE STATEMENT SET, or a SQL-client style {@code BEGIN STATEMENT SET; ... END;} block) is
+ * submitted and waited for until it is RUNNING. Progress lines go to stdout tagged {@code
+ * PIZZA-FLINK} and to the caller; Flink's own logs go to stderr. {@link SqlServer} is the entry
+ * point.
  */
-public final class SqlRunner {
-  private static final String TAG = "PIZZA-FLINK";
+final class SqlRunner {
+  static final String TAG = "PIZZA-FLINK";
   private static final Pattern BEGIN_SET =
       Pattern.compile("BEGIN\\s+STATEMENT\\s+SET", Pattern.CASE_INSENSITIVE);
   private static final Pattern END = Pattern.compile("END", Pattern.CASE_INSENSITIVE);
@@ -44,79 +40,73 @@ public final class SqlRunner {
 
   private SqlRunner() {}
 
-  public static void main(String[] args) {
-    if (args.length != 1) {
-      System.err.println("usage: SqlRunner <file.sql>");
-      System.exit(2);
-    }
-    try {
-      run(Path.of(args[0]));
-      say("all jobs finished");
-      System.exit(0);
-    } catch (Throwable e) {
-      e.printStackTrace();
-      say("failed: " + rootMessage(e));
-      System.exit(1);
-    }
-  }
-
-  private static void run(Path sqlFile) throws Exception {
-    List<String> statements = splitStatements(Files.readString(sqlFile, StandardCharsets.UTF_8));
-    if (statements.isEmpty()) {
-      throw new IllegalArgumentException("no SQL statements in " + sqlFile);
-    }
-
+  /** A fresh table environment: no table, view or SET of an earlier script leaks into the next. */
+  static StreamTableEnvironment newTableEnvironment() {
     Configuration conf = new Configuration();
     conf.set(CoreOptions.DEFAULT_PARALLELISM, 1);
     StreamExecutionEnvironment env = StreamExecutionEnvironment.createLocalEnvironment(conf);
-    StreamTableEnvironment tEnv =
-        StreamTableEnvironment.create(env, EnvironmentSettings.newInstance().inStreamingMode().build());
-
-    List<JobClient> jobs = new ArrayList<>();
-    StatementSet statementSet = null;
-    for (int i = 0; i < statements.size(); i++) {
-      String sql = statements.get(i);
-      say(String.format("statement %d/%d: %s", i + 1, statements.size(), summary(sql)));
-      String code = stripComments(sql).strip();
-
-      Matcher set = SET.matcher(code);
-      if (set.matches()) {
-        tEnv.getConfig().set(unquote(set.group(1)), unquote(set.group(2)));
-        continue;
-      }
-      if (BEGIN_SET.matcher(code).matches()) {
-        if (statementSet != null) throw new IllegalStateException("nested BEGIN STATEMENT SET");
-        statementSet = tEnv.createStatementSet();
-        continue;
-      }
-      if (statementSet != null) {
-        if (END.matcher(code).matches()) {
-          submitted(statementSet.execute(), jobs);
-          statementSet = null;
-        } else {
-          statementSet.addInsertSql(sql);
-        }
-        continue;
-      }
-
-      TableResult result = tEnv.executeSql(sql);
-      if (QUERY.matcher(code).find()) {
-        result.print(); // blocks until a bounded query ends; meant for debugging scripts
-      } else if (result.getJobClient().isPresent()) {
-        submitted(result, jobs);
-      }
-    }
-    if (statementSet != null) throw new IllegalStateException("BEGIN STATEMENT SET without END");
-    say("all statements executed, jobs running: " + jobs.size());
-    awaitAll(jobs);
+    return StreamTableEnvironment.create(env, EnvironmentSettings.newInstance().inStreamingMode().build());
   }
 
-  private static void submitted(TableResult result, List<JobClient> jobs) throws Exception {
+  /**
+   * Executes every statement of {@code script} and returns the jobs it started, each RUNNING (or
+   * already FINISHED). When a statement fails, the jobs started before it are cancelled first.
+   */
+  static List<JobClient> run(String script, Consumer<String> progress) throws Exception {
+    List<String> statements = splitStatements(script);
+    if (statements.isEmpty()) throw new IllegalArgumentException("no SQL statements in the script");
+    StreamTableEnvironment tEnv = newTableEnvironment();
+    List<JobClient> jobs = new ArrayList<>();
+    try {
+      StatementSet statementSet = null;
+      for (int i = 0; i < statements.size(); i++) {
+        String sql = statements.get(i);
+        progress.accept(String.format("statement %d/%d: %s", i + 1, statements.size(), summary(sql)));
+        String code = stripComments(sql).strip();
+
+        Matcher set = SET.matcher(code);
+        if (set.matches()) {
+          tEnv.getConfig().set(unquote(set.group(1)), unquote(set.group(2)));
+          continue;
+        }
+        if (BEGIN_SET.matcher(code).matches()) {
+          if (statementSet != null) throw new IllegalStateException("nested BEGIN STATEMENT SET");
+          statementSet = tEnv.createStatementSet();
+          continue;
+        }
+        if (statementSet != null) {
+          if (END.matcher(code).matches()) {
+            submitted(statementSet.execute(), jobs, progress);
+            statementSet = null;
+          } else {
+            statementSet.addInsertSql(sql);
+          }
+          continue;
+        }
+
+        TableResult result = tEnv.executeSql(sql);
+        if (QUERY.matcher(code).find()) {
+          result.print(); // blocks until a bounded query ends; meant for debugging scripts
+        } else if (result.getJobClient().isPresent()) {
+          submitted(result, jobs, progress);
+        }
+      }
+      if (statementSet != null) throw new IllegalStateException("BEGIN STATEMENT SET without END");
+      progress.accept("all statements executed, jobs running: " + jobs.size());
+      return jobs;
+    } catch (Exception e) {
+      for (JobClient job : jobs) job.cancel();
+      throw e;
+    }
+  }
+
+  private static void submitted(TableResult result, List<JobClient> jobs, Consumer<String> progress)
+      throws Exception {
     JobClient job =
         result.getJobClient().orElseThrow(() -> new IllegalStateException("no job was started"));
     jobs.add(job);
     waitUntilRunning(job);
-    say("job submitted " + job.getJobID());
+    progress.accept("job submitted " + job.getJobID());
   }
 
   private static void waitUntilRunning(JobClient job) throws Exception {
@@ -130,23 +120,6 @@ public final class SqlRunner {
       }
       Thread.sleep(50);
     }
-  }
-
-  /** Completes when every job has finished; fails as soon as any one of them fails. */
-  private static void awaitAll(List<JobClient> jobs) throws Exception {
-    if (jobs.isEmpty()) return;
-    CompletableFuture<Object> firstFailure = new CompletableFuture<>();
-    CompletableFuture<?>[] results = new CompletableFuture<?>[jobs.size()];
-    for (int i = 0; i < jobs.size(); i++) {
-      results[i] =
-          jobs.get(i)
-              .getJobExecutionResult()
-              .whenComplete(
-                  (ok, error) -> {
-                    if (error != null) firstFailure.completeExceptionally(error);
-                  });
-    }
-    CompletableFuture.anyOf(CompletableFuture.allOf(results), firstFailure).get();
   }
 
   /**
@@ -262,15 +235,18 @@ public final class SqlRunner {
     return oneLine.length() > 100 ? oneLine.substring(0, 100) + "..." : oneLine;
   }
 
-  private static String rootMessage(Throwable e) {
+  static String rootMessage(Throwable e) {
     Throwable root = e;
     while (root.getCause() != null && root.getCause() != root) root = root.getCause();
     String message = root.getMessage();
     return message == null || message.isBlank() ? root.toString() : message.replace('\n', ' ');
   }
 
-  private static void say(String line) {
-    System.out.println(TAG + " " + line);
-    System.out.flush();
+  /** Prints a progress line to stdout, where the launcher and the JVM's log file see it. */
+  static void say(String line) {
+    synchronized (System.out) {
+      System.out.println(TAG + " " + line);
+      System.out.flush();
+    }
   }
 }
