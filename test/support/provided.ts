@@ -9,5 +9,3 @@ declare module 'vitest' {
     flinkSqlRunner: FlinkSqlRunnerAddress & { logFile: string };
   }
 }
-
-export {};

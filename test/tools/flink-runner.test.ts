@@ -155,7 +155,9 @@ describe('Flink SQL runner', () => {
 
   it('rejects with the runner output when a statement fails, and keeps serving', async () => {
     const broken = "CREATE TABLE t (a INT) WITH ('connector' = 'no-such-connector');\nINSERT INTO t VALUES (1);\n";
-    await expect(submitFlinkSql(runner, broken)).rejects.toThrow(/no-such-connector[^]*statement 2\/2: INSERT INTO t/);
+    await expect(submitFlinkSql(runner, broken)).rejects.toThrow(
+      /no-such-connector[\s\S]*statement 2\/2: INSERT INTO t/,
+    );
     const { jobIds } = await submitFlinkSql(
       runner,
       "CREATE TABLE ok (a INT) WITH ('connector' = 'blackhole');\nINSERT INTO ok VALUES (1);",
