@@ -10,6 +10,12 @@ import closeWithGrace from 'close-with-grace';
 // A crash in native code (librdkafka, SQLite) must stay a crash: JS may never run again to stop.
 const NATIVE_FAULTS: closeWithGrace.AllEvents[] = ['SIGILL', 'SIGTRAP', 'SIGABRT', 'SIGBUS', 'SIGFPE', 'SIGSEGV'];
 
+/** Said on stderr too: the console logger may be at `fatal` or `silent`, and a failure must never exit without a word. */
+function sayOnStderr(message: string, err?: unknown): void {
+  const detail = err instanceof Error ? (err.stack ?? err.message) : err === undefined ? '' : String(err);
+  process.stderr.write(`pizza: ${message}${detail ? `\n${detail}` : ''}\n`);
+}
+
 /** Where the stop's own messages go: the command's logger. */
 export interface StopLog {
   info(fields: object, message: string): void;
@@ -48,8 +54,16 @@ export function gracefulStop(options: GracefulStopOptions, stop: (reason: StopRe
   const handle = closeWithGrace(
     {
       delay: timeoutMs,
+      // SIGHUP, SIGQUIT and SIGUSR2 stop gracefully too: with no listener they would kill the
+      // process outright (Node resets what nohup ignores, so even a shop under nohup dies of SIGHUP).
       skip: NATIVE_FAULTS,
-      logger: { error: (err: unknown) => log.error({ err }, 'the stop failed') },
+      logger: {
+        error: (err: unknown) => {
+          log.error({ err }, 'the stop failed');
+          beforeExit();
+          sayOnStderr('the stop failed', err);
+        },
+      },
       onSecondSignal: (signal) => {
         log.error({ signal }, `second ${signal}: exiting without finishing the stop`);
         beforeExit();
@@ -64,8 +78,10 @@ export function gracefulStop(options: GracefulStopOptions, stop: (reason: StopRe
       },
     },
     async ({ signal, err }) => {
-      if (err) log.error({ err }, 'uncaught error: stopping');
-      else if (signal) log.info({ signal }, `${signal}: stopping`);
+      if (err) {
+        log.error({ err }, 'uncaught error: stopping');
+        sayOnStderr('uncaught error: stopping', err);
+      } else if (signal) log.info({ signal }, `${signal}: stopping`);
       aborter.abort();
       try {
         await stop({ signal, err });

@@ -160,10 +160,11 @@ export const shopSection = section(
       hint: 'a whole number of logins, 1 or more',
     }),
     stop_timeout_seconds: setting(z.coerce.number().positive().max(3600), {
-      default: '30',
+      // Stage roles stop one after another, each letting work in flight finish for up to 10 s.
+      default: '60',
       description:
         'How long a stop (Ctrl-C, SIGTERM) may take to hand back work, commit and close; then the process exits with code 1.',
-      hint: 'a number of seconds, such as 30',
+      hint: 'a number of seconds, such as 60',
     }),
     confluent_cloud: setting(z.enum(['auto', 'true', 'false']), {
       default: 'auto',

@@ -25,13 +25,16 @@ interface Run {
   lines: string[];
 }
 
-function run(options: { stopMs: number; timeoutMs: number; crash?: boolean }, signals: NodeJS.Signals[]): Promise<Run> {
+function run(
+  options: { stopMs: number; timeoutMs: number; crash?: boolean },
+  signals: NodeJS.Signals[],
+  { underNohup = false } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, JSON.stringify(options)],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', SCRIPT, JSON.stringify(options)];
+    // nohup starts the process with SIGHUP ignored, as a shop left running after its terminal closes.
+    const [command = '', ...args] = underNohup ? ['nohup', ...node] : node;
+    const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => {
       const ready = !output.includes('ready');
@@ -75,7 +78,16 @@ describe('the graceful stop', () => {
   it('stops on an uncaught error too, says so, and exits 1', async () => {
     const { code, lines } = await run({ stopMs: 50, timeoutMs: 5_000, crash: true }, []);
     expect(lines).toContain('error: uncaught error: stopping');
+    // On stderr too, whatever the log level: a failure never exits without a word.
+    expect(lines).toContain('pizza: uncaught error: stopping');
     expect(lines).toContain('stop ends');
     expect(code).toBe(1);
+  });
+
+  it('stops gracefully on SIGHUP, even under nohup (Node resets what nohup ignores, so it would die outright)', async () => {
+    const { code, lines } = await run({ stopMs: 50, timeoutMs: 5_000 }, ['SIGHUP'], { underNohup: true });
+    const said = lines.filter((line) => !line.startsWith('nohup:'));
+    expect(said).toEqual(['ready', 'info: SIGHUP: stopping', 'stop begins, aborted true', 'stop ends', 'flushed']);
+    expect(code).toBe(0);
   });
 });

@@ -44,6 +44,12 @@ describe('pizza lineage and pizza load', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
+  it('refuses --watch with --json, which would never end for a script: exit 2', () => {
+    const result = runPizza(['lineage', '--watch', '--json', '--from', 'http://127.0.0.1:9']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('--watch and --json do not go together');
+  });
+
   it('refuses a burst beyond its bounds', () => {
     const result = runPizza(['load', '--orders', '501']);
     expect(result.code).toBe(2);

@@ -62,6 +62,9 @@ export function lineageCommand(program: Command): Command {
     .action(async (raw: Record<string, unknown>) => {
       const { settings } = parseCommonOptions(raw);
       const from = typeof raw.from === 'string' ? raw.from : undefined;
+      if (raw.watch === true && raw.json === true) {
+        throw configError('--watch and --json do not go together: --json prints the model once, for scripts.');
+      }
       if (raw.watch === true) {
         await watchUntilStopped(settings, from);
       } else {
