@@ -12,6 +12,7 @@ const { stopMs, timeoutMs, crash } = JSON.parse(process.argv[1]);
 const log = { info: (_, message) => console.log('info:', message), error: (_, message) => console.log('error:', message) };
 const stopping = gracefulStop({ log, timeoutMs, beforeExit: () => console.log('flushed') }, async () => {
   console.log('stop begins, aborted', stopping.signal.aborted);
+  // The stop's own work, as long as the test says: not a wait for anything.
   await new Promise((resolve) => setTimeout(resolve, stopMs));
   console.log('stop ends');
 });
@@ -36,14 +37,13 @@ function run(
     const [command = '', ...args] = underNohup ? ['nohup', ...node] : node;
     const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
+    let sent = 0;
+    // Each signal goes once the process shows it is ready for it: the first once it listens for
+    // signals, each next one once the stop has begun, so that it lands during the stop.
+    const readyFor = (index: number) => (index === 0 ? 'ready' : 'stop begins');
     child.stdout.on('data', (chunk: Buffer) => {
-      const ready = !output.includes('ready');
       output += chunk.toString();
-      if (ready && output.includes('ready')) {
-        for (const [index, signal] of signals.entries()) {
-          setTimeout(() => child.kill(signal), 50 + index * 100);
-        }
-      }
+      while (sent < signals.length && output.includes(readyFor(sent))) child.kill(signals[sent++]);
     });
     child.stderr.on('data', (chunk: Buffer) => {
       output += chunk.toString();

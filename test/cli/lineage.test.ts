@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { LineageModel } from '../../src/lineage/model.js';
 import { pizzaBin, repoRoot, runPizza, startPizza } from '../support/cli.js';
 import { writeShopIni } from '../support/ini.js';
@@ -26,14 +26,16 @@ async function pizza(args: string[]): Promise<{ code: number; stdout: string; st
   }
 }
 
-async function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 500));
-  }
+/** Probes until it finds something, and returns that; a timeout names `what` never happened. */
+function until<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+  return vi.waitFor(
+    async () => {
+      const found = await probe();
+      if (found === undefined) throw new Error(`timed out waiting for ${what}`);
+      return found;
+    },
+    { timeout: timeoutMs, interval: 500 },
+  );
 }
 
 describe('pizza lineage and pizza load', () => {

@@ -37,6 +37,7 @@ describe('pizza-status written in slow transactions, as Confluent Cloud’s Flin
     // The transaction stays open, as Flink's does between checkpoints.
     await waitFor(() => viewStatus(settings, orderId) === 200, 'the status from an open transaction', 10_000);
     const seenAfterMs = Date.now() - sentAt;
+    // Still open a while after it was seen, as between Flink's checkpoints: on purpose, not a wait for anything.
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     await transaction.commit();
     expect(seenAfterMs).toBeLessThan(10_000);

@@ -1,16 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pino from 'pino';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { KafkaClients } from '../../src/adapters/kafka/client.js';
 import type { RoleName, Settings } from '../../src/config/settings.js';
 import type { Clock } from '../../src/domain/clock.js';
 import { cancelOutcomeSchema, decodeEvent, encodeEvent } from '../../src/domain/events.js';
 import type { Order } from '../../src/domain/order.js';
 import { type RunningShop, startShop } from '../../src/roles/shop.js';
 import { capturingLogs } from '../support/capture-logs.js';
-import { createShopTopics, kafkaBootstrap, kafkaTestSettings, readTopic, recordCount } from '../support/kafka.js';
+import { createShopTopics, kafkaTestSettings, readTopic, recordCount } from '../support/kafka.js';
 import { placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
 
 /** Sleeps that last until the test wakes them (or their signal aborts): a bake takes as long as the test says. */
@@ -42,22 +40,6 @@ class GatedClock implements Clock {
 
 const logs = capturingLogs();
 
-/** Creates the shop's topics and waits until the broker lists every one of them. */
-async function createTopicsAndWait(settings: Settings): Promise<void> {
-  await createShopTopics(settings);
-  const admin = new KafkaClients({ 'bootstrap.servers': kafkaBootstrap() }, pino({ level: 'silent' })).admin();
-  await admin.connect();
-  try {
-    const wanted = Object.values(settings.topics);
-    for (let listed = new Set<string>(); !wanted.every((topic) => listed.has(topic)); ) {
-      listed = new Set(await admin.listTopics());
-      if (!wanted.every((topic) => listed.has(topic))) await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 async function shop(settings: Settings, roles: RoleName[], clock?: Clock): Promise<RunningShop> {
   const running = await startShop({ settings, roles, logs, ...(clock ? { clock } : {}) });
   onTestFinished(() => running.stop());
@@ -88,7 +70,8 @@ const heardCancel = (role: RoleName, order: Order, since = 0) =>
 describe('cancelling an order on Kafka', () => {
   it('takes a cancelled pizza out of the oven at once and bakes the next in its slot', async () => {
     const settings = kafkaTestSettings({ partitions: 2, flags: { timeScale: '1', capacity: '1' } });
-    await createTopicsAndWait(settings);
+    // Returns once the broker lists every topic, so the roles find them at once.
+    await createShopTopics(settings);
     const clock = new GatedClock();
     const running = await shop(settings, ['bake', 'status'], clock);
     const [first, second] = [sampleOrder(), sampleOrder()] as [Order, Order];
@@ -126,7 +109,8 @@ describe('cancelling an order on Kafka', () => {
 
   it('knows a cancel from Kafka alone: assemble restarted on another host never assembles the order that comes after', async () => {
     const settings = kafkaTestSettings({ partitions: 2, flags: { timeScale: '0' } });
-    await createTopicsAndWait(settings);
+    // Returns once the broker lists every topic, so the roles find them at once.
+    await createShopTopics(settings);
     const order = sampleOrder();
 
     const first = await shop(settings, ['assemble', 'status']);

@@ -1,6 +1,6 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { encodeEvent, orderedEvent } from '../../src/domain/events.js';
 import { type RunningPizza, startPizza } from '../support/cli.js';
 import { ShopHttpClient } from '../support/http-client.js';
@@ -131,12 +131,16 @@ describe('several hosts, all state from Kafka (issue 9)', () => {
     webB = host('web-b', 'serve');
     urlB = await webUrl(webB.pizza);
     customer.switchTo(urlB);
-    const deadline = Date.now() + 60_000;
-    let listed = await customer.page('/orders');
-    while (!orders.every((orderId) => listed.includes(orderId)) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      listed = await customer.page('/orders');
-    }
+    const listed = await vi.waitFor(
+      async () => {
+        const page = await customer.page('/orders');
+        const missing = orders.filter((orderId) => !page.includes(orderId));
+        if (missing.length > 0)
+          throw new Error(`web host B's order list, rebuilt from the topics, lacks ${missing.join(', ')}`);
+        return page;
+      },
+      { timeout: 60_000, interval: 200 },
+    );
     const rebuildMs = Date.now() - rebuildStarted;
     for (const orderId of orders) expect(listed).toContain(orderId);
     expect(await customer.waitForPage(`/orders/${orders[0]}`, 'Your pizza was delivered', 30_000)).toContain(

@@ -32,6 +32,7 @@ describe('kill -9 of the broker mid-flow, back on the same port and data 12 s la
     await placer.placedAtLeast(KILL_AFTER_ORDERS);
     const killedAt = Date.now();
     await broker.kill();
+    // The outage itself: its length defines the fault, it waits for nothing.
     await new Promise((resolve) => setTimeout(resolve, BROKER_DOWN_MS));
     broker = await broker.restart();
     const backAt = Date.now();

@@ -79,6 +79,7 @@ describe('exactly-once: kill -9 of the broker', () => {
     await placer.placedAtLeast(8);
     const killedAt = Date.now();
     await broker.kill();
+    // The outage itself: its length defines the fault, it waits for nothing.
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     broker = await broker.restart();
     const backAt = Date.now();

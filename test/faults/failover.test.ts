@@ -1,4 +1,4 @@
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { reportAndCheck, takeoverAfter, ViewWatcher } from '../support/faults-checks.js';
 import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
 import { FaultShop, type RoleProcess } from '../support/faults-shop.js';
@@ -11,7 +11,6 @@ const MAX_FAILOVER_MS = 10_000;
 
 /** Resolves once every instance's latest assignment holds some of `topic`'s partitions. */
 async function waitForSharedAssignment(instances: RoleProcess[], topic: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
   const owns = (instance: RoleProcess) => {
     const latest = instance
       .logLines()
@@ -21,10 +20,13 @@ async function waitForSharedAssignment(instances: RoleProcess[], topic: string, 
       latest?.msg === 'partitions assigned' && (latest.partitions ?? []).some((name) => name.startsWith(`${topic}[`))
     );
   };
-  while (!instances.every(owns)) {
-    if (Date.now() > deadline) throw new Error(`${instances.map((i) => i.name).join(' and ')} never shared ${topic}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+  await vi.waitFor(
+    () => {
+      if (!instances.every(owns))
+        throw new Error(`${instances.map((i) => i.name).join(' and ')} never shared ${topic}`);
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
 }
 
 describe('two instances of bake and of deliver, one of each killed with kill -9', () => {

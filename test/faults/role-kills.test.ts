@@ -38,6 +38,7 @@ describe('kill -9 of one role mid-flow, then a restart, while orders keep coming
       const placing = placer.place({ count: ORDERS_PER_TRIAL, intervalMs: 150, timeoutMs: 60_000 });
       await placer.placedAtLeast(before + KILL_AFTER_ORDERS);
       await victim.kill9();
+      // The role's downtime: its length defines the fault, it waits for nothing.
       await new Promise((resolve) => setTimeout(resolve, DOWN_MS));
       const restarted = await shop.start(role);
       const orderIds = await placing;

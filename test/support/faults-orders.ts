@@ -5,6 +5,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
+import { vi } from 'vitest';
 import type { FaultShop } from './faults-shop.js';
 import { ShopHttpClient } from './http-client.js';
 
@@ -39,7 +40,6 @@ export class OrderPlacer {
   lastFailure = '';
   private readonly client: ShopHttpClient;
   private login: Promise<void> | undefined;
-  private waiters: Array<() => void> = [];
 
   constructor(url: string) {
     this.client = new ShopHttpClient(url);
@@ -51,14 +51,12 @@ export class OrderPlacer {
 
   /** Resolves once `count` orders have been placed in all (by this placer, over every run). */
   async placedAtLeast(count: number, timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (this.placed.size < count) {
-      if (Date.now() > deadline) throw new Error(`only ${this.placed.size} of ${count} orders placed`);
-      await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        setTimeout(resolve, 200);
-      });
-    }
+    await vi.waitFor(
+      () => {
+        if (this.placed.size < count) throw new Error(`only ${this.placed.size} of ${count} orders placed`);
+      },
+      { timeout: timeoutMs, interval: 50 },
+    );
   }
 
   /** Places `count` more orders; resolves with their ids once the last attempt has an answer. */
@@ -77,6 +75,7 @@ export class OrderPlacer {
         if (orderId) ids.push(orderId);
       });
       inFlight.add(attempt);
+      // The load's pace, not a wait for anything.
       await sleep(intervalMs);
     }
     await Promise.all(inFlight);
@@ -95,12 +94,12 @@ export class OrderPlacer {
         extraToppings: extras,
       });
       this.placed.set(orderId, Date.now());
-      for (const wake of this.waiters.splice(0)) wake();
       return orderId;
     } catch (error) {
       this.failures += 1;
       this.lastFailure = error instanceof Error ? `${error.message} ${String(error.cause ?? '')}` : String(error);
       this.login = undefined; // A restarted web app may want a fresh session.
+      // A pause before this slot frees up, so a web app that is down is not hammered: pacing, not a wait for anything.
       await sleep(200);
       return undefined;
     }
@@ -140,14 +139,31 @@ export function deliveredOnTopic(shop: FaultShop, orderIds: readonly string[]): 
 
 /** Polls until every order is delivered on the topic and in the view, or the time is up; returns the missing. */
 export async function waitForDelivered(shop: FaultShop, orderIds: readonly string[], timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
+  const look = () => {
     const onTopic = deliveredOnTopic(shop, orderIds);
     const inView = deliveredInView(shop, orderIds);
     const missing = orderIds.filter((orderId) => !onTopic.has(orderId) || !inView.has(orderId));
-    if (missing.length === 0 || Date.now() > deadline) return { missing, onTopic, inView };
-    await sleep(500);
-  }
+    return { missing, onTopic, inView };
+  };
+  let last = look();
+  const failed = await vi
+    .waitFor(
+      () => {
+        // A failed look (not a view still missing) ends the wait at once, as an error.
+        try {
+          last = look();
+        } catch (error) {
+          return { error };
+        }
+        if (last.missing.length > 0) throw new Error(`${last.missing.length} orders not delivered yet`);
+        return undefined;
+      },
+      { timeout: timeoutMs, interval: 500 },
+    )
+    // Time is up: the caller reports what is still missing.
+    .catch(() => undefined);
+  if (failed) throw failed.error;
+  return last;
 }
 
 /** Prints a trial's summary line; with PIZZA_FAULTS_SUMMARY=FILE, also appends its figures there as JSON. */

@@ -144,20 +144,39 @@ export class RoleProcess {
     clearTimeout(timer);
   }
 
-  private async waitForStart(timeoutMs = 60_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
+  /** Settles when the start line comes out, or when the process ends or `timeoutMs` passes without it. */
+  private waitForStart(timeoutMs = 60_000): Promise<void> {
     const pattern = this.role === 'serve' ? /pizza shop open at (http:\/\/[^\s"]+)/ : /pizza \w+ running/;
-    for (;;) {
-      const match = pattern.exec(this.output);
-      if (match) {
+    return new Promise((resolve, reject) => {
+      const finish = (error?: Error) => {
+        clearTimeout(timer);
+        this.child.stdout?.off('data', look);
+        this.child.stderr?.off('data', look);
+        this.child.off('close', onClose);
+        if (error) reject(error);
+        else resolve();
+      };
+      // Registered after the listener that keeps `output`, so it sees each chunk already added.
+      const look = () => {
+        const match = pattern.exec(this.output);
+        if (!match) return false;
         this.url = match[1];
-        return;
-      }
-      if (!this.alive) throw new Error(`${this.name} exited (${this.state}) before it started:\n${this.outputTail()}`);
-      if (Date.now() > deadline)
-        throw new Error(`${this.name} did not start in ${timeoutMs} ms:\n${this.outputTail()}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+        finish();
+        return true;
+      };
+      // On close, not exit: every line the process wrote has been read by then.
+      const onClose = () => {
+        if (!look()) finish(new Error(`${this.name} exited (${this.state}) before it started:\n${this.outputTail()}`));
+      };
+      const timer = setTimeout(
+        () => finish(new Error(`${this.name} did not start in ${timeoutMs} ms:\n${this.outputTail()}`)),
+        timeoutMs,
+      );
+      this.child.stdout?.on('data', look);
+      this.child.stderr?.on('data', look);
+      this.child.on('close', onClose);
+      look();
+    });
   }
 }
 

@@ -62,14 +62,31 @@ export class ShopHttpClient {
     return response.status === 200 ? this.lastBody : `HTTP ${response.status}`;
   }
 
-  /** Reloads a page until it shows `text` or `timeoutMs` passes; returns the last HTML seen. */
+  /**
+   * Reloads a page until it shows `text` or `timeoutMs` passes; returns the last HTML seen,
+   * so the caller's own check shows what the page said. A failed request ends the wait at once.
+   */
   async waitForPage(path: string, text: string, timeoutMs: number): Promise<string> {
-    const deadline = Date.now() + timeoutMs;
     let page = await this.page(path);
-    while (!page.includes(text) && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      page = await this.page(path);
-    }
+    if (page.includes(text)) return page;
+    // Imported when called: the benchmark loads this file outside vitest, where importing it throws.
+    const { vi } = await import('vitest');
+    const failed = await vi
+      .waitFor(
+        async () => {
+          try {
+            page = await this.page(path);
+          } catch (error) {
+            return { error };
+          }
+          if (!page.includes(text)) throw new Error(`${path} does not show "${text}"`);
+          return undefined;
+        },
+        { timeout: timeoutMs, interval: 100 },
+      )
+      // Time is up: the page as last seen is the answer.
+      .catch(() => undefined);
+    if (failed) throw failed.error;
     return page;
   }
 

@@ -142,11 +142,12 @@ export async function readTopic(
         records.push({ key: message.key?.toString('utf8') ?? '', value: message.value ?? Buffer.alloc(0), partition });
       },
     });
-    const deadline = Date.now() + timeoutMs;
-    while (records.length < count) {
-      if (Date.now() > deadline) throw new Error(`read ${records.length} of ${count} records from ${topic}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await vi.waitFor(
+      () => {
+        if (records.length < count) throw new Error(`read ${records.length} of ${count} records from ${topic}`);
+      },
+      { timeout: timeoutMs, interval: 50 },
+    );
     return records;
   } finally {
     await consumer.disconnect();

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Bus, BusRecord, Subscription } from '../../../src/adapters/bus/bus.js';
 import { partitionForKey } from '../../../src/adapters/bus/murmur2.js';
 import { InvalidEventError } from '../../../src/domain/events.js';
@@ -29,12 +29,14 @@ function gate<T = void>() {
   return { promise, resolve, reject };
 }
 
+/** Resolves once `condition` holds; a timeout names `what` never happened. */
 async function until(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+  await vi.waitFor(
+    () => {
+      if (!condition()) throw new Error(`timed out waiting for ${what}`);
+    },
+    { timeout: timeoutMs, interval: 20 },
+  );
 }
 
 const value = (text: string) => Buffer.from(text, 'utf8');
@@ -248,17 +250,17 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
       expect(peak).toBe(3);
     });
 
-    const waitForDeadLetters = async (sourceTopic: string, count: number): Promise<BusRecord[]> => {
-      const deadline = Date.now() + 30_000;
-      for (;;) {
-        const letters = (await fixture.bus.readTopic(fixture.deadLetterTopic)).filter(
-          (record) => record.headers[HEADERS.deadLetter.topic]?.toString() === sourceTopic,
-        );
-        if (letters.length >= count) return letters;
-        if (Date.now() > deadline) throw new Error(`${letters.length} of ${count} dead letters from ${sourceTopic}`);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-    };
+    const waitForDeadLetters = (sourceTopic: string, count: number): Promise<BusRecord[]> =>
+      vi.waitFor(
+        async () => {
+          const letters = (await fixture.bus.readTopic(fixture.deadLetterTopic)).filter(
+            (record) => record.headers[HEADERS.deadLetter.topic]?.toString() === sourceTopic,
+          );
+          if (letters.length < count) throw new Error(`${letters.length} of ${count} dead letters from ${sourceTopic}`);
+          return letters;
+        },
+        { timeout: 30_000, interval: 100 },
+      );
 
     it('carries record headers from publisher to handler', async () => {
       const topic = await fixture.createTopic(1);
@@ -388,6 +390,7 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
         role: 'contract',
         log,
         onAssigned: async (partitions) => {
+          // Preparing takes a while (as loading state from a store would): records must wait for it.
           await new Promise((resolve) => setTimeout(resolve, 200));
           prepared = true;
           return partitions.map((partition) => ({ ...partition, offset: '2' }));
@@ -427,13 +430,14 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
         done.push(record.key ?? '');
       });
       await until(() => done.length === 4, 'all four');
-      const deadline = Date.now() + 10_000;
-      let committed = await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }]);
-      while (committed[0]?.offset !== '4' && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        committed = await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }]);
-      }
-      expect(committed).toEqual([{ topic, partition: 0, offset: '4' }]);
+      // Handled is not yet committed: the commit follows the work.
+      await vi.waitFor(
+        async () => {
+          const committed = await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }]);
+          expect(committed, 'the group committed past all four').toEqual([{ topic, partition: 0, offset: '4' }]);
+        },
+        { timeout: 10_000, interval: 100 },
+      );
     });
 
     it('retries a failing handler until it succeeds, then moves on', async () => {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
 import { KafkaClients } from '../../../src/adapters/kafka/client.js';
 import { HEADERS } from '../../../src/domain/headers.js';
@@ -154,13 +154,14 @@ describe('kafka bus: faults (issue 8)', () => {
           done.push(record.key ?? '');
         },
       });
-      const deadline = Date.now() + 30_000;
-      let letters = await bus.readTopic(settings.topics.deadLetter);
-      while (letters.length === 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        letters = await bus.readTopic(settings.topics.deadLetter);
-      }
-      const [letter] = letters;
+      const [letter] = await vi.waitFor(
+        async () => {
+          const letters = await bus.readTopic(settings.topics.deadLetter);
+          expect(letters, 'a dead letter for the record whose output cannot fit').not.toHaveLength(0);
+          return letters;
+        },
+        { timeout: 30_000, interval: 200 },
+      );
       expect(done).toEqual([]);
       expect(letter?.headers[HEADERS.deadLetter.reason]?.toString()).toBe('permanent');
       expect(letter?.headers[HEADERS.deadLetter.error]?.toString()).toMatch(/too large/i);

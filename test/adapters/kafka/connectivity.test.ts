@@ -1,10 +1,17 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BrokerWatch } from '../../../src/adapters/kafka/connectivity.js';
 import { watchdogMayFlag } from '../../../src/roles/status.js';
 import { capturingLogs } from '../../support/capture-logs.js';
 
 describe('broker watch: an outage in three kinds of line', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it('says once that Kafka went away, summarises, says once that it is back, and swallows the noise between', async () => {
+    // The watch's probe and summary timers run on fake time, so each step below moves it by
+    // exactly the time it names; `now` stays the watch's own clock, set by hand for the outage's length.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval'] });
     const logs = capturingLogs();
     const logger = logs.forRole('kafka');
     let reachable = true;
@@ -20,18 +27,18 @@ describe('broker watch: an outage in three kinds of line', () => {
     });
     // An idle connection closing while the broker is fine starts no outage.
     expect(watch.complaint('Disconnected (after 600000ms in state UP)')).toBe(false);
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(20);
     expect(watch.state().up).toBe(true);
 
     reachable = false;
     watch.complaint('Connect to ipv4#127.0.0.1:9092 failed: Connection refused');
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await vi.advanceTimersByTimeAsync(20);
     expect(watch.state()).toMatchObject({ up: false, since: 1_000, outages: 1 });
     for (let i = 0; i < 500; i += 1) expect(watch.complaint('Connect to ipv4#127.0.0.1:9092 failed')).toBe(true);
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await vi.advanceTimersByTimeAsync(80);
     now = 16_000;
     reachable = true;
-    await new Promise((resolve) => setTimeout(resolve, 40));
+    await vi.advanceTimersByTimeAsync(40);
     watch.close();
 
     expect(watch.state()).toMatchObject({ up: true, since: 16_000, outages: 1 });

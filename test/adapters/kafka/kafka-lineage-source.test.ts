@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
 import { kafkaLineageSource } from '../../../src/adapters/kafka/kafka-lineage-source.js';
 import type { Settings } from '../../../src/config/settings.js';
@@ -22,16 +22,16 @@ async function lineageWhen(
   const plan = lineagePlan(settings, { bus: 'kafka', reportTtlMs: ROLE_REPORT_TTL_MS });
   const source = kafkaLineageSource({ settings, plan, log: quiet });
   onTestFinished(() => source.close());
-  const deadline = Date.now() + timeoutMs;
   let previous: LineageSample | undefined;
-  let last: LineageModel | undefined;
-  for (;;) {
-    last = buildLineage(await source.observe(), plan, previous);
-    previous = last.sample;
-    if (settled(last)) return last;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last model:\n${JSON.stringify(last)}`);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
+  return vi.waitFor(
+    async () => {
+      const model = buildLineage(await source.observe(), plan, previous);
+      previous = model.sample;
+      if (!settled(model)) throw new Error(`timed out waiting for ${what}; last model:\n${JSON.stringify(model)}`);
+      return model;
+    },
+    { timeout: timeoutMs, interval: 300 },
+  );
 }
 
 const serviceOf = (model: LineageModel, name: string) => model.services.find((service) => service.name === name);

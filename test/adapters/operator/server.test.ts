@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { encodeEvent } from '../../../src/domain/events.js';
 import { type RunningShop, startShop } from '../../../src/roles/shop.js';
@@ -66,12 +66,15 @@ describe('the operator address (metrics, probes, dead letters)', () => {
       encodeEvent({ status: 200, baking_time: 3e7, timestamp: 1 }),
     );
     const url = running.operatorUrl ?? '';
-    let entries: Array<{ id: string; role: string; reason: string; source: { topic: string } }> = [];
-    const deadline = Date.now() + 10_000;
-    while (entries.length === 0 && Date.now() < deadline) {
-      entries = ((await (await fetch(`${url}/dead-letters`)).json()) as { entries: typeof entries }).entries;
-      if (entries.length === 0) await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    type Entry = { id: string; role: string; reason: string; source: { topic: string } };
+    const entries = await vi.waitFor(
+      async () => {
+        const listed = ((await (await fetch(`${url}/dead-letters`)).json()) as { entries: Entry[] }).entries;
+        expect(listed, 'a dead letter listed at /dead-letters').not.toHaveLength(0);
+        return listed;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
     const fromBake = entries.find((entry) => entry.role === 'bake');
     expect(fromBake).toMatchObject({ reason: 'bad-event', source: { topic: settings.topics.assembled } });
 
