@@ -33,7 +33,7 @@ function run(
 ): Promise<Run> {
   return new Promise((resolve, reject) => {
     const node = [process.execPath, '--import', 'tsx', '--input-type=module', '-e', SCRIPT, JSON.stringify(options)];
-    // nohup starts the process with SIGHUP ignored, as a shop left running after its terminal closes.
+    // nohup starts the process with SIGHUP ignored, as a shop left running after its terminal closes (Node resets it).
     const [command = '', ...args] = underNohup ? ['nohup', ...node] : node;
     const child = spawn(command, args, { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
