@@ -27,6 +27,8 @@ export interface ShopOptions {
   nodeArgs?: string[];
   /** Start only these of the layout's processes (e.g. `serve` again on a view filled meanwhile). */
   only?: readonly string[];
+  /** More ini lines, sections included, after the bench's own (e.g. short retention for a soak). */
+  extraIni?: readonly string[];
 }
 
 export interface ShopProcesses {
@@ -64,6 +66,7 @@ export async function prepareShop(options: ShopOptions): Promise<{ ini: string; 
       `data_dir = ${join(options.workDir, 'data')}`,
       `log_dir = ${join(options.workDir, 'logs')}`,
       `port = ${port}`,
+      ...(options.extraIni ?? []),
     ].join('\n'),
   );
   const settings = loadSettings({ config: ini, timeScale: '0' });
