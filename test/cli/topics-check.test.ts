@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { KafkaAdmin } from '../../src/adapters/kafka/client.js';
 import { createMissingTopics, explainCreateFailure } from '../../src/adapters/kafka/topic-creation.js';
 import { inspectTopics } from '../../src/adapters/kafka/topics.js';
+import { recordingAdmin, type TopicRequest } from '../support/fake-admin.js';
 import { createTopics, deleteTopics, kafkaBootstrap, randomName } from '../support/kafka.js';
 import { testSettings } from '../support/settings.js';
 
@@ -161,15 +161,8 @@ describe('pizza topics:check', () => {
     const fixture = testSettings();
     onTestFinished(fixture.cleanup);
     const settings = { ...fixture.settings, shop: { ...fixture.settings.shop, logTopicRetentionHours: 6 } };
-    const requests: Array<{ topic: string; configEntries?: Array<{ name: string; value: string }> }> = [];
-    const admin = {
-      listTopics: async () => [],
-      fetchTopicMetadata: async () => [],
-      createTopics: async (options: { topics: typeof requests }) => {
-        requests.push(...options.topics);
-        return true;
-      },
-    } as unknown as KafkaAdmin;
+    const requests: TopicRequest[] = [];
+    const admin = recordingAdmin(requests);
     const report = await inspectTopics(admin, settings);
     expect(report.problems).toContain(`${settings.topics.logs} does not exist`);
     await createMissingTopics(admin, settings, report, { brokerCount: async () => 3 });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { KafkaAdmin } from '../../../src/adapters/kafka/client.js';
 import { createMissingTopics } from '../../../src/adapters/kafka/topic-creation.js';
 import { flinkCreatesStatusTopic, inspectTopics, isConfluentCloud } from '../../../src/adapters/kafka/topics.js';
 import { loadSettings } from '../../../src/config/settings.js';
+import { recordingAdmin } from '../../support/fake-admin.js';
 
 const withBootstrap = (servers: string) => ({ ...loadSettings(), kafka: { 'bootstrap.servers': servers } });
 
@@ -42,20 +42,9 @@ describe('telling Confluent Cloud', () => {
 describe('topics:check --create on Confluent Cloud', () => {
   const settings = withBootstrap('kafka-proxy.internal.example:9092');
 
-  function fakeAdmin(requests: Array<{ topic: string; replicationFactor?: number }>): KafkaAdmin {
-    return {
-      listTopics: async () => [],
-      fetchTopicMetadata: async () => [],
-      createTopics: async (options: { topics: typeof requests }) => {
-        requests.push(...options.topics);
-        return true;
-      },
-    } as unknown as KafkaAdmin;
-  }
-
   it('creates every topic but pizza-status with 3 replicas, and says which it leaves and why', async () => {
     const requests: Array<{ topic: string; replicationFactor?: number }> = [];
-    const admin = fakeAdmin(requests);
+    const admin = recordingAdmin(requests);
     const report = await inspectTopics(admin, settings, { confluentCloud: true });
     const status = report.topics.find((topic) => topic.key === 'status');
     expect(status?.leftForFlink).toBe(true);
@@ -78,7 +67,7 @@ describe('topics:check --create on Confluent Cloud', () => {
 
   it('creates all twelve elsewhere', async () => {
     const requests: Array<{ topic: string; replicationFactor?: number }> = [];
-    const admin = fakeAdmin(requests);
+    const admin = recordingAdmin(requests);
     const report = await inspectTopics(admin, settings, { confluentCloud: false });
     const result = await createMissingTopics(admin, settings, report, { brokerCount: async () => 3 });
     expect(result.created).toEqual(Object.values(settings.topics));
