@@ -8,10 +8,12 @@ export type SqliteDatabase = Database.Database;
 export function openDatabase(path: string): SqliteDatabase {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new Database(path);
+  // First, so that two processes opening one new file at once (serve and status share the
+  // view) wait for each other's switch to WAL instead of failing with "database is locked".
+  db.pragma('busy_timeout = 5000');
   // WAL lets the web app read while the status role writes, across processes.
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
-  db.pragma('busy_timeout = 5000');
   return db;
 }
 
