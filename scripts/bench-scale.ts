@@ -324,7 +324,7 @@ async function main(): Promise<void> {
   results.seconds = (Date.now() - began) / 1000;
 
   console.log(`\n${results.cpus} cores shared by the broker, the load generator and the shop`);
-  console.log(formatTable(rows));
+  console.log(formatTable(rows, 'target (issue 10)'));
   mkdirSync(resultsDir, { recursive: true });
   const json = `${JSON.stringify(results, null, 2)}\n`;
   const file = join(resultsDir, `scale-${stamp(results.date)}.json`);

@@ -1,51 +1,86 @@
 /**
  * `npm run bench`: the shop on a real local Kafka broker at time scale 0,
- * measured against what the same machine can do without it (issue 10).
+ * measured against what the same machine can do without it (issue 18's targets).
  *
  * Starts Apache Kafka (tools/kafka/broker.ts), then, in one run:
  *   1. the Kafka client's ceiling: the same library, producer settings, broker
  *      and partition count as the shop, with messages of the shop's own events;
  *      produce rate P and consume rate C, and 1 / (4/P + 8/C) orders/s;
  *   2. the web path's ceiling: a bare fastify route hit by the same load generator;
- *   3. the shop: `pizza all` from dist/ as a child process (so its memory is its
- *      own), orders placed through the web app's real login + CSRF + POST /orders
- *      path, delivery read from the orders view (SQLite, read-only):
+ *   3. the shop, once per processing mode asked for (`--modes at-least-once|exactly-once|both`),
+ *      each on topics of its own: `pizza all` from dist/ as a child process (so its
+ *      memory is its own), orders placed through the web app's real login + CSRF +
+ *      POST /orders path, delivery read from the orders view (SQLite, read-only):
+ *        - idle RSS after start and a quiet settle, Kafka clients (`rdk:main` threads) and threads;
  *        - sustained orders/s: BENCH_ORDERS orders placed as fast as BENCH_CLIENTS
- *          customers can, until every one is delivered in the view;
+ *          customers can, until every one is delivered in the view, and CPU per order;
  *        - end-to-end latency p50/p95/p99 at BENCH_RATE orders/s offered for
- *          BENCH_SECONDS (from the customer's POST to "delivered" in the view);
- *        - peak RSS (VmHWM) of `pizza all`, and of any processes it starts.
- * Prints a table with issue 10's targets, writes bench-results/latest.json,
+ *          BENCH_SECONDS, then at BENCH_RATE_HIGH for BENCH_SECONDS_HIGH (from the
+ *          customer's POST to "delivered" in the view);
+ *        - peak RSS (VmHWM) of `pizza all`, and of any processes it starts;
+ *   4. with `--embedded`, the same shop phases on `pizza all` with no config (the embedded bus).
+ * Prints a table with issue 18's targets, writes bench-results/latest.json,
  * bench-results/report.html (charts, inline SVG) and bench-results/bench-report.svg.
  * Only when asked (`npm run bench -- --docs`, or BENCH_DOCS=1) does it also
  * replace docs/bench-report.svg: a run to try something leaves the tree clean.
  *
- * BENCH_PROCESSING=exactly-once runs the roles in Kafka transactions, to compare.
- * BENCH_CPU_PROF=1 writes a V8 CPU profile of `pizza all` to bench-results/.
+ * BENCH_CPU_PROF=1 writes a V8 CPU profile of each `pizza all` to bench-results/.
  * BENCH_SKIP_CEILINGS=1 leaves out steps 1 and 2 (for profiling the shop alone).
  */
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKafkaBroker } from '../tools/kafka/broker.js';
-import { CpuMeter, findProcess } from './bench/cpu.js';
+import { findProcess } from './bench/cpu.js';
 import { type KafkaCeiling, measureKafkaCeiling } from './bench/kafka-ceiling.js';
-import { closedLoop, customers, DeliveryWatch, openLoop, PIZZA } from './bench/load.js';
-import { MemorySampler } from './bench/memory.js';
 import { readmeSvg, reportHtml } from './bench/report.js';
 import { type BenchResults, benchRows } from './bench/results.js';
-import { perSecond } from './bench/series.js';
-import { type Processing, repoRoot, resultsDir, type ShopProcesses, startShop } from './bench/shop-process.js';
+import {
+  type Processing,
+  repoRoot,
+  resultsDir,
+  type ShopBus,
+  type ShopProcesses,
+  startShop,
+} from './bench/shop-process.js';
+import { measureShop, type ShopRun } from './bench/shop-run.js';
 import { formatTable, TARGETS } from './bench/targets.js';
-import { envNumber, percentile, sortedNumbers, stamp, whole } from './bench/util.js';
+import { envNumber, stamp, whole } from './bench/util.js';
 import { measureWebCeiling, type WebCeiling } from './bench/web-ceiling.js';
 
 const env = process.env;
+const argv = process.argv.slice(2);
+
+/** `--name value` or `--name=value` from the command line. */
+function flag(name: string): string | undefined {
+  const index = argv.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
+  if (index < 0) return undefined;
+  const arg = argv[index] as string;
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[index + 1];
+}
+
+/** Which processing modes to run the shop in, from `--modes` or BENCH_MODES (BENCH_PROCESSING still works). */
+function processingModes(): Processing[] {
+  const raw = flag('modes') ?? env.BENCH_MODES ?? env.BENCH_PROCESSING ?? 'at-least-once';
+  if (raw === 'both') return ['at-least-once', 'exactly-once'];
+  const modes = raw.split(',').map((mode) => mode.trim());
+  for (const mode of modes) {
+    if (mode !== 'at-least-once' && mode !== 'exactly-once') {
+      throw new Error(`--modes ${raw}: give at-least-once, exactly-once or both`);
+    }
+  }
+  return modes as Processing[];
+}
+
 const options = {
   orders: envNumber(env, 'BENCH_ORDERS', 5_000),
   clients: envNumber(env, 'BENCH_CLIENTS', 32),
   rate: envNumber(env, 'BENCH_RATE', TARGETS.latencyRate),
   seconds: envNumber(env, 'BENCH_SECONDS', 15),
+  highRate: envNumber(env, 'BENCH_RATE_HIGH', TARGETS.highRate),
+  highSeconds: envNumber(env, 'BENCH_SECONDS_HIGH', 15),
+  highDrainSeconds: envNumber(env, 'BENCH_HIGH_DRAIN', 30),
+  idleSettleSeconds: envNumber(env, 'BENCH_IDLE_SETTLE', 10),
   partitions: envNumber(env, 'BENCH_PARTITIONS', 4),
   ceilingMessages: envNumber(env, 'BENCH_CEILING_MESSAGES', 300_000),
   ceilingSendSize: envNumber(env, 'BENCH_CEILING_SEND_SIZE', 1_000),
@@ -53,8 +88,9 @@ const options = {
   webSeconds: envNumber(env, 'BENCH_WEB_SECONDS', 5),
   cpuProfile: env.BENCH_CPU_PROF === '1',
   skipCeilings: env.BENCH_SKIP_CEILINGS === '1',
-  processing: (env.BENCH_PROCESSING === 'exactly-once' ? 'exactly-once' : 'at-least-once') as Processing,
-  docs: process.argv.slice(2).includes('--docs') || env.BENCH_DOCS === '1',
+  modes: processingModes(),
+  embedded: argv.includes('--embedded') || env.BENCH_EMBEDDED === '1',
+  docs: argv.includes('--docs') || env.BENCH_DOCS === '1',
 };
 
 const seconds = (since: number) => (Date.now() - since) / 1000;
@@ -108,102 +144,52 @@ async function main(): Promise<void> {
       );
     }
 
-    let started = Date.now();
     mkdirSync(resultsDir, { recursive: true });
-    shop = await startShop({
-      bootstrapServers: broker.bootstrapServers,
-      partitions: options.partitions,
-      processing: options.processing,
-      layout: 'all',
-      workDir: join(work, 'shop'),
-      nodeArgs: options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
-    });
-    const clients = await customers(shop.baseUrl, options.clients);
-    const watch = new DeliveryWatch(shop.dbFile);
-    // Warm-up: the consumer groups have joined and the code paths are compiled.
-    await watch.waitFor(await Promise.all(clients.map((client) => client.order(PIZZA))), 60_000);
-    durations.shopStart = seconds(started);
-
-    // 1. Sustained throughput: closed loop, each customer orders again as soon as the last one is accepted.
-    started = Date.now();
-    console.log(`placing ${whole(options.orders)} orders with ${options.clients} customers...`);
-    const origin = Date.now();
-    const sampler = new MemorySampler(shop.pids, origin).start();
-    const cpu = new CpuMeter(Object.values(shop.pids), findProcess(dirname(broker.serverLog))).start();
-    const sustained = await closedLoop(clients, options.orders);
-    const acceptedSeconds = (sustained.endedAt - sustained.startedAt) / 1000;
-    await watch.waitFor(
-      sustained.placed.map((order) => order.orderId),
-      300_000,
-    );
-    const lastDelivered = Math.max(...sustained.placed.map((order) => watch.delivered.get(order.orderId) ?? 0));
-    const sustainedSeconds = (lastDelivered - sustained.startedAt) / 1000;
-    const deliveredPerSecond = options.orders / sustainedSeconds;
-    const cpuPerOrder = cpu.stop(options.orders, cpus().length);
-    durations.sustained = seconds(started);
-
-    // 2. Latency at a fixed offered rate: open loop, orders go out on schedule whatever the answers.
-    started = Date.now();
-    console.log(`offering ${options.rate} orders/s for ${options.seconds} s...`);
-    const offered = await openLoop(clients, options.rate, options.seconds);
-    await watch.waitFor(
-      offered.placed.map((order) => order.orderId),
-      300_000,
-    );
-    const latencies = sortedNumbers(
-      offered.placed.map((order) => (watch.delivered.get(order.orderId) ?? Number.NaN) - order.sentAt),
-    );
-    const lastOffered = Math.max(...offered.placed.map((order) => watch.delivered.get(order.orderId) ?? 0));
-    durations.latency = seconds(started);
-    sampler.sample();
-    sampler.stop();
-    const memory = sampler.peaks().all;
-    watch.close();
+    const brokerPid = findProcess(dirname(broker.serverLog));
+    const runs: ShopRun[] = [];
+    const shops: Array<{ bus: ShopBus; processing: Processing }> = [
+      ...options.modes.map((processing) => ({ bus: 'kafka' as const, processing })),
+      ...(options.embedded ? [{ bus: 'embedded' as const, processing: 'at-least-once' as const }] : []),
+    ];
+    for (const [index, { bus, processing }] of shops.entries()) {
+      const name = bus === 'kafka' ? `Kafka, ${processing}` : 'the embedded bus';
+      const started = Date.now();
+      console.log(`the shop on ${name}:`);
+      shop = await startShop({
+        bus,
+        bootstrapServers: broker.bootstrapServers,
+        partitions: options.partitions,
+        processing,
+        layout: 'all',
+        workDir: join(work, `shop-${index}`),
+        // Each further Kafka shop starts on empty topics of its own, not on the last one's backlog.
+        topicSuffix: bus === 'kafka' && index > 0 ? `-${index}` : undefined,
+        nodeArgs: options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+      });
+      runs.push(
+        await measureShop(shop, { name, bus, processing }, options, bus === 'kafka' ? brokerPid : undefined, (line) =>
+          console.log(line),
+        ),
+      );
+      await shop.stop();
+      shop = undefined;
+      durations[bus === 'kafka' ? processing : 'embedded'] = seconds(started);
+    }
 
     const results: BenchResults = {
       date: new Date().toISOString(),
       node: process.version,
       cpus: cpus().length,
       partitions: options.partitions,
-      processing: options.processing,
       kafkaCeiling,
       webCeiling,
-      throughput: {
-        orders: options.orders,
-        customers: options.clients,
-        acceptedPerSecond: options.orders / acceptedSeconds,
-        deliveredPerSecond,
-        seconds: sustainedSeconds,
-        shareOfCeiling: deliveredPerSecond / kafkaCeiling.ordersPerSecond,
-        postShareOfBareRoute: options.orders / acceptedSeconds / webCeiling.perSecond,
-        cpuPerOrder,
-      },
-      latency: {
-        offeredPerSecond: options.rate,
-        achievedOfferPerSecond: offered.placed.length / ((offered.endedAt - offered.startedAt) / 1000),
-        orders: offered.placed.length,
-        p50Ms: percentile(latencies, 50),
-        p95Ms: percentile(latencies, 95),
-        p99Ms: percentile(latencies, 99),
-        maxMs: latencies.at(-1) ?? Number.NaN,
-      },
-      memory: {
-        peakRssMb: memory?.main.peakMb ?? Number.NaN,
-        treePeakMb: memory?.treePeakMb ?? Number.NaN,
-        processes: memory?.processes.length ?? 0,
-      },
-      phases: {
-        sustained: [0, (lastDelivered - origin) / 1000],
-        latency: [(offered.startedAt - origin) / 1000, (lastOffered - origin) / 1000],
-      },
-      series: perSecond([...sustained.placed, ...offered.placed], watch.delivered, origin),
-      memorySamples: sampler.samples,
+      runs,
       targets: TARGETS,
       durations: { ...durations, total: seconds(began) },
     };
     const rows = benchRows(results);
     console.log(
-      `\nprocessing: ${options.processing}; ${results.cpus} cores shared by the broker, the load and the shop`,
+      `\n${runs.map((run) => run.name).join('; ')}: ${results.cpus} cores shared by the broker, the load and the shop`,
     );
     console.log(formatTable(rows));
 

@@ -16,7 +16,12 @@ export type ShopLayout = 'all' | 'roles';
 /** The roles a one-process-per-role shop needs; `serve` keeps its own orders view, so no `status`. */
 export const ROLE_PROCESSES = ['serve', 'assemble', 'bake', 'deliver'] as const;
 
+/** `kafka`: on a broker, with the bench's ini; `embedded`: `pizza all` with no config, the in-process bus. */
+export type ShopBus = 'kafka' | 'embedded';
+
 export interface ShopOptions {
+  bus?: ShopBus;
+  /** The broker, when `bus` is `kafka` (the default). */
   bootstrapServers: string;
   partitions: number;
   processing: Processing;
@@ -29,13 +34,19 @@ export interface ShopOptions {
   only?: readonly string[];
   /** More ini lines, sections included, after the bench's own (e.g. short retention for a soak). */
   extraIni?: readonly string[];
+  /** Appended to every topic name, so a second shop on the same broker starts on empty topics. */
+  topicSuffix?: string;
+  /** The operators' port (metrics); a free one when omitted. */
+  operatorPort?: number;
 }
 
 export interface ShopProcesses {
   baseUrl: string;
   /** The web host's orders view, read-only for the bench. */
   dbFile: string;
+  /** The bench's ini; empty on the embedded bus. */
   ini: string;
+  operatorUrl: string;
   /** The main pid of each process: `all`, or one per role. */
   pids: Record<string, number>;
   /** Stops every process (SIGTERM, then SIGKILL after 20 s). */
@@ -67,6 +78,7 @@ export async function prepareShop(options: ShopOptions): Promise<{ ini: string; 
       `log_dir = ${join(options.workDir, 'logs')}`,
       `port = ${port}`,
       ...(options.extraIni ?? []),
+      ...suffixedNames(options.topicSuffix),
     ].join('\n'),
   );
   const settings = loadSettings({ config: ini, timeScale: '0' });
@@ -75,9 +87,35 @@ export async function prepareShop(options: ShopOptions): Promise<{ ini: string; 
   return { ini, port, dbFileName: settings.orders.fileName };
 }
 
+/** The shop's topics and work groups, renamed with a suffix: a fresh set on the same broker. */
+function suffixedNames(suffix: string | undefined): string[] {
+  if (!suffix) return [];
+  const settings = loadSettings({ timeScale: '0' });
+  const section = (name: string, values: Record<string, string>) => [
+    `[${name}]`,
+    ...Object.entries(values).map(([key, value]) => `${key} = ${value}${suffix}`),
+  ];
+  const topics = Object.values(settings.topics) as string[];
+  const { status, assemble, bake, deliver } = settings.groupIds;
+  return [
+    // Each topic's key is its default name in snake case (pizza-ordered: pizza_ordered).
+    ...section('kafka-topics', Object.fromEntries(topics.map((topic) => [topic.replaceAll('-', '_'), topic]))),
+    ...section('kafka-consumer-group-id', {
+      microservice_status: status,
+      microservice_assembled: assemble,
+      microservice_baked: bake,
+      microservice_delivery: deliver,
+    }),
+  ];
+}
+
 /** Starts the shop from dist/ at time scale 0 and waits until its web app answers. */
 export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
-  const { ini, port, dbFileName } = await prepareShop(options);
+  const embedded = options.bus === 'embedded';
+  const operatorPort = options.operatorPort ?? (await freePort());
+  const { ini, port, dbFileName } = embedded
+    ? { ini: '', port: await freePort(), dbFileName: loadSettings({ timeScale: '0' }).orders.fileName }
+    : await prepareShop(options);
   const roles = (options.layout === 'all' ? ['all'] : [...ROLE_PROCESSES]).filter(
     (role) => !options.only || options.only.includes(role),
   );
@@ -102,8 +140,9 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
         ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
         join(repoRoot, 'bin', 'pizza'),
         role,
-        '--config',
-        ini,
+        ...(embedded ? [] : ['--config', ini]),
+        '--operator-port',
+        String(role === 'all' || role === 'serve' ? operatorPort : 0),
         '--time-scale',
         '0',
         '--log-level',
@@ -114,7 +153,9 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
         join(dir, 'logs'),
       ];
       if (role === 'all' || role === 'serve') args.push('--port', String(port));
-      children.set(role, spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'] }));
+      // cwd: the run's own directory, so no pizza.ini lying around in the repository is picked up.
+      mkdirSync(dir, { recursive: true });
+      children.set(role, spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir }));
     }
     const baseUrl = `http://127.0.0.1:${port}`;
     const started = Date.now();
@@ -135,6 +176,7 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
       baseUrl,
       dbFile: join(dataDir, dbFileName),
       ini,
+      operatorUrl: `http://127.0.0.1:${operatorPort}`,
       pids: Object.fromEntries([...children].map(([role, child]) => [role, child.pid ?? 0])),
       stop,
     };
