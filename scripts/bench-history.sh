@@ -3,6 +3,7 @@
 # each given commit, the same way each time, and prints one line per commit.
 #
 #   bash scripts/bench-history.sh <commit>...        (BENCH_* variables pass through)
+#   BENCH_MODES=both BENCH_EMBEDDED=1 bash scripts/bench-history.sh HEAD   (the bench's flags, as variables)
 #
 # Each commit is checked out into a temporary worktree that shares this clone's
 # node_modules; the bench's own files (scripts/, test/support/http-client.ts and the
@@ -23,7 +24,9 @@ for commit in "$@"; do
   (cd "$tree" && npx tsc -p tsconfig.build.json >/dev/null && npx tsx scripts/bench.ts) >"$tree/bench.log" 2>&1 || echo "bench failed at $commit: see $tree/bench.log"
   {
     echo "== $commit $(git -C "$here" log -1 --format=%s "$commit" | cut -c1-90)"
-    grep -E '^(Kafka client|ceiling|bare fastify|  same route|sustained|  share|  orders accepted|  POST share|  CPU per order|  what|latency|peak RSS)' "$tree/bench.log" || true
+    # The bench's table: from its header line to the blank line after it.
+    awk '/^measure  /{on=1; next} on && /^$/{exit} on' "$tree/bench.log"
+    grep -E '^bench took' "$tree/bench.log" || true
   } | tee -a "$out"
   # Each run's JSON and report, named by the commit.
   for file in "$tree"/bench-results/bench-*.json "$tree"/bench-results/report-*.html; do

@@ -33,7 +33,10 @@ const VARIANTS: Variant[] = [
   { name: 'fetch.max.bytes 1 MiB', kafka: 'fetch.max.bytes=1048576;receive.message.max.bytes=1100000' },
   { name: 'socket.receive.buffer.bytes 64 KiB', kafka: 'socket.receive.buffer.bytes=65536' },
   { name: 'queued.max.messages.kbytes 64', kafka: 'queued.max.messages.kbytes=64' },
+  { name: '--max-semi-space-size=1', nodeArgs: '--max-semi-space-size=1' },
   { name: '--max-semi-space-size=2', nodeArgs: '--max-semi-space-size=2' },
+  { name: '--max-semi-space-size=4', nodeArgs: '--max-semi-space-size=4' },
+  { name: '--max-semi-space-size=8', nodeArgs: '--max-semi-space-size=8' },
   { name: '--v8-pool-size=1', nodeArgs: '--v8-pool-size=1' },
   {
     name: 'arena 2 + semi-space 2 + pool 1',

@@ -17,6 +17,10 @@ export interface PlacedOrder {
 
 export interface LoadRun {
   placed: PlacedOrder[];
+  /** POSTs that failed (a reset connection, an error page): open loop only, which keeps sending. */
+  failed: number;
+  /** The first failure's message, to say why. */
+  firstError?: string | undefined;
   startedAt: number;
   /** When the last POST was answered. */
   endedAt: number;
@@ -52,7 +56,7 @@ export async function closedLoop(clients: readonly ShopHttpClient[], total: numb
       }
     }),
   );
-  return { placed, startedAt, endedAt: Date.now() };
+  return { placed, failed: 0, startedAt, endedAt: Date.now() };
 }
 
 /** Open loop: orders go out on schedule, `rate` a second for `seconds`, whatever the answers. */
@@ -60,17 +64,26 @@ export async function openLoop(clients: readonly ShopHttpClient[], rate: number,
   const total = Math.round(rate * seconds);
   const placed: PlacedOrder[] = [];
   const inFlight = new Set<Promise<void>>();
+  let failed = 0;
+  let firstError: string | undefined;
   const startedAt = Date.now();
   for (let i = 0; i < total; i += 1) {
     const wait = startedAt + (i * 1000) / rate - Date.now();
     if (wait > 0) await sleep(wait);
     const client = clients[i % clients.length] as ShopHttpClient;
-    const request = place(client).then((order) => void placed.push(order));
+    // A shop overwhelmed at a high rate may reset connections: count them, and keep the schedule.
+    const request = place(client).then(
+      (order) => void placed.push(order),
+      (error: unknown) => {
+        failed += 1;
+        firstError ??= error instanceof Error ? error.message : String(error);
+      },
+    );
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
   }
   await Promise.all(inFlight);
-  return { placed, startedAt, endedAt: Date.now() };
+  return { placed, failed, firstError, startedAt, endedAt: Date.now() };
 }
 
 /**

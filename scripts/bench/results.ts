@@ -26,7 +26,10 @@ const ms = (value: number) => (Number.isFinite(value) ? value.toFixed(2) : 'n/a'
 /** "p50 / p95 / p99 ms", and for a shop that fell behind, how much of the offer it delivered. */
 function latencyResult(phase: LatencyPhase): string {
   const figures = `${whole(phase.p50Ms)} / ${whole(phase.p95Ms)} / ${whole(phase.p99Ms)} ms`;
-  return phase.delivered < phase.orders ? `${figures} (of the ${whole(phase.delivered)} delivered)` : figures;
+  const failed = phase.failed > 0 ? `, ${whole(phase.failed)} POSTs failed` : '';
+  return phase.delivered < phase.orders || phase.failed > 0
+    ? `${figures} (of the ${whole(phase.delivered)} delivered${failed})`
+    : figures;
 }
 
 function threadsResult(threads: ThreadCount | undefined): string {
@@ -75,7 +78,7 @@ function runRows(run: ShopRun, ceiling: KafkaCeiling, web: WebCeiling, cores: nu
     },
   ];
   if (highRate) {
-    const allDelivered = highRate.delivered === highRate.orders;
+    const allDelivered = highRate.delivered === highRate.orders && highRate.failed === 0;
     rows.push(
       {
         measure: `${prefix}latency p50 / p95 / p99 @ ${whole(highRate.offeredPerSecond)}/s offered`,
@@ -88,7 +91,7 @@ function runRows(run: ShopRun, ceiling: KafkaCeiling, web: WebCeiling, cores: nu
       },
       {
         measure: `${prefix}  sent / delivered at ${whole(highRate.offeredPerSecond)}/s offered`,
-        result: `${whole(highRate.achievedOfferPerSecond)} / ${whole(highRate.deliveredPerSecond)} orders/s, ${whole(highRate.delivered)} of ${whole(highRate.orders)} delivered`,
+        result: `${whole(highRate.achievedOfferPerSecond)} / ${whole(highRate.deliveredPerSecond)} orders/s, ${whole(highRate.delivered)} of ${whole(highRate.orders + highRate.failed)} delivered`,
         target: '',
       },
     );

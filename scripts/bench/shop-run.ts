@@ -27,6 +27,8 @@ export interface LatencyPhase {
   /** What the load generator managed to send. */
   achievedOfferPerSecond: number;
   orders: number;
+  /** POSTs that failed, not counted in `orders`. */
+  failed: number;
   delivered: number;
   /** Delivered orders over the time from the first POST to the last delivery. */
   deliveredPerSecond: number;
@@ -80,8 +82,9 @@ function latencyPhase(
   const lastDelivered = Math.max(run.startedAt, ...done.map((order) => delivered.get(order.orderId) as number));
   const figures: LatencyPhase = {
     offeredPerSecond: offered,
-    achievedOfferPerSecond: run.placed.length / ((run.endedAt - run.startedAt) / 1000),
+    achievedOfferPerSecond: (run.placed.length + run.failed) / ((run.endedAt - run.startedAt) / 1000),
     orders: run.placed.length,
+    failed: run.failed,
     delivered: done.length,
     deliveredPerSecond: done.length / ((lastDelivered - run.startedAt) / 1000),
     p50Ms: percentile(latencies, 50),
@@ -146,12 +149,14 @@ export async function measureShop(
       300_000,
     );
     const latency = latencyPhase(offered, options.rate, watch.delivered);
+    if (offered.failed > 0) log(`  ${offered.failed} POSTs failed, the first: ${offered.firstError}`);
 
     // 3. The same at a high rate; a shop that cannot keep up is reported as it is, not waited for forever.
     let highRun: LoadRun | undefined;
     if (options.highSeconds > 0 && options.highRate > 0) {
       log(`  offering ${options.highRate} orders/s for ${options.highSeconds} s...`);
       highRun = await openLoop(clients, options.highRate, options.highSeconds);
+      if (highRun.failed > 0) log(`  ${highRun.failed} POSTs failed, the first: ${highRun.firstError}`);
       const ids = highRun.placed.map((order) => order.orderId);
       const deadline = Date.now() + options.highDrainSeconds * 1000;
       while (watch.missing(ids) > 0 && Date.now() < deadline) await sleep(100);
