@@ -22,6 +22,8 @@ export interface LoadRun {
   /** The first failure's message, to say why. */
   firstError?: string | undefined;
   startedAt: number;
+  /** When the last POST was sent (open loop; the closed loop's is its end). */
+  sentUntil: number;
   /** When the last POST was answered. */
   endedAt: number;
 }
@@ -56,7 +58,8 @@ export async function closedLoop(clients: readonly ShopHttpClient[], total: numb
       }
     }),
   );
-  return { placed, failed: 0, startedAt, endedAt: Date.now() };
+  const endedAt = Date.now();
+  return { placed, failed: 0, startedAt, sentUntil: endedAt, endedAt };
 }
 
 /** Open loop: orders go out on schedule, `rate` a second for `seconds`, whatever the answers. */
@@ -82,8 +85,9 @@ export async function openLoop(clients: readonly ShopHttpClient[], rate: number,
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
   }
+  const sentUntil = Date.now();
   await Promise.all(inFlight);
-  return { placed, failed, firstError, startedAt, endedAt: Date.now() };
+  return { placed, failed, firstError, startedAt, sentUntil, endedAt: Date.now() };
 }
 
 /**

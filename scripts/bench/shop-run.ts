@@ -24,7 +24,7 @@ export interface ShopRunOptions {
 /** Latency at an offered rate, open loop: from each POST to "delivered" in the view. */
 export interface LatencyPhase {
   offeredPerSecond: number;
-  /** What the load generator managed to send. */
+  /** What the load generator managed to send: POSTs over the time until the last one went out. */
   achievedOfferPerSecond: number;
   orders: number;
   /** POSTs that failed, not counted in `orders`. */
@@ -82,7 +82,7 @@ function latencyPhase(
   const lastDelivered = Math.max(run.startedAt, ...done.map((order) => delivered.get(order.orderId) as number));
   const figures: LatencyPhase = {
     offeredPerSecond: offered,
-    achievedOfferPerSecond: (run.placed.length + run.failed) / ((run.endedAt - run.startedAt) / 1000),
+    achievedOfferPerSecond: (run.placed.length + run.failed) / (Math.max(1, run.sentUntil - run.startedAt) / 1000),
     orders: run.placed.length,
     failed: run.failed,
     delivered: done.length,
