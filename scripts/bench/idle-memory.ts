@@ -151,7 +151,7 @@ async function main(): Promise<void> {
         processing: 'at-least-once',
         layout: 'all',
         workDir: join(work, `shop-${index}`),
-        extraIni: [`operator_port = ${operatorPort}`],
+        operatorPort,
       });
       process.env = saved;
       try {

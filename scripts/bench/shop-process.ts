@@ -36,7 +36,7 @@ export interface ShopOptions {
   extraIni?: readonly string[];
   /** Appended to every topic name, so a second shop on the same broker starts on empty topics. */
   topicSuffix?: string;
-  /** The operators' port (metrics); a free one when omitted. */
+  /** The operators' port (metrics), given as `--operator-port` to the web process; the ini's or a free one when omitted. */
   operatorPort?: number;
 }
 
@@ -46,7 +46,8 @@ export interface ShopProcesses {
   dbFile: string;
   /** The bench's ini; empty on the embedded bus. */
   ini: string;
-  operatorUrl: string;
+  /** When `operatorPort` was given. */
+  operatorUrl?: string | undefined;
   /** The main pid of each process: `all`, or one per role. */
   pids: Record<string, number>;
   /** Stops every process (SIGTERM, then SIGKILL after 20 s). */
@@ -112,7 +113,6 @@ function suffixedNames(suffix: string | undefined): string[] {
 /** Starts the shop from dist/ at time scale 0 and waits until its web app answers. */
 export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
   const embedded = options.bus === 'embedded';
-  const operatorPort = options.operatorPort ?? (await freePort());
   const { ini, port, dbFileName } = embedded
     ? { ini: '', port: await freePort(), dbFileName: loadSettings({ timeScale: '0' }).orders.fileName }
     : await prepareShop(options);
@@ -141,8 +141,6 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
         join(repoRoot, 'bin', 'pizza'),
         role,
         ...(embedded ? [] : ['--config', ini]),
-        '--operator-port',
-        String(role === 'all' || role === 'serve' ? operatorPort : 0),
         '--time-scale',
         '0',
         '--log-level',
@@ -153,6 +151,9 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
         join(dir, 'logs'),
       ];
       if (role === 'all' || role === 'serve') args.push('--port', String(port));
+      if ((role === 'all' || role === 'serve') && options.operatorPort !== undefined) {
+        args.push('--operator-port', String(options.operatorPort));
+      }
       // cwd: the run's own directory, so no pizza.ini lying around in the repository is picked up.
       mkdirSync(dir, { recursive: true });
       children.set(role, spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir }));
@@ -176,7 +177,7 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
       baseUrl,
       dbFile: join(dataDir, dbFileName),
       ini,
-      operatorUrl: `http://127.0.0.1:${operatorPort}`,
+      operatorUrl: options.operatorPort === undefined ? undefined : `http://127.0.0.1:${options.operatorPort}`,
       pids: Object.fromEntries([...children].map(([role, child]) => [role, child.pid ?? 0])),
       stop,
     };
