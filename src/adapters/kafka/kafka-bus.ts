@@ -1,7 +1,5 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
-import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
-import { requireTopics } from '../kafka/topics.js';
 import type {
   Bus,
   BusRecord,
@@ -12,10 +10,12 @@ import type {
   PartitionRef,
   SubscribeOptions,
   Subscription,
-} from './bus.js';
-import { deadLetterFor } from './dead-letter.js';
-import { readRanges, readWholeTopic } from './kafka-read.js';
+} from '../bus/bus.js';
+import { deadLetterFor } from '../bus/dead-letter.js';
+import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
 import { subscribeKafka } from './kafka-subscription.js';
+import { readRanges, readWholeTopic } from './read.js';
+import { requireTopics } from './topics.js';
 import { captureIfTransactional } from './transaction-context.js';
 
 export interface KafkaBusOptions {

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { HeldOutputs, TransactionalSender } from '../../../src/adapters/bus/kafka-transactions.js';
 import type { KafkaConsumer, KafkaProducer } from '../../../src/adapters/kafka/client.js';
+import { HeldOutputs, TransactionalSender } from '../../../src/adapters/kafka/transactions.js';
 
 const log = pino({ level: 'silent' });
 const consumer = {} as KafkaConsumer;

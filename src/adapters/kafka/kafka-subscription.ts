@@ -1,9 +1,16 @@
 import type { DeadLetterReason } from '../../domain/headers.js';
-import { HANDED_BACK, type KafkaClients, type KafkaConsumer, type KafkaProducer } from '../kafka/client.js';
-import type { BusRecord, PartitionOffset, PartitionRef, RecordHeaders, SubscribeOptions, Subscription } from './bus.js';
-import { Dispatcher } from './dispatcher.js';
-import { HeldOutputs, type PartitionPosition, TransactionalSender } from './kafka-transactions.js';
+import type {
+  BusRecord,
+  PartitionOffset,
+  PartitionRef,
+  RecordHeaders,
+  SubscribeOptions,
+  Subscription,
+} from '../bus/bus.js';
+import { Dispatcher } from '../bus/dispatcher.js';
+import { HANDED_BACK, type KafkaClients, type KafkaConsumer, type KafkaProducer } from './client.js';
 import { type CapturedMessage, captureOutputs } from './transaction-context.js';
+import { HeldOutputs, type PartitionPosition, TransactionalSender } from './transactions.js';
 
 export interface KafkaSubscriptionSettings {
   /**

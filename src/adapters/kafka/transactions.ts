@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { KafkaConsumer, KafkaProducer } from '../kafka/client.js';
-import { kafkaErrorVerdict } from '../kafka/errors.js';
+import type { KafkaConsumer, KafkaProducer } from './client.js';
+import { kafkaErrorVerdict } from './errors.js';
 import type { CapturedMessage } from './transaction-context.js';
 
 /** The next offset to read of one partition, as a transaction commits it. */
