@@ -46,6 +46,8 @@ const JOIN_WAIT_MS = 30_000;
 const COMMIT_INTERVAL_MS = 100;
 /** Most records per `eachBatch` call (the client's default is 32). */
 const MAX_BATCH_SIZE = 500;
+/** With a pacer: records librdkafka keeps queued per partition before it stops fetching it. */
+const PACED_QUEUED_MIN_MESSAGES = 1;
 
 /**
  * One consumer group member, wired from its parts: the consume loop hands each
@@ -251,6 +253,10 @@ export async function subscribeKafka(
         // dozen consumers: 1 MiB is thousands of our records, more than the capacity ahead.
         'queued.max.messages.kbytes': 1024,
         'js.consumer.max.batch.size': MAX_BATCH_SIZE,
+        // With a pacer, librdkafka fetches a partition again only once its local queue is
+        // nearly empty, and checks for that often: the pacer's hold, not a fixed
+        // fetch.wait.max.ms, then decides how many records each fetch brings.
+        ...(settings.pacer ? { 'queued.min.messages': PACED_QUEUED_MIN_MESSAGES, 'fetch.queue.backoff.ms': 1 } : {}),
       },
       {
         'group.id': options.groupId,
