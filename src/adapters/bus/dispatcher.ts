@@ -141,8 +141,12 @@ export class Dispatcher {
   revoke(topic: string, partition: number): void {
     const partitionKey = OffsetTracker.key(topic, partition);
     this.epochs.set(partitionKey, (this.epochs.get(partitionKey) ?? 0) + 1);
-    this.tracker.forget(topic, partition);
+    // What finished before the revoke is done: its position is told now, while the
+    // partition can still be committed, not dropped with the rest.
+    const reached = this.positions.get(partitionKey);
     this.positions.delete(partitionKey);
+    if (reached) this.tell([reached]);
+    this.tracker.forget(topic, partition);
     for (let index = this.queue.length - 1; index >= 0; index -= 1) {
       if (this.queue[index]?.partitionKey === partitionKey) this.queue.splice(index, 1);
     }
@@ -231,6 +235,10 @@ export class Dispatcher {
     this.positionsScheduled = false;
     const positions = [...this.positions.values()];
     this.positions.clear();
+    this.tell(positions);
+  }
+
+  private tell(positions: Array<{ topic: string; partition: number; nextOffset: string }>): void {
     for (const { topic, partition, nextOffset } of positions) {
       try {
         this.options.commit(topic, partition, nextOffset);

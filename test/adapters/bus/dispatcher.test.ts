@@ -246,3 +246,26 @@ describe('dispatcher: batches', () => {
     expect(signals[0]?.aborted).toBe(true);
   });
 });
+
+describe('dispatcher: revoke', () => {
+  it('tells the position reached before a revoke at once, so it is committed while the partition is still ours', async () => {
+    const commits: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      handle: async () => {},
+      commit: (_topic, _partition, next) => commits.push(next),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatchBatch([record('iiii0001', 0), record('iiii0002', 1)]);
+    // Both finish within this turn (microtasks only); their position would be told at its end.
+    for (let hops = 0; hops < 100 && dispatcher.load > 0; hops += 1) await Promise.resolve();
+    expect(dispatcher.load).toBe(0);
+    expect(commits).toEqual([]);
+    dispatcher.revoke('t', 0);
+    expect(commits).toEqual(['2']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(commits).toEqual(['2']);
+    await dispatcher.drain(100);
+  });
+});

@@ -35,7 +35,10 @@ export interface RebalanceHandlerOptions {
   prepare?: ((partitions: PartitionRef[]) => Promise<PartitionOffset[] | undefined>) | undefined;
   /** Newly assigned partitions: nothing of an earlier assignment (a pause, a restart) may stick to them. */
   assigned: (partitions: PartitionRef[]) => void;
-  /** Revoked partitions, at once, before any await: work in flight on them is handed back. */
+  /**
+   * Revoked partitions, at once, before any await: work in flight on them is
+   * handed back. They are still ours during the call, no longer after it.
+   */
   revoked: (partitions: PartitionRef[]) => void;
   /** Commits what is done of these partitions while they are still ours. */
   flush: (keys: ReadonlySet<string>) => Promise<void>;
@@ -121,8 +124,9 @@ export class RebalanceHandler {
     const revoked = new Set(assignment.map((tp) => partitionKey(tp.topic, tp.partition)));
     // At once, before any await: the client may go on handing us records of these
     // partitions meanwhile, and those must be read again by the next owner, not worked on.
-    for (const key of revoked) this.owned.delete(key);
+    // Handed back first, while still ours: what was done before is committed with the rest.
     this.options.revoked(assignment);
+    for (const key of revoked) this.owned.delete(key);
     // Exactly-once: a lost assignment (our session expired, say while the broker was away) has
     // no generation left to commit in: the coordinator would refuse the offsets ("Unknown
     // member"), and waiting for that would hold the rejoin. The records are read again.
