@@ -9,7 +9,8 @@ import { defineConfig } from 'vitest/config';
 
 /** On the shared broker that test/global-setup.ts starts once per run. */
 const KAFKA = [
-  'test/adapters/bus/kafka.test.ts',
+  'test/adapters/kafka/kafka-bus.test.ts',
+  'test/adapters/kafka/offset-metadata.test.ts',
   'test/adapters/kafka/*lineage-source.test.ts',
   'test/cli/lineage.test.ts',
   'test/cli/topics-check.test.ts',

@@ -1,6 +1,6 @@
 /**
  * The raw Kafka client's ceiling on this machine and broker: the same library
- * and producer settings as the shop's bus (src/adapters/bus/kafka.ts), the
+ * and producer settings as the shop's bus (src/adapters/kafka/kafka-bus.ts), the
  * same partition count, and messages the size of the shop's own events, with
  * no shop logic at all.
  */

@@ -9,8 +9,8 @@
  */
 import { join } from 'node:path';
 import pino from 'pino';
-import { createKafkaBus } from '../../src/adapters/bus/kafka.js';
 import { KafkaClients } from '../../src/adapters/kafka/client.js';
+import { createKafkaBus } from '../../src/adapters/kafka/kafka-bus.js';
 import { DeliveryStore } from '../../src/adapters/sqlite/delivery-store.js';
 import { OrdersStore } from '../../src/adapters/sqlite/orders-store.js';
 import { loadSettings } from '../../src/config/settings.js';

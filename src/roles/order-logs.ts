@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
-import { outsideTransaction } from '../adapters/bus/transaction-context.js';
+import { outsideTransaction } from '../adapters/kafka/transaction-context.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
 import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT, type OrderLogValue } from '../adapters/logs/order-log-line.js';
 import type { OrderLogSink } from '../adapters/logs/order-log-sink.js';

@@ -50,7 +50,7 @@ export async function createBus(settings: Settings, logs: LoggerFactory): Promis
       deadLetterTopic: settings.topics.deadLetter,
     });
   }
-  const { createKafkaBus } = await import('../adapters/bus/kafka.js');
+  const { createKafkaBus } = await import('../adapters/kafka/kafka-bus.js');
   return createKafkaBus({ settings, log: logs.forRole('kafka') });
 }
 

@@ -102,6 +102,8 @@ export interface PartitionRef {
 export interface PartitionOffset extends PartitionRef {
   /** The next offset to read, as a decimal string. */
   offset: string;
+  /** Committed with the offset (Kafka's offset metadata, at most 4,096 bytes by default). */
+  metadata?: string;
 }
 
 /** Part of a partition to read: from an offset or a time (or the start), up to an end offset (exclusive). */

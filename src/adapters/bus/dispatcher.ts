@@ -1,4 +1,6 @@
 import type { Logger } from 'pino';
+import { backoffDelay, pauseFor } from '../../domain/backoff.js';
+import { type Clock, systemClock } from '../../domain/clock.js';
 import type { DeadLetterReason } from '../../domain/headers.js';
 import type { BusRecord, DispatchObserver, FailureKind, RecordHandler, RetryPolicy } from './bus.js';
 import { classifyFailure } from './failures.js';
@@ -7,8 +9,14 @@ import { OffsetTracker } from './offset-tracker.js';
 export interface DispatcherOptions {
   capacity: number;
   handle: RecordHandler;
-  /** Called with the next offset to read once every record before it is done. */
+  /**
+   * Called with the next offset to read once every record before it is done:
+   * at most once per partition per turn of the event loop, with the furthest
+   * position that turn reached (records finishing together commit together).
+   */
   commit: (topic: string, partition: number, nextOffset: string) => void;
+  /** Back-off waits and the stop's grace period; the system clock when not given. */
+  clock?: Clock | undefined;
   /** Publishes a record that can never be worked on to the dead-letter topic; rejects when it could not. */
   deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown) => Promise<void>;
   log: Logger;
@@ -57,13 +65,18 @@ export class Dispatcher {
   private readonly keyTails = new Map<string, Promise<void>>();
   private readonly epochs = new Map<string, number>();
   private readonly roomWaiters: Array<() => void> = [];
+  /** Committable positions reached this turn, told to `commit` together at its end. */
+  private readonly positions = new Map<string, { topic: string; partition: number; nextOffset: string }>();
+  private positionsScheduled = false;
   private stopping = false;
   private full = false;
 
   private readonly queueLimit: number;
+  private readonly clock: Clock;
 
   constructor(private readonly options: DispatcherOptions) {
     this.queueLimit = options.queueLimit ?? Math.max(options.capacity * 4, 256);
+    this.clock = options.clock ?? systemClock;
   }
 
   /** Records taken on and not yet done (running or queued). */
@@ -92,16 +105,26 @@ export class Dispatcher {
    * dispatched in offset order.
    */
   dispatch(record: BusRecord): boolean {
+    return this.dispatchBatch([record]);
+  }
+
+  /**
+   * Takes on a batch of one partition's records, in offset order, in one call;
+   * false (and none of them taken) when we are stopping. The batch may go past
+   * the queue limit: the consumer pauses fetching then, as for one record.
+   */
+  dispatchBatch(records: readonly BusRecord[]): boolean {
     if (this.stopping) return false;
-    const partitionKey = OffsetTracker.key(record.topic, record.partition);
-    const accepted: Accepted = {
-      record,
-      partitionKey,
-      epoch: this.epochs.get(partitionKey) ?? 0,
-      abort: new AbortController(),
-    };
-    this.tracker.start(record.topic, record.partition, record.offset);
-    this.queue.push(accepted);
+    const first = records[0];
+    if (!first) return true;
+    const partitionKey = OffsetTracker.key(first.topic, first.partition);
+    const epoch = this.epochs.get(partitionKey) ?? 0;
+    this.tracker.startBatch(
+      first.topic,
+      first.partition,
+      records.map((record) => record.offset),
+    );
+    for (const record of records) this.queue.push({ record, partitionKey, epoch, abort: new AbortController() });
     this.pump();
     if (!this.full && this.load >= this.queueLimit) {
       this.full = true;
@@ -118,6 +141,11 @@ export class Dispatcher {
   revoke(topic: string, partition: number): void {
     const partitionKey = OffsetTracker.key(topic, partition);
     this.epochs.set(partitionKey, (this.epochs.get(partitionKey) ?? 0) + 1);
+    // What finished before the revoke is done: its position is told now, while the
+    // partition can still be committed, not dropped with the rest.
+    const reached = this.positions.get(partitionKey);
+    this.positions.delete(partitionKey);
+    if (reached) this.tell([reached]);
     this.tracker.forget(topic, partition);
     for (let index = this.queue.length - 1; index >= 0; index -= 1) {
       if (this.queue[index]?.partitionKey === partitionKey) this.queue.splice(index, 1);
@@ -133,14 +161,13 @@ export class Dispatcher {
     this.stopping = true;
     this.queue.splice(0);
     for (const wake of this.roomWaiters.splice(0)) wake();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, graceMs);
-    });
-    await Promise.race([Promise.allSettled([...this.running]), timeout]);
-    clearTimeout(timer);
+    const grace = new AbortController();
+    await Promise.race([Promise.allSettled([...this.running]), pauseFor(this.clock, graceMs, grace.signal)]);
+    grace.abort();
     for (const item of this.inFlight) item.abort.abort(new Error('the consumer is stopping'));
     await Promise.allSettled([...this.running]);
+    // What finished is committed by the caller next: it must hear of it now, not next turn.
+    this.tellPositions();
   }
 
   private pump(): void {
@@ -195,12 +222,32 @@ export class Dispatcher {
   private acknowledge(item: Accepted): void {
     const { record } = item;
     if ((this.epochs.get(item.partitionKey) ?? 0) !== item.epoch) return;
-    const next = this.tracker.finish(record.topic, record.partition, record.offset);
-    if (next === undefined) return;
-    try {
-      this.options.commit(record.topic, record.partition, next);
-    } catch (err) {
-      this.options.log.warn({ err, ...where(record) }, 'could not record a commit; the record may be read again');
+    const nextOffset = this.tracker.finish(record.topic, record.partition, record.offset);
+    if (nextOffset === undefined) return;
+    this.positions.set(item.partitionKey, { topic: record.topic, partition: record.partition, nextOffset });
+    if (!this.positionsScheduled) {
+      this.positionsScheduled = true;
+      setImmediate(() => this.tellPositions());
+    }
+  }
+
+  private tellPositions(): void {
+    this.positionsScheduled = false;
+    const positions = [...this.positions.values()];
+    this.positions.clear();
+    this.tell(positions);
+  }
+
+  private tell(positions: Array<{ topic: string; partition: number; nextOffset: string }>): void {
+    for (const { topic, partition, nextOffset } of positions) {
+      try {
+        this.options.commit(topic, partition, nextOffset);
+      } catch (err) {
+        this.options.log.warn(
+          { err, topic, partition, nextOffset },
+          'could not record a commit; records may be read again',
+        );
+      }
     }
   }
 
@@ -213,7 +260,8 @@ export class Dispatcher {
     const { signal } = item.abort;
     const classify = this.options.classify ?? classifyFailure;
     const { maxAttempts, initialDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
-    let delay = initialDelayMs;
+    const backoff = { initialMs: initialDelayMs, maxMs: maxDelayMs };
+    let failures = 0;
     let transientFailures = 0;
     for (;;) {
       if (signal.aborted) return 'abandoned';
@@ -237,8 +285,8 @@ export class Dispatcher {
           // The broker is away: the outage is logged once by the bus, not once per record.
           this.options.log.debug({ err, ...where(record) }, 'broker unavailable; waiting to retry');
         }
-        if (!(await pause(delay, signal))) return 'abandoned';
-        delay = Math.min(delay * 2, maxDelayMs);
+        failures += 1;
+        if (!(await pauseFor(this.clock, backoffDelay(backoff, failures), signal))) return 'abandoned';
       }
     }
   }
@@ -252,18 +300,17 @@ export class Dispatcher {
     const { record } = item;
     const { signal } = item.abort;
     const { initialDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
+    const backoff = { initialMs: initialDelayMs, maxMs: Math.max(maxDelayMs, 30_000) };
     const detail = error instanceof Error ? error.message : String(error);
     this.options.log.error({ ...where(record), reason, error: detail }, `sending the record to the dead-letter topic`);
-    let delay = initialDelayMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt += 1) {
       try {
         await this.options.deadLetter(record, reason, error);
         return 'dead_lettered';
       } catch (err) {
         if (signal.aborted) return 'abandoned';
         this.options.log.warn({ err, ...where(record) }, 'could not publish a dead letter; retrying');
-        if (!(await pause(delay, signal))) return 'abandoned';
-        delay = Math.min(delay * 2, Math.max(maxDelayMs, 30_000));
+        if (!(await pauseFor(this.clock, backoffDelay(backoff, attempt), signal))) return 'abandoned';
       }
     }
   }
@@ -271,20 +318,4 @@ export class Dispatcher {
 
 function where(record: BusRecord) {
   return { topic: record.topic, partition: record.partition, offset: record.offset, orderId: record.key };
-}
-
-/** Waits `ms`; false when `signal` aborted first. */
-function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve(false);
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve(true);
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }

@@ -84,7 +84,7 @@ export function deadLettersCommand(program: Command): Command {
             'dead-letters reads the dead-letter topic on Kafka: give --config FILE. On the embedded bus the dead letters live in the memory of the running `pizza all`: give --from with the operator address it printed at start.',
           );
         }
-        const { createKafkaBus } = await import('../../adapters/bus/kafka.js');
+        const { createKafkaBus } = await import('../../adapters/kafka/kafka-bus.js');
         const bus = await createKafkaBus({ settings, log: pino({ level: 'warn' }, pino.destination(2)) });
         try {
           await bus.requireTopics([settings.topics.deadLetter]);

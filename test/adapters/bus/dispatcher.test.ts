@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord } from '../../../src/adapters/bus/bus.js';
 import { Dispatcher } from '../../../src/adapters/bus/dispatcher.js';
+import { FakeClock } from '../../support/fake-clock.js';
 
 const log = pino({ level: 'silent' });
 
@@ -102,6 +103,169 @@ describe('dispatcher', () => {
     releases.shift()?.();
     await until(() => rooms === 1, 'room at half the limit');
     for (const release of releases) release();
+    await dispatcher.drain(100);
+  });
+});
+
+describe('dispatcher: batches', () => {
+  it('takes a batch of one partition in one call, and tells one commit for what finished in one turn', async () => {
+    const handled: string[] = [];
+    const commits: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 8,
+      log,
+      handle: async (item) => {
+        handled.push(item.offset);
+      },
+      commit: (topic, partition, next) => commits.push(`${topic}[${partition}]@${next}`),
+      deadLetter: async () => {},
+    });
+    const batch = [0, 1, 2, 3].map((offset) => record(`dddd000${offset}`, offset + 10));
+    expect(dispatcher.dispatchBatch(batch)).toBe(true);
+    expect(dispatcher.load).toBe(4);
+    await until(() => commits.length > 0, 'a commit');
+    expect(handled.sort()).toEqual(['10', '11', '12', '13']);
+    expect(commits).toEqual(['t[0]@14']);
+    await dispatcher.drain(100);
+  });
+
+  it('keeps one key in order within a batch and commits only up to the first unfinished record', async () => {
+    const started: string[] = [];
+    const releases = new Map<string, () => void>();
+    const commits: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 8,
+      log,
+      handle: (item) =>
+        new Promise<void>((resolve) => {
+          started.push(item.offset);
+          releases.set(item.offset, resolve);
+        }),
+      commit: (_topic, _partition, next) => commits.push(next),
+      deadLetter: async () => {},
+    });
+    // Offsets 0 and 2 share a key; 1 is another order.
+    dispatcher.dispatchBatch([record('eeee0001', 0), record('eeee0002', 1), record('eeee0001', 2)]);
+    await until(() => started.length === 2, 'the first record of each key');
+    expect(started).toEqual(['0', '1']);
+    releases.get('1')?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(commits).toEqual([]);
+    releases.get('0')?.();
+    await until(() => started.length === 3, 'the key’s next record after the first');
+    await until(() => commits.includes('2'), 'the commit past the first two');
+    releases.get('2')?.();
+    await until(() => commits.includes('3'), 'the batch committed');
+    await dispatcher.drain(100);
+  });
+
+  it('refuses a batch while stopping, and drops a revoked partition’s queued records without committing them', async () => {
+    const releases: Array<() => void> = [];
+    const commits: string[] = [];
+    const signals: AbortSignal[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 1,
+      log,
+      handle: (_item, signal) =>
+        new Promise<void>((resolve, reject) => {
+          signals.push(signal);
+          releases.push(resolve);
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
+      commit: (_topic, _partition, next) => commits.push(next),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatchBatch([record('ffff0001', 0), record('ffff0002', 1), record('ffff0003', 2)]);
+    await until(() => signals.length === 1, 'the first record running');
+    dispatcher.revoke('t', 0);
+    expect(signals[0]?.aborted).toBe(true);
+    await until(() => dispatcher.load === 0, 'the revoked records gone');
+    expect(commits).toEqual([]);
+    await dispatcher.drain(100);
+    expect(dispatcher.dispatchBatch([record('ffff0004', 3)])).toBe(false);
+  });
+
+  it('waits out a transient failure on its clock, doubling the wait, and gives the record up when revoked', async () => {
+    const clock = new FakeClock();
+    let attempts = 0;
+    const outcomes: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 1,
+      log,
+      clock,
+      retry: { maxAttempts: 10, initialDelayMs: 100, maxDelayMs: 250 },
+      handle: async () => {
+        attempts += 1;
+        throw new Error('database is locked');
+      },
+      commit: () => {},
+      deadLetter: async () => {},
+      observer: { started: () => {}, failed: () => {}, finished: (_r, _s, outcome) => outcomes.push(outcome) },
+      classify: () => 'transient',
+    });
+    dispatcher.dispatch(record('gggg0001', 0));
+    await clock.whenSleeping();
+    expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([100]);
+    await clock.advance(100);
+    await clock.whenSleeping();
+    expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([200]);
+    await clock.advance(200);
+    await clock.whenSleeping();
+    expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([250]);
+    expect(attempts).toBe(3);
+    dispatcher.revoke('t', 0);
+    await until(() => outcomes.length === 1, 'the record given up');
+    expect(outcomes).toEqual(['abandoned']);
+    expect(clock.sleeping).toEqual([]);
+    await dispatcher.drain(100);
+  });
+
+  it('waits its grace period on its clock when stopping, then aborts what still runs', async () => {
+    const clock = new FakeClock();
+    const signals: AbortSignal[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 1,
+      log,
+      clock,
+      handle: (_item, signal) =>
+        new Promise<void>((_resolve, reject) => {
+          signals.push(signal);
+          signal.addEventListener('abort', () => reject(signal.reason));
+        }),
+      commit: () => {},
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('hhhh0001', 0));
+    await until(() => signals.length === 1, 'the record running');
+    const drained = dispatcher.drain(5_000);
+    await clock.whenSleeping();
+    expect(signals[0]?.aborted).toBe(false);
+    await clock.advance(5_000);
+    await drained;
+    expect(signals[0]?.aborted).toBe(true);
+  });
+});
+
+describe('dispatcher: revoke', () => {
+  it('tells the position reached before a revoke at once, so it is committed while the partition is still ours', async () => {
+    const commits: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      handle: async () => {},
+      commit: (_topic, _partition, next) => commits.push(next),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatchBatch([record('iiii0001', 0), record('iiii0002', 1)]);
+    // Both finish within this turn (microtasks only); their position would be told at its end.
+    for (let hops = 0; hops < 100 && dispatcher.load > 0; hops += 1) await Promise.resolve();
+    expect(dispatcher.load).toBe(0);
+    expect(commits).toEqual([]);
+    dispatcher.revoke('t', 0);
+    expect(commits).toEqual(['2']);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(commits).toEqual(['2']);
     await dispatcher.drain(100);
   });
 });

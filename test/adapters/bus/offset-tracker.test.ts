@@ -31,4 +31,26 @@ describe('OffsetTracker', () => {
     tracker.start('t', 0, '9007199254740993');
     expect(tracker.finish('t', 0, '9007199254740993')).toBe('9007199254740994');
   });
+
+  it('starts a batch of a partition at once, and commits across it in order', () => {
+    const tracker = new OffsetTracker();
+    tracker.startBatch('t', 0, ['20', '21', '22']);
+    tracker.start('t', 0, '23');
+    expect(tracker.finish('t', 0, '21')).toBeUndefined();
+    expect(tracker.finish('t', 0, '20')).toBe('22');
+    expect(tracker.inFlight()).toBe(2);
+    expect(tracker.finish('t', 0, '23')).toBeUndefined();
+    expect(tracker.finish('t', 0, '22')).toBe('24');
+    expect(tracker.inFlight()).toBe(0);
+  });
+
+  it('keeps committing in order across thousands of records, the committed ones dropped on the way', () => {
+    const tracker = new OffsetTracker();
+    const offsets = Array.from({ length: 3_000 }, (_, index) => String(index));
+    tracker.startBatch('t', 0, offsets);
+    for (let offset = 0; offset < 2_999; offset += 1)
+      expect(tracker.finish('t', 0, String(offset))).toBe(String(offset + 1));
+    expect(tracker.inFlight()).toBe(1);
+    expect(tracker.finish('t', 0, '2999')).toBe('3000');
+  });
 });

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
+import { createKafkaBus } from '../../../src/adapters/kafka/kafka-bus.js';
 import { kafkaLineageSource } from '../../../src/adapters/kafka/kafka-lineage-source.js';
 import type { Settings } from '../../../src/config/settings.js';
 import { buildLineage, type LineageModel, type LineageSample } from '../../../src/lineage/model.js';

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
-import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
-import { requireTopics } from '../kafka/topics.js';
+import { type Clock, systemClock } from '../../domain/clock.js';
 import type {
   Bus,
   BusRecord,
@@ -12,10 +11,13 @@ import type {
   PartitionRef,
   SubscribeOptions,
   Subscription,
-} from './bus.js';
-import { deadLetterFor } from './dead-letter.js';
-import { readRanges, readWholeTopic } from './kafka-read.js';
-import { subscribeKafka } from './kafka-subscription.js';
+} from '../bus/bus.js';
+import { deadLetterFor } from '../bus/dead-letter.js';
+import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
+import type { FetchPacer } from './group/consume-loop.js';
+import { subscribeKafka } from './group/subscription.js';
+import { readRanges, readWholeTopic } from './read.js';
+import { requireTopics } from './topics.js';
 import { captureIfTransactional } from './transaction-context.js';
 
 export interface KafkaBusOptions {
@@ -23,6 +25,13 @@ export interface KafkaBusOptions {
   log: Logger;
   /** How long `stop()` waits for records in flight before handing them back. */
   shutdownGraceMs?: number;
+  /** Back-off waits, commit intervals and grace periods; the system clock when not given. */
+  clock?: Clock;
+  /**
+   * Makes each subscription's consume loop's pacer (`src/adapters/kafka/fetch-pacer.ts`):
+   * it holds the next pull a few ms when records arrive fast. None: the loop never holds.
+   */
+  pacer?: () => FetchPacer;
 }
 
 /**
@@ -184,6 +193,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         return subscribeKafka(clients, subscribeOptions, {
           transactional,
           shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
+          clock: options.clock ?? systemClock,
+          pacer: options.pacer?.(),
           sessionTimeoutMs: settings.shop.sessionTimeoutMs,
           heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,
           deadLetter: async (record, reason, error) => {

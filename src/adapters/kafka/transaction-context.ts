@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Delivery, OutgoingHeaders } from './bus.js';
+import type { Delivery, OutgoingHeaders } from '../bus/bus.js';
 
 export interface CapturedMessage {
   topic: string;

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
-import { createKafkaBus } from '../../../src/adapters/bus/kafka.js';
 import { KafkaClients } from '../../../src/adapters/kafka/client.js';
+import { createKafkaBus } from '../../../src/adapters/kafka/kafka-bus.js';
 import { HEADERS } from '../../../src/domain/headers.js';
 import { PizzaError } from '../../../src/errors.js';
 import {
@@ -12,7 +12,7 @@ import {
   kafkaTestSettings,
   randomName,
 } from '../../support/kafka.js';
-import { busContract } from './contract.js';
+import { busContract } from '../bus/contract.js';
 
 const log = pino({ level: 'silent' });
 

@@ -1,14 +1,29 @@
 import type { Logger } from 'pino';
-import type { KafkaConsumer, KafkaProducer } from '../kafka/client.js';
-import { kafkaErrorVerdict } from '../kafka/errors.js';
+import { retryUntilDone } from '../../domain/backoff.js';
+import { type Clock, systemClock } from '../../domain/clock.js';
+import type { PartitionOffset } from '../bus/bus.js';
+import type { KafkaConsumer, KafkaProducer } from './client.js';
+import { kafkaErrorVerdict } from './errors.js';
 import type { CapturedMessage } from './transaction-context.js';
 
-/** The next offset to read of one partition, as a transaction commits it. */
-export interface PartitionPosition {
-  topic: string;
-  partition: number;
-  offset: string;
+/** The next offset to read of one partition, as a transaction commits it, with its metadata if any. */
+export type PartitionPosition = PartitionOffset;
+
+/** What the transactional sender uses of the client's internal (rdkafka-style) clients. */
+interface InternalProducer {
+  sendOffsetsToTransaction(
+    offsets: Array<{ topic: string; partition: number; offset: number; metadata?: string }>,
+    consumer: unknown,
+    timeoutMs: number,
+    callback: (err: unknown) => void,
+  ): void;
 }
+interface WithInternalClient<T> {
+  _getInternalClient(): T | null;
+}
+
+/** How long librdkafka may take to add the offsets to the transaction (the client's own default). */
+const SEND_OFFSETS_TIMEOUT_MS = 5_000;
 
 /**
  * Exactly-once: what each done record published, held until the transaction
@@ -71,6 +86,8 @@ export interface TransactionalSenderOptions {
   log: Logger;
   /** True once the subscription stops: a replacement is not worth waiting for then. */
   stopping: () => boolean;
+  /** The waits between attempts to make a replacement; the system clock when not given. */
+  clock?: Clock | undefined;
   /** How often a commit that timed out is resumed before the transaction is given up. */
   commitAttempts?: number;
 }
@@ -116,7 +133,7 @@ export class TransactionalSender {
   send(consumer: KafkaConsumer, messages: CapturedMessage[], positions: PartitionPosition[]): Promise<void> {
     return this.serially(async (transaction) => {
       if (messages.length > 0) await transaction.sendBatch({ topicMessages: byTopic(messages) });
-      await transaction.sendOffsets({ consumer, topics: offsetsByTopic(positions) });
+      await sendOffsetsToTransaction(transaction, consumer, positions);
       this.inDoubt = messages;
       await this.commit(transaction);
     });
@@ -142,7 +159,7 @@ export class TransactionalSender {
       const markers = [...touched.values()].map(({ topic, key }) => ({ topic, key, value: null }));
       if (markers.length > 0) await transaction.sendBatch({ topicMessages: byTopic(markers) });
       try {
-        await transaction.sendOffsets({ consumer, topics: offsetsByTopic(positions) });
+        await sendOffsetsToTransaction(transaction, consumer, positions);
       } catch (err) {
         // The group's partition joined the transaction before the offsets were refused, if it did at all.
         this.options.log.debug({ err }, 'offsets refused while settling; aborting all the same');
@@ -209,16 +226,15 @@ export class TransactionalSender {
   private async replace(stuck: KafkaProducer): Promise<void> {
     if (stuck !== this.producer) return;
     await stuck.disconnect().catch(() => {});
-    for (let attempt = 1; !this.options.stopping(); attempt += 1) {
-      try {
-        this.producer = await this.options.renew();
-        this.options.log.info('transactional producer replaced');
-        return;
-      } catch (err) {
-        this.options.log.debug({ err, attempt }, 'could not make a new transactional producer yet');
-        await new Promise((resolve) => setTimeout(resolve, Math.min(1_000 * attempt, 5_000)));
-      }
-    }
+    const renewed = await retryUntilDone(this.options.clock ?? systemClock, () => this.options.renew(), {
+      backoff: { initialMs: 1_000, maxMs: 5_000 },
+      moot: this.options.stopping,
+      onFailure: (err, attempt) =>
+        this.options.log.debug({ err, attempt }, 'could not make a new transactional producer yet'),
+    });
+    if (!renewed) return;
+    this.producer = renewed;
+    this.options.log.info('transactional producer replaced');
   }
 }
 
@@ -231,10 +247,31 @@ function byTopic(messages: CapturedMessage[]) {
   }));
 }
 
-function offsetsByTopic(positions: PartitionPosition[]) {
-  const grouped = new Map<string, Array<{ partition: number; offset: string }>>();
-  for (const { topic, partition, offset } of positions) {
-    grouped.set(topic, [...(grouped.get(topic) ?? []), { partition, offset }]);
+/**
+ * Adds the consumer's offsets to the open transaction through the rdkafka-style
+ * call, which carries each offset's metadata to the group (the KafkaJS-style
+ * `sendOffsets` drops it). The KafkaJS-style producer still begins and commits
+ * the transaction: both share one librdkafka handle.
+ */
+function sendOffsetsToTransaction(
+  transaction: KafkaProducer,
+  consumer: KafkaConsumer,
+  positions: PartitionPosition[],
+): Promise<void> {
+  const producer = (transaction as unknown as WithInternalClient<InternalProducer>)._getInternalClient();
+  const internalConsumer = (consumer as unknown as WithInternalClient<unknown>)._getInternalClient();
+  if (!producer || !internalConsumer) {
+    return Promise.reject(new Error('the transactional producer or its consumer is not connected'));
   }
-  return [...grouped].map(([topic, partitions]) => ({ topic, partitions }));
+  const offsets = positions.map(({ topic, partition, offset, metadata }) => ({
+    topic,
+    partition,
+    offset: Number(offset),
+    ...(metadata === undefined ? {} : { metadata }),
+  }));
+  return new Promise((resolve, reject) =>
+    producer.sendOffsetsToTransaction(offsets, internalConsumer, SEND_OFFSETS_TIMEOUT_MS, (err) =>
+      err ? reject(err) : resolve(),
+    ),
+  );
 }

@@ -1,10 +1,13 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { HeldOutputs, TransactionalSender } from '../../../src/adapters/bus/kafka-transactions.js';
 import type { KafkaConsumer, KafkaProducer } from '../../../src/adapters/kafka/client.js';
+import { HeldOutputs, TransactionalSender } from '../../../src/adapters/kafka/transactions.js';
+import { FakeClock } from '../../support/fake-clock.js';
 
 const log = pino({ level: 'silent' });
-const consumer = {} as KafkaConsumer;
+/** The rdkafka-style consumer behind the KafkaJS one, which the offsets are sent with. */
+const internalConsumer = { name: 'internal consumer' };
+const consumer = { _getInternalClient: () => internalConsumer } as unknown as KafkaConsumer;
 const positions = [{ topic: 'in', partition: 0, offset: '5' }];
 const message = (value: string) => ({ topic: 'out', key: 'k', value: Buffer.from(value) });
 
@@ -26,6 +29,7 @@ interface SentBatch {
 function fakeProducer(name: string, failures: Partial<Record<Step, unknown[]>> = {}) {
   const calls: string[] = [];
   const batches: SentBatch[] = [];
+  const sentOffsets: Array<{ offsets: unknown[]; consumer: unknown }> = [];
   const step = async (what: Step) => {
     calls.push(what);
     const failure = failures[what]?.shift();
@@ -35,6 +39,7 @@ function fakeProducer(name: string, failures: Partial<Record<Step, unknown[]>> =
     name,
     calls,
     batches,
+    sentOffsets,
     disconnected: false,
     transaction: async () => {
       await step('transaction');
@@ -44,7 +49,18 @@ function fakeProducer(name: string, failures: Partial<Record<Step, unknown[]>> =
       batches.push(batch);
       return step('sendBatch');
     },
-    sendOffsets: () => step('sendOffsets'),
+    // The offsets go through the rdkafka-style client, which keeps their metadata.
+    _getInternalClient: () => ({
+      sendOffsetsToTransaction: (
+        offsets: unknown[],
+        offsetsConsumer: unknown,
+        _timeoutMs: number,
+        callback: (err: unknown) => void,
+      ) => {
+        sentOffsets.push({ offsets, consumer: offsetsConsumer });
+        step('sendOffsets').then(() => callback(null), callback);
+      },
+    }),
     commit: () => step('commit'),
     abort: () => step('abort'),
     disconnect: async () => {
@@ -131,10 +147,12 @@ describe('exactly-once transactions', () => {
     expect(made[0]?.calls).toEqual(['transaction', 'sendOffsets', 'commit']);
   });
 
-  it('keeps trying to make a replacement until one starts', async () => {
+  it('keeps trying to make a replacement until one starts, waiting on its clock between attempts', async () => {
     const producer = fakeProducer('first', { transaction: [new Error('fatal')] });
+    const clock = new FakeClock();
     let attempts = 0;
     const transactionalSender = new TransactionalSender({
+      clock,
       producer: producer as unknown as KafkaProducer,
       renew: async () => {
         attempts += 1;
@@ -144,8 +162,35 @@ describe('exactly-once transactions', () => {
       log,
       stopping: () => false,
     });
-    await expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('fatal');
+    const sending = expect(transactionalSender.send(consumer, [], positions)).rejects.toThrow('fatal');
+    await clock.whenSleeping();
+    expect(attempts).toBe(1);
+    expect(clock.sleeping.map((sleep) => sleep.ms)).toEqual([1_000]);
+    await clock.advance(1_000);
+    await sending;
     expect(attempts).toBe(2);
+  });
+
+  it('sends the offsets with their metadata through the rdkafka-style client, with the consumer behind the KafkaJS one', async () => {
+    const producer = fakeProducer('first');
+    const { transactionalSender } = sender(producer);
+    await transactionalSender.send(
+      consumer,
+      [],
+      [
+        { topic: 'in', partition: 0, offset: '5', metadata: 'done:7,9' },
+        { topic: 'in', partition: 1, offset: '12' },
+      ],
+    );
+    expect(producer.sentOffsets).toEqual([
+      {
+        consumer: internalConsumer,
+        offsets: [
+          { topic: 'in', partition: 0, offset: 5, metadata: 'done:7,9' },
+          { topic: 'in', partition: 1, offset: 12 },
+        ],
+      },
+    ]);
   });
 });
 

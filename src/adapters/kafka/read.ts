@@ -1,6 +1,6 @@
 import pkg from '@confluentinc/kafka-javascript';
-import type { KafkaAdmin, KafkaClients } from '../kafka/client.js';
-import type { BusRecord, PartitionOffset, PartitionRange, RecordHeaders } from './bus.js';
+import type { BusRecord, PartitionOffset, PartitionRange, RecordHeaders } from '../bus/bus.js';
+import type { KafkaAdmin, KafkaClients } from './client.js';
 
 const { KafkaConsumer } = pkg;
 

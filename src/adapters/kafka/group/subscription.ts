@@ -1,0 +1,318 @@
+import type { Clock } from '../../../domain/clock.js';
+import type { DeadLetterReason } from '../../../domain/headers.js';
+import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscription } from '../../bus/bus.js';
+import { Dispatcher } from '../../bus/dispatcher.js';
+import type { KafkaClients, KafkaProducer } from '../client.js';
+import { type CapturedMessage, captureOutputs } from '../transaction-context.js';
+import { HeldOutputs, TransactionalSender } from '../transactions.js';
+import { CommitBatcher } from './commit-batcher.js';
+import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
+import { partitionKey } from './partitions.js';
+import { RebalanceHandler } from './rebalance.js';
+import { ExactlyOnceRestart } from './restart.js';
+
+export { recordHeaders } from './consume-loop.js';
+
+export interface KafkaSubscriptionSettings {
+  /**
+   * Exactly-once: a transactional producer of this subscription's own, and a
+   * way to make a new one with the same id when it is stuck. The outputs of a
+   * record are sent in the transaction that commits its offset.
+   */
+  transactional?:
+    | {
+        producer: KafkaProducer;
+        renew: () => Promise<KafkaProducer>;
+        /** The group's settled committed offsets of these partitions; rejects while some are not settled. */
+        committed: (partitions: PartitionRef[]) => Promise<PartitionOffset[]>;
+        /** Offsets unsettled for longer than this were stranded by a broker, not held by a live transaction. */
+        settleAfterMs: number;
+      }
+    | undefined;
+  /** How long `stop()` waits for records in flight before handing them back. */
+  shutdownGraceMs: number;
+  /** A member that stops heartbeating loses its partitions after this long: the crash failover time. */
+  sessionTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown) => Promise<void>;
+  clock: Clock;
+  /** Holds the next pull a few ms when records arrive fast; without one, the loop never holds. */
+  pacer?: FetchPacer | undefined;
+}
+
+/** How long subscribe waits to join the group; a member that joined has a defined share of the work. */
+const JOIN_WAIT_MS = 30_000;
+/** Done offsets are gathered for this long and committed together, not one request per record. */
+const COMMIT_INTERVAL_MS = 100;
+/** Most records per `eachBatch` call (the client's default is 32). */
+const MAX_BATCH_SIZE = 500;
+/** With a pacer: records librdkafka keeps queued per partition before it stops fetching it. */
+const PACED_QUEUED_MIN_MESSAGES = 1;
+
+/**
+ * One consumer group member, wired from its parts: the consume loop hands each
+ * batch to the Dispatcher, which runs up to `capacity` records at once and
+ * says which offsets are safe to commit; the commit batcher commits them (in
+ * exactly-once mode, in a transaction with the records' outputs); the
+ * rebalance handler keeps which partitions are ours; the exactly-once restart
+ * reads again from the last commit after a failed transaction.
+ */
+export async function subscribeKafka(
+  clients: KafkaClients,
+  options: SubscribeOptions,
+  settings: KafkaSubscriptionSettings,
+): Promise<Subscription> {
+  const { log } = options;
+  const { clock, transactional } = settings;
+  let stopping = false;
+  const isStopping = () => stopping;
+  let joined!: () => void;
+  const firstAssignment = new Promise<void>((resolve) => {
+    joined = resolve;
+  });
+
+  /** Exactly-once: sends each flush's outputs and offsets in one transaction. */
+  const sender = transactional
+    ? new TransactionalSender({
+        producer: transactional.producer,
+        renew: transactional.renew,
+        log,
+        clock,
+        stopping: isStopping,
+      })
+    : undefined;
+  /** Exactly-once: each done record's outputs, until the transaction that commits its offset. */
+  const outputs = new HeldOutputs();
+
+  // The consumer comes last (its config names the rebalance callback): the parts reach it through this.
+  const consumerRef: { current?: ReturnType<KafkaClients['consumer']> } = {};
+  const fetching = new PausedPartitions(
+    {
+      pause: (topics) => consumerRef.current?.pause(topics),
+      resume: (topics) => consumerRef.current?.resume(topics),
+    },
+    log,
+    isStopping,
+  );
+
+  const commits: CommitBatcher = new CommitBatcher({
+    clock,
+    intervalMs: COMMIT_INTERVAL_MS,
+    log,
+    owns: (key) => rebalance.owns(key),
+    stopping: isStopping,
+    send: async (positions) => {
+      const consumer = consumerRef.current;
+      if (!consumer) return;
+      if (sender) return commitTransaction(sender, positions);
+      await consumer.commitOffsets(positions);
+      clients.watch.reachable();
+    },
+    failed: (err, positions) =>
+      // During an outage the watch reports it; each failed commit is detail.
+      (clients.watch.state().up ? log.warn.bind(log) : log.debug.bind(log))(
+        { err, offsets: positions },
+        'commit failed; the records will be redelivered if not committed later',
+      ),
+  });
+
+  /** Exactly-once: one transaction with the ready outputs of the positions' partitions and their offsets. */
+  const commitTransaction = async (activeSender: TransactionalSender, positions: PartitionOffset[]) => {
+    const consumer = consumerRef.current;
+    if (!consumer) return;
+    // Taken now: outputs released while this transaction is under way belong to the next one.
+    const messages = outputs.take(positions.map((tp) => partitionKey(tp.topic, tp.partition)));
+    try {
+      await activeSender.send(consumer, messages, positions);
+      clients.watch.reachable();
+    } catch (err) {
+      // The transaction is gone, and with it the outputs: the records must be worked on again.
+      (clients.watch.state().up ? log.error.bind(log) : log.warn.bind(log))(
+        { err },
+        'a transaction failed; working on its records again from the last commit',
+      );
+      await restart?.startOver();
+    }
+  };
+
+  const dispatcher = new Dispatcher({
+    capacity: options.capacity,
+    clock,
+    // Exactly-once: what the handler publishes is kept for the transaction, and only
+    // what a successful attempt published (a failed attempt's outputs are dropped, and so
+    // are those of work taken back meanwhile: its record is read again).
+    handle: sender
+      ? async (record, signal) => {
+          const messages: CapturedMessage[] = [];
+          await captureOutputs(messages, () => options.handle(record, signal));
+          if (!signal.aborted) outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
+        }
+      : options.handle,
+    retry: options.retry,
+    observer: options.observer,
+    deadLetter: sender
+      ? async (record, reason, error) => {
+          const messages: CapturedMessage[] = [];
+          await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
+          outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
+        }
+      : settings.deadLetter,
+    onRoom: () => fetching.resumeAll(),
+    log,
+    commit: (topic, partition, nextOffset) => {
+      const key = partitionKey(topic, partition);
+      if (!rebalance.owns(key)) return;
+      if (sender) outputs.release(key, nextOffset);
+      const position = { topic, partition, offset: nextOffset };
+      options.onCommit?.(position);
+      commits.add(position);
+    },
+  });
+
+  const restart =
+    transactional && sender
+      ? new ExactlyOnceRestart({
+          clock,
+          log,
+          // Read when used: the rebalance handler is made next, with the restart among its parts.
+          ownership: {
+            ownedPartitions: () => rebalance.ownedPartitions(),
+            get rebalances() {
+              return rebalance.rebalances;
+            },
+          },
+          committed: transactional.committed,
+          settleAfterMs: transactional.settleAfterMs,
+          settle: async (partitions) => {
+            const consumer = consumerRef.current;
+            if (consumer)
+              await sender.settle(
+                consumer,
+                partitions.map((tp) => ({ ...tp, offset: '0' })),
+              );
+          },
+          prepare: options.onAssigned,
+          discard: (partitions) => {
+            for (const { topic, partition } of partitions) dispatcher.revoke(topic, partition);
+            outputs.clear();
+            commits.clear();
+          },
+          seek: (position) => consumerRef.current?.seek(position),
+          resume: () => fetching.resumeAll(),
+          stopping: isStopping,
+        })
+      : undefined;
+
+  const rebalance: RebalanceHandler = new RebalanceHandler({
+    clock,
+    log,
+    exactlyOnce: sender !== undefined,
+    settle: restart ? (partitions, since) => restart.settledPositions(partitions, since) : undefined,
+    prepare: options.onAssigned,
+    stopping: isStopping,
+    joined: () => joined(),
+    assigned: (partitions) => {
+      for (const tp of partitions) restart?.forget(partitionKey(tp.topic, tp.partition));
+      // The client runs this after applying the assignment.
+      fetching.resumeAssigned(partitions);
+    },
+    revoked: (partitions) => {
+      for (const { topic, partition } of partitions) {
+        const key = partitionKey(topic, partition);
+        fetching.forget(key);
+        restart?.forget(key);
+        dispatcher.revoke(topic, partition);
+      }
+    },
+    flush: (keys) => commits.flush(keys),
+    forget: (keys) => {
+      commits.drop(keys);
+      for (const key of keys) outputs.forget(key);
+    },
+  });
+
+  const loop = new ConsumeLoop({
+    sink: dispatcher,
+    fetching,
+    owns: (key) => rebalance.owns(key),
+    restarting: (key) => restart?.isRestarting(key) ?? false,
+    stopping: isStopping,
+    exactlyOnce: sender !== undefined,
+    clock,
+    pacer: settings.pacer,
+  });
+
+  const consumer = clients.consumer(
+    clients.config(
+      // The client's KafkaJS mode would set 30 s; ours come from the settings, and [kafka] may override them.
+      {
+        'auto.offset.reset': 'earliest',
+        'session.timeout.ms': settings.sessionTimeoutMs,
+        'heartbeat.interval.ms': settings.heartbeatIntervalMs,
+        // librdkafka prefetches up to 64 MiB per consumer by default, and a process has a
+        // dozen consumers: 1 MiB is thousands of our records, more than the capacity ahead.
+        'queued.max.messages.kbytes': 1024,
+        'js.consumer.max.batch.size': MAX_BATCH_SIZE,
+        // With a pacer, librdkafka fetches a partition again only once its local queue is
+        // nearly empty, and checks for that often: the pacer's hold, not a fixed
+        // fetch.wait.max.ms, then decides how many records each fetch brings.
+        ...(settings.pacer ? { 'queued.min.messages': PACED_QUEUED_MIN_MESSAGES, 'fetch.queue.backoff.ms': 1 } : {}),
+      },
+      {
+        'group.id': options.groupId,
+        'client.id': options.clientId,
+        // Range keeps partition N of every subscribed topic on one member: deliver joins two topics by key.
+        'partition.assignment.strategy': 'range',
+        // We commit ourselves, only what the Dispatcher says is done.
+        'enable.auto.commit': false,
+        'allow.auto.create.topics': false,
+        'isolation.level': options.readUncommitted ? 'read_uncommitted' : 'read_committed',
+        rebalance_cb: rebalance.onRebalance as never,
+      },
+    ),
+  );
+  consumerRef.current = consumer;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: options.topics });
+  } catch (error) {
+    await consumer.disconnect().catch(() => {});
+    throw clients.connectionError(error);
+  }
+
+  await consumer.run({ eachBatch: loop.eachBatch as never, eachBatchAutoResolve: false });
+  const joinWait = new AbortController();
+  const timedOut = clock.sleep(JOIN_WAIT_MS, joinWait.signal).then(
+    () => true,
+    () => false,
+  );
+  if (await Promise.race([firstAssignment.then(() => false), timedOut])) {
+    log.warn(
+      { groupId: options.groupId },
+      `not in the consumer group after ${JOIN_WAIT_MS / 1000} s; consuming once it joins`,
+    );
+  }
+  joinWait.abort();
+  log.info({ groupId: options.groupId, topics: options.topics }, 'consumer started');
+
+  let stopped: Promise<void> | undefined;
+  let hasJoined = false;
+  void firstAssignment.then(() => {
+    hasJoined = true;
+  });
+  return {
+    joined: () => hasJoined && !stopped,
+    stop() {
+      stopped ??= (async () => {
+        stopping = true;
+        await dispatcher.drain(settings.shutdownGraceMs);
+        await commits.flush();
+        // Leaving the group revokes our partitions (the callback above) and hands them to the others.
+        await consumer.disconnect().catch((err: unknown) => log.warn({ err }, 'consumer did not disconnect cleanly'));
+        await sender?.close().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
+        commits.close();
+      })();
+      return stopped;
+    },
+  };
+}
