@@ -54,9 +54,9 @@ describe('TurnProducer', () => {
     expect(calls).toHaveLength(0);
     turns.endTurn();
     expect(calls.map((call) => [call.topic, call.keys])).toEqual([['orders', ['a', 'b', 'c']]]);
-    calls[0]?.settle.forEach((each, index) =>
-      each.resolve({ topic: 'orders', partition: index, offset: `${10 + index}` }),
-    );
+    calls[0]?.settle.forEach((each, index) => {
+      each.resolve({ topic: 'orders', partition: index, offset: `${10 + index}` });
+    });
     await expect(Promise.all(results)).resolves.toEqual([
       { topic: 'orders', partition: 0, offset: '10' },
       { topic: 'orders', partition: 1, offset: '11' },
