@@ -229,7 +229,7 @@ async function consumeRun(bootstrap: string, mode: ConsumeMode, rate: number, se
       ? {
           eachBatch: async ({ batch }) => {
             for (const message of batch.messages) seen(message.value);
-            const hold = pacer?.afterBatch(batch.messages.length, performance.now()) ?? 0;
+            const hold = pacer?.afterBatch(batch.messages.length, performance.now(), `${batch.partition}`) ?? 0;
             if (hold > 0) await new Promise((resolve) => setTimeout(resolve, hold));
           },
         }

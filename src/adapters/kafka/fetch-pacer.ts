@@ -37,6 +37,8 @@ export class FetchPacer {
   private lastBatchAt: number | undefined;
   /** When the loop was last let go to pull. */
   private lastReleaseAt = Number.NEGATIVE_INFINITY;
+  /** The partitions batches came from lately, and when. */
+  private readonly sources = new Map<string, number>();
 
   constructor(options: FetchPacerOptions = {}) {
     const settings = { ...FETCH_PACER_DEFAULTS, ...options };
@@ -51,15 +53,22 @@ export class FetchPacer {
     return ((this.recentRecords * Math.exp(-elapsed / this.smoothingMs)) / this.smoothingMs) * 1000;
   }
 
-  /** How many ms the loop holds before pulling again, after a batch of `records` handed over at `now`. */
-  afterBatch(records: number, now: number): number {
+  /**
+   * How many ms the loop holds before pulling again, after a batch of `records`
+   * handed over at `now`. `source` names the batch's partition where one fetch
+   * is handed over as a batch per partition (KafkaJS-style eachBatch): the hold
+   * is then shared among the partitions seen lately, so one fetch's batches
+   * together hold about one interval, not one each.
+   */
+  afterBatch(records: number, now: number, source = ''): number {
     const elapsed = this.lastBatchAt === undefined ? 0 : Math.max(0, now - this.lastBatchAt);
     this.recentRecords = this.recentRecords * Math.exp(-elapsed / this.smoothingMs) + Math.max(0, records);
     this.lastBatchAt = now;
+    this.sources.set(source, now);
+    for (const [seen, at] of this.sources) if (now - at > this.smoothingMs) this.sources.delete(seen);
     const busy = (this.recentRecords / this.smoothingMs) * 1000 > this.busyRecordsPerSecond;
-    const hold = busy
-      ? Math.min(this.minPullIntervalMs, Math.max(0, this.lastReleaseAt + this.minPullIntervalMs - now))
-      : 0;
+    const interval = this.minPullIntervalMs / Math.max(1, this.sources.size);
+    const hold = busy ? Math.min(interval, Math.max(0, this.lastReleaseAt + interval - now)) : 0;
     this.lastReleaseAt = now + hold;
     return hold;
   }

@@ -68,4 +68,19 @@ describe('FetchPacer', () => {
     expect(Math.max(...holds)).toBe(2);
     expect(pacer.afterBatch(1, 100 + 100)).toBe(0);
   });
+
+  it('shares one interval among the partitions whose batches one fetch hands over', () => {
+    const pacer = new FetchPacer();
+    let now = 0;
+    let cycles = 0;
+    // Four partitions, a batch each per fetch, 1,000 records a second in all.
+    while (now < 1_000) {
+      for (const partition of ['0', '1', '2', '3']) now += pacer.afterBatch(2, now, partition);
+      now += 0.5;
+      cycles += 1;
+    }
+    // About one 5 ms interval per fetch once busy, not four.
+    expect(cycles).toBeGreaterThan(170);
+    expect(cycles).toBeLessThan(260);
+  });
 });
