@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
 import { requireTopics } from '../kafka/topics.js';
+import { type NativeProducer, produceEach, TurnProducer } from '../kafka/turn-producer.js';
 import type {
   Bus,
   BusRecord,
@@ -79,6 +80,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     throw clients.connectionError(error);
   }
   log.info({ bootstrapServers: clients.bootstrapServers }, 'connected to Kafka');
+  // A turn's publishes go to the client together, each still settled by its own delivery report.
+  const native = (producer as unknown as { _getInternalClient(): NativeProducer })._getInternalClient();
+  const turns = new TurnProducer({ send: produceEach(native) });
   clients.watch.probe = () => admin.listTopics({ timeout: 3_000 });
 
   const subscriptions = new Set<Subscription>();
@@ -94,11 +98,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     // Exactly-once: inside a role's work on a record, the output waits for the record's transaction.
     const captured = captureIfTransactional({ topic, key, value, headers });
     if (captured) return captured;
-    // Not awaited one after the other by anyone: concurrent sends batch in librdkafka.
-    const [metadata] = await producer.send({ topic, messages: [{ key, value, ...(headers ? { headers } : {}) }] });
-    if (!metadata) throw new Error(`Kafka returned no delivery report for ${topic}`);
+    const delivery = await turns.publish(topic, { key, value, headers });
     clients.watch.reachable();
-    return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
+    return delivery;
   };
 
   /**
@@ -223,6 +225,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
         clients.watch.close();
         // Delivery reports of sends still in the air arrive before disconnect resolves.
+        turns.flush();
         await producer.disconnect().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
         await admin.disconnect().catch((err: unknown) => log.warn({ err }, 'admin client did not disconnect cleanly'));
       })();
