@@ -14,11 +14,13 @@ import type {
 } from '../bus/bus.js';
 import { deadLetterFor } from '../bus/dead-letter.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
-import type { FetchPacer } from './group/consume-loop.js';
+import { FetchPacer } from './fetch-pacer.js';
+import type { FetchPacer as Pacer } from './group/consume-loop.js';
 import { subscribeKafka } from './group/subscription.js';
 import { readRanges, readWholeTopic } from './read.js';
 import { requireTopics } from './topics.js';
 import { captureIfTransactional } from './transaction-context.js';
+import { type NativeProducer, produceEach, TurnProducer } from './turn-producer.js';
 
 export interface KafkaBusOptions {
   settings: Settings;
@@ -31,7 +33,7 @@ export interface KafkaBusOptions {
    * Makes each subscription's consume loop's pacer (`src/adapters/kafka/fetch-pacer.ts`):
    * it holds the next pull a few ms when records arrive fast. None: the loop never holds.
    */
-  pacer?: () => FetchPacer;
+  pacer?: () => Pacer;
 }
 
 /**
@@ -88,6 +90,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     throw clients.connectionError(error);
   }
   log.info({ bootstrapServers: clients.bootstrapServers }, 'connected to Kafka');
+  // A turn's publishes go to the client together, each still settled by its own delivery report.
+  const native = (producer as unknown as { _getInternalClient(): NativeProducer })._getInternalClient();
+  const turns = new TurnProducer({ send: produceEach(native) });
   clients.watch.probe = () => admin.listTopics({ timeout: 3_000 });
 
   const subscriptions = new Set<Subscription>();
@@ -103,11 +108,9 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     // Exactly-once: inside a role's work on a record, the output waits for the record's transaction.
     const captured = captureIfTransactional({ topic, key, value, headers });
     if (captured) return captured;
-    // Not awaited one after the other by anyone: concurrent sends batch in librdkafka.
-    const [metadata] = await producer.send({ topic, messages: [{ key, value, ...(headers ? { headers } : {}) }] });
-    if (!metadata) throw new Error(`Kafka returned no delivery report for ${topic}`);
+    const delivery = await turns.publish(topic, { key, value, headers });
     clients.watch.reachable();
-    return { topic, partition: metadata.partition, offset: String(metadata.baseOffset ?? metadata.offset ?? '-1') };
+    return delivery;
   };
 
   /**
@@ -194,7 +197,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
           transactional,
           shutdownGraceMs: options.shutdownGraceMs ?? 10_000,
           clock: options.clock ?? systemClock,
-          pacer: options.pacer?.(),
+          pacer: (options.pacer ?? (() => new FetchPacer()))(),
           sessionTimeoutMs: settings.shop.sessionTimeoutMs,
           heartbeatIntervalMs: settings.shop.heartbeatIntervalMs,
           deadLetter: async (record, reason, error) => {
@@ -234,6 +237,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
         await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
         clients.watch.close();
         // Delivery reports of sends still in the air arrive before disconnect resolves.
+        turns.flush();
         await producer.disconnect().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
         await admin.disconnect().catch((err: unknown) => log.warn({ err }, 'admin client did not disconnect cleanly'));
       })();

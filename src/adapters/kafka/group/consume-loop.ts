@@ -31,7 +31,8 @@ export interface FetchControl {
  * quiet shop (`src/adapters/kafka/fetch-pacer.ts`).
  */
 export interface FetchPacer {
-  afterBatch(records: number, now: number): number;
+  /** `source` names the partition, so the batches of one fetch share one hold. */
+  afterBatch(records: number, now: number, source?: string): number;
 }
 
 /** What the loop hands each batch to: the Dispatcher's batch side. */
@@ -143,7 +144,7 @@ export class ConsumeLoop {
     // Before a pause: the client marks the batch stale on pause and would read it all again.
     payload.resolveOffset(last.offset);
     if (!options.sink.hasRoom()) options.fetching.pause(topic, partition);
-    const holdMs = options.pacer?.afterBatch(messages.length, options.clock.now()) ?? 0;
+    const holdMs = options.pacer?.afterBatch(messages.length, options.clock.now(), key) ?? 0;
     if (holdMs > 0) await options.clock.sleep(holdMs);
   };
 }
