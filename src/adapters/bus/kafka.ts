@@ -1,11 +1,13 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from '../kafka/client.js';
+import { KafkaHostReader } from '../kafka/host-reader.js';
 import { requireTopics } from '../kafka/topics.js';
 import type {
   Bus,
   BusRecord,
   Delivery,
+  HostReadOptions,
   OutgoingHeaders,
   PartitionOffset,
   PartitionRange,
@@ -146,9 +148,38 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     return created;
   };
 
+  // One consumer per isolation level for every host reader of the process, made when first needed.
+  const hostReaders = new Map<boolean, KafkaHostReader>();
+  const hostReaderFor = (readUncommitted: boolean): KafkaHostReader => {
+    let reader = hostReaders.get(readUncommitted);
+    if (!reader) {
+      reader = new KafkaHostReader({
+        clients,
+        admin,
+        readUncommitted,
+        graceMs: options.shutdownGraceMs ?? 10_000,
+        log,
+        deadLetter: async (record, role, reason, error) => {
+          const letter = deadLetterFor(record, { role, reason, error, now: Date.now() });
+          await publish(settings.topics.deadLetter, letter.key, letter.value, letter.headers);
+        },
+      });
+      hostReaders.set(readUncommitted, reader);
+    }
+    return reader;
+  };
+
   return {
     kind: 'kafka',
     publish,
+
+    async read(readOptions: HostReadOptions) {
+      if (closing) throw new Error('the Kafka bus is closed');
+      await requireTopics(admin, readOptions.topics, settings);
+      return hostReaderFor(readOptions.readUncommitted ?? false).add(readOptions);
+    },
+
+    hostReaders: () => [...hostReaders.values()].flatMap((reader) => reader.readers()),
 
     connectivity: () => clients.watch.state(),
 
@@ -221,6 +252,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       closing ??= (async () => {
         await Promise.allSettled([...starting]);
         await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+        await Promise.all([...hostReaders.values()].map((reader) => reader.close()));
         clients.watch.close();
         // Delivery reports of sends still in the air arrive before disconnect resolves.
         await producer.disconnect().catch((err: unknown) => log.warn({ err }, 'producer did not disconnect cleanly'));
