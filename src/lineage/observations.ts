@@ -72,7 +72,13 @@ const roleReportSchema = z.object({
       z.object({
         id: z.string().min(1).max(200),
         positions: z
-          .array(z.object({ topic: z.string().min(1).max(249), partition: z.number().int().nonnegative(), offset: z.number().int() }))
+          .array(
+            z.object({
+              topic: z.string().min(1).max(249),
+              partition: z.number().int().nonnegative(),
+              offset: z.number().int(),
+            }),
+          )
           .max(10_000),
       }),
     )

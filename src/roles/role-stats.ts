@@ -42,7 +42,11 @@ export async function roleReports(
         .filter((reader) => reader.role === role)
         .map((reader) => ({
           id: reader.id,
-          positions: reader.positions.map(({ topic, partition, offset }) => ({ topic, partition, offset: Number(offset) })),
+          positions: reader.positions.map(({ topic, partition, offset }) => ({
+            topic,
+            partition,
+            offset: Number(offset),
+          })),
         })),
     }),
   );

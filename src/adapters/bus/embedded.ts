@@ -189,7 +189,12 @@ export class EmbeddedBus implements Bus {
       graceMs: this.options.shutdownGraceMs ?? 10_000,
       deadLetter: async (record, reason, error) => {
         const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
-        await this.publish(this.options.deadLetterTopic ?? 'pizza-dead-letter', letter.key, letter.value, letter.headers);
+        await this.publish(
+          this.options.deadLetterTopic ?? 'pizza-dead-letter',
+          letter.key,
+          letter.value,
+          letter.headers,
+        );
       },
     });
     const bounds = options.topics.flatMap((topic) =>

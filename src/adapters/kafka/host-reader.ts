@@ -70,7 +70,9 @@ export class KafkaHostReader {
     const bounds: PartitionBounds[] = (
       await Promise.all(
         readOptions.topics.map(async (topic) =>
-          (await admin.fetchTopicOffsets(topic)).map((entry) => ({
+          (
+            await admin.fetchTopicOffsets(topic)
+          ).map((entry) => ({
             topic,
             partition: entry.partition,
             low: BigInt(entry.low),
