@@ -46,6 +46,14 @@ export interface RoleReport {
   capacity: number;
   /** Epoch ms when it was made. */
   at: number;
+  /** The role's host readers on that host (they have no consumer group): where each has read to. */
+  readers?: ReaderReport[];
+}
+
+/** A host reader as its role reports it: its id (its old per-host group id) and its positions. */
+export interface ReaderReport {
+  id: string;
+  positions: CommittedOffset[];
 }
 
 /** How often a role reports its work in flight; a report older than three intervals is from a stopped process. */
@@ -59,6 +67,23 @@ const roleReportSchema = z.object({
   inFlight: z.number().int().nonnegative(),
   capacity: z.number().int().nonnegative(),
   at: z.number().int().positive(),
+  readers: z
+    .array(
+      z.object({
+        id: z.string().min(1).max(200),
+        positions: z
+          .array(
+            z.object({
+              topic: z.string().min(1).max(249),
+              partition: z.number().int().nonnegative(),
+              offset: z.number().int(),
+            }),
+          )
+          .max(10_000),
+      }),
+    )
+    .max(50)
+    .optional(),
 });
 
 /** A role report from its JSON bytes; undefined for anything else (a report is advice, never worth failing on). */
@@ -75,6 +100,33 @@ export function parseRoleReport(bytes: Buffer | null): RoleReport | undefined {
 /** The key a role's reports carry: one per role, host and process. */
 export function roleReportKey(report: Pick<RoleReport, 'role' | 'host' | 'pid'>): string {
   return `${report.role}.${report.host}.${report.pid}`;
+}
+
+/**
+ * Host readers as groups: each reader a role reports is one group of one
+ * member (its host), its positions standing for committed offsets, so the
+ * lineage page and the lag metrics count hosts and their lag as they counted
+ * per-host groups. Only fresh reports count: a stopped host drops out.
+ */
+export function hostReaderGroups(reports: readonly RoleReport[], now: number, ttlMs: number): GroupObservation[] {
+  return reports
+    .filter((report) => report.at >= now - ttlMs)
+    .flatMap((report) =>
+      (report.readers ?? []).map((reader) => ({
+        groupId: reader.id,
+        members: [{ memberId: `${report.host}.${report.pid}`, clientId: `${report.role}@${report.host}` }],
+        committed: reader.positions.map((position) => ({ ...position })),
+      })),
+    );
+}
+
+/** Groups seen, with host readers' groups in place of any Kafka group of the same id (left from before). */
+export function withHostReaderGroups(
+  groups: readonly GroupObservation[],
+  readers: readonly GroupObservation[],
+): GroupObservation[] {
+  const ids = new Set(readers.map((group) => group.groupId));
+  return [...groups.filter((group) => !ids.has(group.groupId)), ...readers];
 }
 
 export interface LineageObservations {

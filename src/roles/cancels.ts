@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bus, BusRecord, Subscription } from '../adapters/bus/bus.js';
+import type { Bus, BusRecord, HostRead } from '../adapters/bus/bus.js';
 import type { Settings } from '../config/settings.js';
 import { type CancellingRole, cancelAction, type OrderStage } from '../domain/cancel.js';
 import type { Clock } from '../domain/clock.js';
@@ -275,9 +275,10 @@ export async function restoreCancels(
 }
 
 /**
- * `cancels-<role group>.host.<host id>`: one group per role and host. The
- * prefix keeps it from passing for one of the role's own groups (tooling such
- * as the lineage view counts `<role group>-…` and `<role group>.…` as the role's).
+ * `cancels-<role group>.host.<host id>`: the cancel reader's id, one per role
+ * and host (it was a consumer group's). The prefix keeps it from passing for
+ * one of the role's own groups (tooling such as the lineage view counts
+ * `<role group>-…` and `<role group>.…` as the role's).
  */
 export function cancelsGroupId(settings: Settings, role: CancellingRole): string {
   return perHostGroupId(`cancels-${settings.groupIds[role]}`, resolveHostId(settings));
@@ -287,34 +288,33 @@ export function cancelsGroupId(settings: Settings, role: CancellingRole): string
 const CANCELS_CAPACITY = 16;
 
 /**
- * The cancel subscription beside a stage role's main one. Its group is kept
- * per host, so every instance reads every partition of the cancel topic and
- * hears every cancel, wherever the order's partition is assigned: the topic
- * need not be co-partitioned with the stage topics (two groups assign their
- * partitions independently anyway). It reads from the start on every
- * assignment and commits nothing that matters: a repeat changes nothing.
+ * The cancel reader beside a stage role's main subscription: a host reader, so
+ * every instance reads every partition of the cancel topic and hears every
+ * cancel, wherever the order's partition is assigned: the topic need not be
+ * co-partitioned with the stage topics. The registry lives in memory, so it
+ * reads from the start at every start and stores no position: a repeat
+ * changes nothing.
  */
 export function cancelSubscription(deps: RoleDeps, registry: CancelRegistry): Companion {
   const { bus, settings, clock, log } = deps;
   const role = registry.role;
-  let subscription: Subscription | undefined;
+  let reader: HostRead | undefined;
   return {
     topics: [settings.topics.cancelRequested],
     async start() {
-      subscription = await bus.subscribe({
-        groupId: cancelsGroupId(settings, role),
-        clientId: `${settings.clientIds[role]}-cancels`,
+      reader = await bus.read({
+        id: cancelsGroupId(settings, role),
         topics: [settings.topics.cancelRequested],
         capacity: CANCELS_CAPACITY,
         role: `${role}-cancels`,
         log,
-        onAssigned: async (partitions) => partitions.map((partition) => ({ ...partition, offset: '-2' })),
+        startAt: (partitions) => partitions.map((partition) => ({ ...partition, from: 'beginning' })),
         handle: (record) => handleCancelRequest(record, { registry, settings, clock, log }),
       });
     },
-    joined: () => subscription?.joined() ?? false,
+    joined: () => reader !== undefined,
     stop: async () => {
-      await subscription?.stop();
+      await reader?.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BusRecord, SubscribeOptions, Subscription } from '../adapters/bus/bus.js';
+import type { BusRecord, HostRead, HostReadOptions, SubscribeOptions, Subscription } from '../adapters/bus/bus.js';
 import type { StageRole } from '../config/settings.js';
 import { orderIdFromKey } from '../domain/events.js';
 import { claimInstanceSlot, resolveHostId } from './host.js';
@@ -31,20 +31,27 @@ export interface ConsumingRoleSpec {
   onCommit?: SubscribeOptions['onCommit'];
   refreshMetrics?: () => Promise<void>;
   readUncommitted?: boolean;
-  /** The consumer group; the role's shared group from the settings unless the role keeps one per host. */
-  groupId?: string;
+  /**
+   * Reads as a host reader (every partition, no group; see HostReadOptions)
+   * instead of joining the role's consumer group: for a role that keeps a
+   * whole copy on each host (the status view). `onCommit` then hears its
+   * positions, and `onAssigned` is not asked.
+   */
+  hostRead?: Pick<HostReadOptions, 'id' | 'startAt'>;
   /** Runs beside the main subscription: joined before it starts taking records, stopped after it. */
   companion?: Companion;
 }
 
 /**
- * The shape shared by every consuming role: one consumer group subscription,
+ * The shape shared by every consuming role: one consumer group subscription
+ * (or a host reader),
  * a capacity from the settings, and a shutdown that lets work in flight finish
  * for a short grace period and then hands it back uncommitted.
  */
 export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   const { bus, settings, log } = deps;
   let subscription: Subscription | undefined;
+  let hostRead: HostRead | undefined;
   let stopping: Promise<void> | undefined;
 
   return {
@@ -54,33 +61,46 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
       await bus.requireTopics([...spec.topics, ...(spec.companion?.topics ?? [])]);
       spec.onStart?.();
       await spec.companion?.start();
-      subscription = await bus.subscribe({
-        groupId: spec.groupId ?? settings.groupIds[spec.name],
-        ...(spec.onAssigned ? { onAssigned: spec.onAssigned } : {}),
-        ...(spec.onCommit ? { onCommit: spec.onCommit } : {}),
+      const common = {
         ...(spec.readUncommitted ? { readUncommitted: true } : {}),
-        clientId: settings.clientIds[spec.name],
         topics: spec.topics,
         capacity: settings.shop.capacity[spec.name],
         role: spec.name,
-        instanceId: `${resolveHostId(settings)}.${claimInstanceSlot(settings, spec.name)}`,
         observer: deps.metrics.observer(spec.name, settings.shop.capacity[spec.name]),
         log,
         // A bad event (InvalidEventError) is not retried: the bus dead-letters it with the reason.
-        handle: (record, signal) => spec.handle(record, signal, log.child({ orderId: record.key ?? undefined })),
-      });
+        handle: (record: BusRecord, signal: AbortSignal) =>
+          spec.handle(record, signal, log.child({ orderId: record.key ?? undefined })),
+      };
+      if (spec.hostRead) {
+        hostRead = await bus.read({
+          ...common,
+          ...spec.hostRead,
+          ...(spec.onCommit ? { onPosition: spec.onCommit } : {}),
+        });
+      } else {
+        subscription = await bus.subscribe({
+          ...common,
+          groupId: settings.groupIds[spec.name],
+          ...(spec.onAssigned ? { onAssigned: spec.onAssigned } : {}),
+          ...(spec.onCommit ? { onCommit: spec.onCommit } : {}),
+          clientId: settings.clientIds[spec.name],
+          instanceId: `${resolveHostId(settings)}.${claimInstanceSlot(settings, spec.name)}`,
+        });
+      }
       log.info({ topics: spec.topics, capacity: settings.shop.capacity[spec.name] }, 'ready');
     },
     readiness() {
-      if (!subscription) return 'starting';
-      if (spec.companion && !spec.companion.joined()) return 'not in its cancel requests group yet';
-      return subscription.joined() ? undefined : 'not in its consumer group yet';
+      if (!subscription && !hostRead) return 'starting';
+      if (spec.companion && !spec.companion.joined()) return 'not reading its cancel requests yet';
+      return !subscription || subscription.joined() ? undefined : 'not in its consumer group yet';
     },
     ...(spec.refreshMetrics ? { refreshMetrics: spec.refreshMetrics } : {}),
     stop() {
       stopping ??= (async () => {
         try {
           await subscription?.stop();
+          await hostRead?.stop();
         } finally {
           // Cancels keep coming while the main subscription hands its work back.
           await spec.companion

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
+import type { BusRecord, HostRead } from '../adapters/bus/bus.js';
 import { outsideTransaction } from '../adapters/kafka/transaction-context.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
 import { decodeOrderLogRecord, ORDER_LOGS_COMPONENT, type OrderLogValue } from '../adapters/logs/order-log-line.js';
@@ -98,7 +98,7 @@ async function logTopicExists(deps: Pick<RoleDeps, 'bus' | 'settings'>, log: Log
   }
 }
 
-/** The consumer group of this host's copy: its own, so it reads every partition. */
+/** The id of this host's reader (once its consumer group's): it reads every partition. */
 export function orderLogGroupId(deps: Pick<RoleDeps, 'settings'>): string {
   return perHostGroupId(`${deps.settings.groupIds.status}-logs`, resolveHostId(deps.settings));
 }
@@ -129,11 +129,10 @@ export async function startOrderLogProjection(
   timer.unref();
 
   const writer = orderLogWriter(store);
-  let subscription: Subscription;
+  let reader: HostRead;
   try {
-    subscription = await bus.subscribe({
-      groupId: orderLogGroupId(deps),
-      clientId: `${settings.clientIds.serve}-logs`,
+    reader = await bus.read({
+      id: orderLogGroupId(deps),
       topics: [settings.topics.logs],
       capacity: CAPACITY,
       role: 'serve',
@@ -144,12 +143,11 @@ export async function startOrderLogProjection(
           log.debug({ partition: record.partition, offset: record.offset }, 'skipped a record that is no log line');
         }
       },
-      onAssigned: async (partitions) => {
-        const stored = store.storedPositions(partitions);
-        return stored.length > 0 ? stored : undefined;
-      },
+      // A partition this copy never read (a new or wiped data dir) starts from the beginning.
+      startAt: (partitions) =>
+        store.storedPositions(partitions).map(({ offset, ...partition }) => ({ ...partition, from: { offset } })),
       // Saved with the next lines; if that write fails, a restart reads a few lines again and keeps one copy.
-      onCommit: (position) => writer.notePosition(position),
+      onPosition: (position) => writer.notePosition(position),
     });
   } catch (error) {
     clearInterval(timer);
@@ -161,7 +159,7 @@ export async function startOrderLogProjection(
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
-        await subscription.stop();
+        await reader.stop();
       })();
       return stopping;
     },

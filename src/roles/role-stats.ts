@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../adapters/bus/bus.js';
+import type { Bus, HostReaderState } from '../adapters/bus/bus.js';
 import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { RoleName, Settings } from '../config/settings.js';
 import { PizzaError } from '../errors.js';
@@ -16,8 +16,17 @@ export interface RoleStatsDeps {
   now?: () => number;
 }
 
-/** This process's reports, one per role, from its metrics: work in flight and capacity. */
-export async function roleReports(deps: Pick<RoleStatsDeps, 'metrics' | 'roles'>, host: string, at: number) {
+/**
+ * This process's reports, one per role, from its metrics: work in flight and
+ * capacity, and where the role's host readers have read to (they have no
+ * consumer group whose committed offsets would say it).
+ */
+export async function roleReports(
+  deps: Pick<RoleStatsDeps, 'metrics' | 'roles'>,
+  host: string,
+  at: number,
+  readers: readonly HostReaderState[] = [],
+) {
   const [inFlight, capacity] = await Promise.all([deps.metrics.inFlight.get(), deps.metrics.capacity.get()]);
   const value = (values: typeof inFlight.values, role: string) =>
     Math.max(0, Math.round(values.find((entry) => entry.labels.role === role)?.value ?? 0));
@@ -29,6 +38,16 @@ export async function roleReports(deps: Pick<RoleStatsDeps, 'metrics' | 'roles'>
       inFlight: value(inFlight.values, role),
       capacity: value(capacity.values, role),
       at,
+      readers: readers
+        .filter((reader) => reader.role === role)
+        .map((reader) => ({
+          id: reader.id,
+          positions: reader.positions.map(({ topic, partition, offset }) => ({
+            topic,
+            partition,
+            offset: Number(offset),
+          })),
+        })),
     }),
   );
 }
@@ -58,7 +77,7 @@ export async function startRoleStats(deps: RoleStatsDeps): Promise<{ stop(): Pro
   const now = deps.now ?? Date.now;
   const host = resolveHostId(settings);
   const publishAll = async () => {
-    for (const report of await roleReports(deps, host, now())) {
+    for (const report of await roleReports(deps, host, now(), bus.hostReaders())) {
       await bus.publish(topic, roleReportKey(report), Buffer.from(JSON.stringify(report)));
     }
   };

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { BusRecord, Subscription } from '../adapters/bus/bus.js';
+import type { BusRecord, HostRead } from '../adapters/bus/bus.js';
 import type { SessionRevocations } from '../adapters/http/context.js';
 import { SESSION_ID_PATTERN } from '../adapters/http/session-cookie.js';
 import type { Revocation, SessionStore } from '../adapters/sqlite/session-store.js';
@@ -52,7 +52,7 @@ export function applySessionRecord(record: BusRecord, deps: { store: SessionStor
   return 'stored';
 }
 
-/** The consumer group of this host's copy: its own, so it reads every partition. */
+/** The id of this host's reader (once its consumer group's): it reads every partition. */
 export function sessionGroupId(deps: Pick<RoleDeps, 'settings'>): string {
   return perHostGroupId(`${deps.settings.groupIds.status}-sessions`, resolveHostId(deps.settings));
 }
@@ -80,7 +80,7 @@ export interface SessionProjection extends SessionRevocations {
  * Every web host's shared knowledge of logged-out sessions. A logout is
  * stored here at once and published to the sessions topic; every web host
  * (this one included) projects that topic into its own SQLite copy with a
- * group of its own, reading where its copy says it stopped, or from the start
+ * host reader (every partition, no group), reading where its copy says it stopped, or from the start
  * for a new copy. Expired revocations are purged: their cookies are refused
  * for their age.
  */
@@ -104,12 +104,11 @@ export async function startSessionProjection(
   const timer = setInterval(purge, PURGE_EVERY_MS);
   timer.unref();
 
-  let subscription: Subscription | undefined;
+  let reader: HostRead | undefined;
   try {
     if (shared) {
-      subscription = await bus.subscribe({
-        groupId: sessionGroupId(deps),
-        clientId: `${settings.clientIds.serve}-sessions`,
+      reader = await bus.read({
+        id: sessionGroupId(deps),
         topics: [topic],
         capacity: CAPACITY,
         role: 'serve',
@@ -119,21 +118,17 @@ export async function startSessionProjection(
             log.debug({ partition: record.partition, offset: record.offset }, 'skipped a record that is no revocation');
           }
         },
-        // A partition this copy never read starts from the beginning (-2), whatever the group
-        // committed: a host that lost its file must not miss a logout.
-        onAssigned: async (partitions) => {
+        // A partition this copy never read starts from the beginning: a host that lost its file must not miss a logout.
+        startAt: (partitions) => {
           const stored = store.storedPositions(partitions);
-          return partitions.map(
-            (partition) =>
-              stored.find(
-                (position) => position.partition === partition.partition && position.topic === partition.topic,
-              ) ?? {
-                ...partition,
-                offset: '-2',
-              },
-          );
+          return partitions.map((partition) => {
+            const found = stored.find(
+              (position) => position.partition === partition.partition && position.topic === partition.topic,
+            );
+            return { ...partition, from: found ? { offset: found.offset } : 'beginning' };
+          });
         },
-        onCommit: (position) => {
+        onPosition: (position) => {
           try {
             store.savePosition(position);
           } catch (err) {
@@ -177,7 +172,7 @@ export async function startSessionProjection(
     stop() {
       stopping ??= (async () => {
         clearInterval(timer);
-        await subscription?.stop();
+        await reader?.stop();
       })();
       return stopping;
     },

@@ -161,19 +161,23 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   return consumingRole(deps, {
     name: 'status',
     topics,
-    // Every host keeps a whole view: its own group, so it reads every partition.
-    groupId: perHostGroupId(settings.groupIds.status, resolveHostId(settings)),
-    // The view keeps its read positions itself: a new or wiped view starts from the
-    // beginning, whatever Kafka has committed. The embedded bus starts empty on each
-    // run, so there the view always reads its (in-memory) topics from the start.
-    onAssigned: async (partitions) =>
-      deps.bus.kind === 'kafka' && store
-        ? store.offsets.startPositions(partitions)
-        : partitions.map((partition) => ({ ...partition, offset: '-2' })),
+    // Every host keeps a whole view, so it reads every partition, with no group: the view keeps
+    // its read positions itself, and a new or wiped view starts from the beginning. The embedded
+    // bus starts empty on each run, so there the view always reads its (in-memory) topics from the start.
+    hostRead: {
+      id: perHostGroupId(settings.groupIds.status, resolveHostId(settings)),
+      startAt: (partitions) =>
+        deps.bus.kind === 'kafka' && store
+          ? store.offsets
+              .startPositions(partitions)
+              .map(({ offset, ...partition }) => ({ ...partition, from: offset === '-2' ? 'beginning' : { offset } }))
+          : partitions.map((partition) => ({ ...partition, from: 'beginning' })),
+    },
     onCommit: (position) => view?.notePosition(position),
     // Confluent Cloud's Flink commits its transactions about once a minute: read_committed would
     // show statuses in bursts a minute apart. A record of an aborted transaction is written again
-    // when Flink retries, and the forward-only view ignores the repeat.
+    // when Flink retries, and the forward-only view ignores the repeat. Such readers share a
+    // consumer of their own (one consumer has one isolation level).
     readUncommitted: !fromTopics,
     refreshMetrics: async () => {
       if (!store) return;

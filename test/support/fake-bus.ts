@@ -3,6 +3,8 @@ import type {
   BusRecord,
   Connectivity,
   Delivery,
+  HostRead,
+  HostReaderState,
   OutgoingHeaders,
   PartitionOffset,
   PartitionRange,
@@ -50,6 +52,14 @@ export class FakeBus implements Bus {
 
   subscribe(): Promise<Subscription> {
     return Promise.reject(new Error('FakeBus: call the handler directly; it has no consumer groups'));
+  }
+
+  read(): Promise<HostRead> {
+    return Promise.reject(new Error('FakeBus: call the handler directly; it has no host readers'));
+  }
+
+  hostReaders(): HostReaderState[] {
+    return [];
   }
 
   connectivity(): Connectivity {

@@ -131,9 +131,73 @@ export interface Subscription {
   stop(): Promise<void>;
 }
 
+/** Where a host reader starts a partition: a stored position, the beginning, the end, or a time. */
+export type ReadFrom = 'beginning' | 'end' | { offset: string } | { timestamp: number };
+
+export interface PartitionStart extends PartitionRef {
+  from: ReadFrom;
+}
+
 /**
- * What the roles need from Kafka, and all they may use: keyed publishing and
- * consumer groups with committed offsets. Implemented in process (embedded)
+ * A reader that keeps a whole copy on this host (the status view, the cancel
+ * requests, logouts, log lines, role reports): it reads every partition of its
+ * topics, joins no consumer group and commits nothing. It says where to start
+ * and keeps its own positions (in SQLite, or nowhere for state rebuilt at each
+ * start). All of a process's host readers share one consumer per isolation
+ * level; each is handed only records at or past its own position.
+ */
+export interface HostReadOptions {
+  /**
+   * Names the reader on this host, stably across restarts: in logs, role
+   * reports and the lineage page. By convention the per-host group id it had
+   * before readers shared a consumer (`<base>.host.<host id>`), so lineage
+   * and lag metrics keep their names.
+   */
+  id: string;
+  topics: string[];
+  /** Asked once at the start, with every partition of its topics; a partition left out starts at the beginning. */
+  startAt(partitions: PartitionRef[]): Promise<PartitionStart[]> | PartitionStart[];
+  /**
+   * The work for one record, under the same rules as a subscription's
+   * (`SubscribeOptions.handle`): per-key order, `capacity` at once, transient
+   * failures retried, bad events dead-lettered, never blocking other readers'
+   * records for longer than its queue takes to fill.
+   */
+  handle: RecordHandler;
+  capacity: number;
+  /** Called each time a partition's position moves (every record before it handled), to be stored. */
+  onPosition?: (position: PartitionOffset) => void;
+  /** Named in dead letters' headers, and the role its work is reported under. */
+  role: string;
+  retry?: RetryPolicy;
+  observer?: DispatchObserver;
+  /** See `SubscribeOptions.readUncommitted`: such readers share a consumer of their own. */
+  readUncommitted?: boolean;
+  log: Logger;
+}
+
+export interface HostRead {
+  /** True once every partition is read up to where its end was when the reader started. */
+  caughtUp(): boolean;
+  /** Its positions now: the next offset to handle, per partition. */
+  positions(): PartitionOffset[];
+  /** Stops taking records and waits for those in flight (up to the bus's grace period). Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** What a process's host readers say about themselves: for role reports, the lineage page and lag metrics. */
+export interface HostReaderState {
+  id: string;
+  role: string;
+  positions: PartitionOffset[];
+  /** Records being worked on now, and at most. */
+  busy: number;
+  capacity: number;
+}
+
+/**
+ * What the roles need from Kafka, and all they may use: keyed publishing,
+ * consumer groups with committed offsets, and host readers. Implemented in process (embedded)
  * and on Apache Kafka.
  */
 export interface Bus {
@@ -142,6 +206,10 @@ export interface Bus {
   /** Fails with a clear message when a topic a role will use does not exist. */
   requireTopics(topics: string[]): Promise<void>;
   subscribe(options: SubscribeOptions): Promise<Subscription>;
+  /** Starts a host reader (see HostReadOptions): every partition of its topics, from where it says, with no group. */
+  read(options: HostReadOptions): Promise<HostRead>;
+  /** The host readers running in this process now. */
+  hostReaders(): HostReaderState[];
   /** Whether the broker can be reached now, and when that last changed (epoch ms). */
   connectivity(): Connectivity;
   /** Every record on a topic from the start, for tools that list a small topic (dead letters). */

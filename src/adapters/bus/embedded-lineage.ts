@@ -18,24 +18,49 @@ export function embeddedLineageSource(bus: EmbeddedBus, now: () => number = Date
           name: topic.name,
           partitions: topic.ends.map((end, partition) => ({ partition, start: 0, end })),
         })),
-        groups: seen.groups.map((group) => ({
-          groupId: group.groupId,
-          committed: group.committed,
-          members: group.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId })),
-        })),
-        // The web app's log reader works for serve, not for a stage: its load is not a stage's.
-        reports: seen.groups.flatMap((group) =>
-          group.members
-            .filter((member) => member.role !== 'serve')
-            .map((member) => ({
-              role: member.role,
-              host: 'embedded',
-              pid: process.pid,
-              inFlight: member.inFlight,
-              capacity: member.capacity,
-              at,
+        groups: [
+          ...seen.groups.map((group) => ({
+            groupId: group.groupId,
+            committed: group.committed,
+            members: group.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId })),
+          })),
+          // A host reader has no group: it stands for one of its own, with this process as its one member.
+          ...seen.readers.map((reader) => ({
+            groupId: reader.id,
+            committed: reader.positions.map(({ topic, partition, offset }) => ({
+              topic,
+              partition,
+              offset: Number(offset),
             })),
-        ),
+            members: [{ memberId: reader.id, clientId: `${reader.role}@embedded` }],
+          })),
+        ],
+        // The web app's log reader works for serve, not for a stage: its load is not a stage's.
+        reports: seen.groups
+          .flatMap((group) =>
+            group.members
+              .filter((member) => member.role !== 'serve')
+              .map((member) => ({
+                role: member.role,
+                host: 'embedded',
+                pid: process.pid,
+                inFlight: member.inFlight,
+                capacity: member.capacity,
+                at,
+              })),
+          )
+          .concat(
+            seen.readers
+              .filter((reader) => reader.role !== 'serve')
+              .map((reader) => ({
+                role: reader.role,
+                host: 'embedded',
+                pid: process.pid,
+                inFlight: reader.busy,
+                capacity: reader.capacity,
+                at,
+              })),
+          ),
       };
     },
     async close(): Promise<void> {},

@@ -3,6 +3,9 @@ import type {
   BusRecord,
   Connectivity,
   Delivery,
+  HostRead,
+  HostReaderState,
+  HostReadOptions,
   OutgoingHeaders,
   PartitionOffset,
   PartitionRange,
@@ -13,6 +16,7 @@ import type {
 } from './bus.js';
 import { deadLetterFor } from './dead-letter.js';
 import { Dispatcher } from './dispatcher.js';
+import { HostReaderCore } from './host-read.js';
 import { partitionForKey } from './murmur2.js';
 
 export interface EmbeddedBusOptions {
@@ -52,6 +56,7 @@ export class EmbeddedBus implements Bus {
   private readonly groups = new Map<string, Group>();
   private readonly waiters = new Set<() => void>();
   private readonly subscriptions = new Set<Subscription>();
+  private readonly hostReads = new Set<HostReaderCore>();
   private nextMemberId = 1;
   private closed = false;
   private readonly startedAt: number;
@@ -177,9 +182,48 @@ export class EmbeddedBus implements Bus {
     return subscription;
   }
 
+  /** A host reader: here one fetch loop per partition, since every record is already in memory. */
+  async read(options: HostReadOptions): Promise<HostRead> {
+    if (this.closed) throw new Error('the embedded bus is closed');
+    const core = new HostReaderCore(options, {
+      graceMs: this.options.shutdownGraceMs ?? 10_000,
+      deadLetter: async (record, reason, error) => {
+        const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
+        await this.publish(
+          this.options.deadLetterTopic ?? 'pizza-dead-letter',
+          letter.key,
+          letter.value,
+          letter.headers,
+        );
+      },
+    });
+    const bounds = options.topics.flatMap((topic) =>
+      this.log(topic).map((log, partition) => ({ topic, partition, low: 0n, high: BigInt(log.length) })),
+    );
+    const starts = await core.begin(bounds, async (topic, partition, timestamp) => {
+      const index = (this.log(topic)[partition] ?? []).findIndex((record) => record.timestamp >= timestamp);
+      return index < 0 ? undefined : BigInt(index);
+    });
+    this.hostReads.add(core);
+    for (const start of starts) void this.readLoop(core, start.topic, start.partition, Number(start.offset));
+    return {
+      caughtUp: () => core.caughtUp(),
+      positions: () => core.positions(),
+      stop: async () => {
+        await core.stop();
+        this.hostReads.delete(core);
+      },
+    };
+  }
+
+  hostReaders(): HostReaderState[] {
+    return [...this.hostReads].map((core) => core.state());
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await Promise.all([...this.subscriptions].map((subscription) => subscription.stop()));
+    await Promise.all([...this.hostReads].map((core) => core.stop()));
     this.closed = true;
     for (const wake of [...this.waiters]) wake();
   }
@@ -205,6 +249,7 @@ export class EmbeddedBus implements Bus {
       committed: Array<{ topic: string; partition: number; offset: number }>;
       members: Array<{ memberId: string; clientId: string; role: string; inFlight: number; capacity: number }>;
     }>;
+    readers: HostReaderState[];
   } {
     return {
       topics: [...this.topics].map(([name, partitions]) => ({ name, ends: partitions.map((log) => log.length) })),
@@ -222,6 +267,7 @@ export class EmbeddedBus implements Bus {
           capacity: member.options.capacity,
         })),
       })),
+      readers: this.hostReaders(),
     };
   }
 
@@ -295,6 +341,33 @@ export class EmbeddedBus implements Bus {
       const start = starts?.find((offset) => offset.topic === tp.topic && offset.partition === tp.partition);
       void this.fetchLoop(group, member, tp.topic, tp.partition, generation, start?.offset);
     }
+  }
+
+  private async readLoop(core: HostReaderCore, topic: string, partition: number, from: number): Promise<void> {
+    const log = this.log(topic)[partition] as BusRecord[];
+    let position = from;
+    while (!this.closed && !core.stopped) {
+      const record = log[position];
+      if (!record) {
+        await this.nextRecord();
+        continue;
+      }
+      await core.whenRoom();
+      if (this.closed || core.stopped) break;
+      core.take([record]);
+      position += 1;
+    }
+  }
+
+  /** Resolves when any record is published (or the bus closes). */
+  private nextRecord(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const wake = () => {
+        this.waiters.delete(wake);
+        resolve();
+      };
+      this.waiters.add(wake);
+    });
   }
 
   private async fetchLoop(

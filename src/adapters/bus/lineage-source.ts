@@ -16,7 +16,7 @@ export async function lineageSourceFor(
   if (bus instanceof EmbeddedBus) return embeddedLineageSource(bus);
   if (bus.kind === 'kafka') {
     const { kafkaLineageSource } = await import('../kafka/kafka-lineage-source.js');
-    return kafkaLineageSource({ settings, plan, log });
+    return kafkaLineageSource({ settings, plan, log, bus });
   }
   throw new Error('this bus has no lineage to show');
 }

@@ -5,6 +5,7 @@ import type {
   Bus,
   BusRecord,
   Delivery,
+  HostReadOptions,
   OutgoingHeaders,
   PartitionOffset,
   PartitionRange,
@@ -17,6 +18,7 @@ import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
 import { FetchPacer } from './fetch-pacer.js';
 import type { FetchPacer as Pacer } from './group/consume-loop.js';
 import { subscribeKafka } from './group/subscription.js';
+import { KafkaHostReader } from './host-reader.js';
 import { readRanges, readWholeTopic } from './read.js';
 import { requireTopics } from './topics.js';
 import { captureIfTransactional } from './transaction-context.js';
@@ -158,9 +160,38 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     return created;
   };
 
+  // One consumer per isolation level for every host reader of the process, made when first needed.
+  const hostReaders = new Map<boolean, KafkaHostReader>();
+  const hostReaderFor = (readUncommitted: boolean): KafkaHostReader => {
+    let reader = hostReaders.get(readUncommitted);
+    if (!reader) {
+      reader = new KafkaHostReader({
+        clients,
+        admin,
+        readUncommitted,
+        graceMs: options.shutdownGraceMs ?? 10_000,
+        log,
+        deadLetter: async (record, role, reason, error) => {
+          const letter = deadLetterFor(record, { role, reason, error, now: Date.now() });
+          await publish(settings.topics.deadLetter, letter.key, letter.value, letter.headers);
+        },
+      });
+      hostReaders.set(readUncommitted, reader);
+    }
+    return reader;
+  };
+
   return {
     kind: 'kafka',
     publish,
+
+    async read(readOptions: HostReadOptions) {
+      if (closing) throw new Error('the Kafka bus is closed');
+      await requireTopics(admin, readOptions.topics, settings);
+      return hostReaderFor(readOptions.readUncommitted ?? false).add(readOptions);
+    },
+
+    hostReaders: () => [...hostReaders.values()].flatMap((reader) => reader.readers()),
 
     connectivity: () => clients.watch.state(),
 
@@ -235,6 +266,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
       closing ??= (async () => {
         await Promise.allSettled([...starting]);
         await Promise.all([...subscriptions].map((subscription) => subscription.stop()));
+        await Promise.all([...hostReaders.values()].map((reader) => reader.close()));
         clients.watch.close();
         // Delivery reports of sends still in the air arrive before disconnect resolves.
         turns.flush();

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Settings } from '../../config/settings.js';
 import {
   type GroupObservation,
+  hostReaderGroups,
   type LineageObservations,
   type LineageSource,
   parseRoleReport,
@@ -10,8 +11,10 @@ import {
   type RoleReport,
   roleReportKey,
   type TopicObservation,
+  withHostReaderGroups,
 } from '../../lineage/observations.js';
 import { type LineagePlan, serviceOfGroup } from '../../lineage/plan.js';
+import type { Bus, BusRecord, HostRead } from '../bus/bus.js';
 import { type KafkaAdmin, KafkaClients } from './client.js';
 
 const { KafkaConsumer } = pkg;
@@ -24,6 +27,11 @@ export interface KafkaLineageSourceOptions {
   plan: LineagePlan;
   log: Logger;
   now?: () => number;
+  /**
+   * The process's bus, when there is one: the stats topic is then tailed by
+   * its shared host reader instead of a consumer of the source's own.
+   */
+  bus?: Pick<Bus, 'read'>;
 }
 
 /**
@@ -32,7 +40,9 @@ export interface KafkaLineageSourceOptions {
  * workshop's Python services, by group id), their members and committed
  * offsets, and each journey topic's end offsets. Work in flight is not in
  * Kafka's metadata: it comes from the roles' reports on the stats topic,
- * which a consumer outside any group tails while the source is open.
+ * tailed outside any group while the source is open. So do the host readers'
+ * positions (the status view's, the web app's): they have no group, and each
+ * reported one stands for a group of one host.
  */
 export function kafkaLineageSource(options: KafkaLineageSourceOptions): LineageSource {
   const { settings, plan, log } = options;
@@ -41,7 +51,7 @@ export function kafkaLineageSource(options: KafkaLineageSourceOptions): LineageS
   const clients = new KafkaClients(settings.kafka, log);
   let admin: KafkaAdmin | undefined;
   let connecting: Promise<KafkaAdmin> | undefined;
-  const stats = new RoleReportTail(clients, settings.topics.roleStats, log, now);
+  const stats = new RoleReportTail(clients, settings.topics.roleStats, log, now, options.bus);
 
   const connected = (): Promise<KafkaAdmin> => {
     connecting ??= (async () => {
@@ -75,7 +85,13 @@ export function kafkaLineageSource(options: KafkaLineageSourceOptions): LineageS
         Promise.all(plan.topics.filter((name) => existing.has(name)).map((name) => topicEnds(client, name))),
         shopGroups(client, plan),
       ]);
-      return { at: now(), topics, groups, reports: stats.reports(), notes };
+      const reports = stats.reports();
+      const at = now();
+      // Host readers have no group: their roles' reports say where each host has read to.
+      const readers = hostReaderGroups(reports, at, ROLE_REPORT_TTL_MS).filter(
+        (group) => serviceOfGroup(plan, group.groupId) !== undefined,
+      );
+      return { at, topics, groups: withHostReaderGroups(groups, readers), reports, notes };
     },
     async close(): Promise<void> {
       await stats.stop();
@@ -136,6 +152,7 @@ async function shopGroups(admin: KafkaAdmin, plan: LineagePlan): Promise<GroupOb
 class RoleReportTail {
   private readonly latest = new Map<string, RoleReport>();
   private consumer: RawConsumer | undefined;
+  private reader: HostRead | undefined;
   private starting: Promise<void> | undefined;
   private stopped = false;
 
@@ -144,6 +161,7 @@ class RoleReportTail {
     private readonly topic: string,
     private readonly log: Logger,
     private readonly now: () => number,
+    private readonly bus?: Pick<Bus, 'read'>,
   ) {}
 
   reports(): RoleReport[] {
@@ -161,6 +179,19 @@ class RoleReportTail {
 
   private async start(admin: KafkaAdmin): Promise<void> {
     const since = this.now() - ROLE_REPORT_TTL_MS;
+    if (this.bus) {
+      this.reader = await this.bus.read({
+        id: 'pizza-lineage',
+        topics: [this.topic],
+        capacity: 16,
+        role: 'lineage',
+        log: this.log,
+        startAt: (partitions) => partitions.map((partition) => ({ ...partition, from: { timestamp: since } })),
+        // A report is advice: one that cannot be read is skipped, never retried or dead-lettered.
+        handle: async (record: BusRecord) => this.take(record.key, record.value),
+      });
+      return;
+    }
     const [ends, fromTime] = await Promise.all([
       admin.fetchTopicOffsets(this.topic),
       admin.fetchTopicOffsetsByTimestamp(this.topic, since),
@@ -196,7 +227,9 @@ class RoleReportTail {
         const batch = await new Promise<pkg.Message[]>((resolve, reject) =>
           consumer.consume(100, (err, messages) => (err ? reject(err) : resolve(messages))),
         );
-        for (const message of batch) this.take(message);
+        for (const message of batch) {
+          this.take(message.key ? Buffer.from(message.key).toString('utf8') : null, message.value ?? null);
+        }
         if (batch.length === 0) await new Promise((resolve) => setTimeout(resolve, 200));
       } catch (err) {
         this.log.debug({ err }, 'reading role reports failed; trying again');
@@ -205,14 +238,13 @@ class RoleReportTail {
     }
   }
 
-  private take(message: pkg.Message): void {
-    const key = message.key ? Buffer.from(message.key).toString('utf8') : undefined;
+  private take(key: string | null, value: Buffer | null): void {
     if (!key) return;
-    if (message.value === null || message.value === undefined) {
+    if (value === null) {
       this.latest.delete(key);
       return;
     }
-    const report = parseRoleReport(message.value);
+    const report = parseRoleReport(value);
     // A report under someone else's key would let one process stand for another.
     if (report && roleReportKey(report) === key) this.latest.set(key, report);
   }
@@ -221,9 +253,12 @@ class RoleReportTail {
     this.stopped = true;
     await this.starting;
     const consumer = this.consumer;
+    const reader = this.reader;
     this.consumer = undefined;
+    this.reader = undefined;
     this.starting = undefined;
     this.latest.clear();
+    await reader?.stop();
     if (consumer) await new Promise<void>((resolve) => consumer.disconnect(() => resolve()));
   }
 }

@@ -8,7 +8,7 @@ import {
   SimpleSpanProcessor,
   type SpanExporter,
 } from '@opentelemetry/sdk-trace-node';
-import type { Bus, BusRecord, OutgoingHeaders, SubscribeOptions } from '../bus/bus.js';
+import type { Bus, BusRecord, HostReadOptions, OutgoingHeaders, RecordHandler, SubscribeOptions } from '../bus/bus.js';
 
 const TRACER = 'pizza';
 
@@ -68,33 +68,39 @@ export function tracedBus(bus: Bus): Bus {
       });
     },
     subscribe(options: SubscribeOptions) {
-      return bus.subscribe({
-        ...options,
-        handle: (record, signal) => {
-          const parent = extractTrace(record);
-          return tracer.startActiveSpan(
-            `${options.role} process ${record.topic}`,
-            {
-              kind: SpanKind.CONSUMER,
-              attributes: {
-                'messaging.destination.name': record.topic,
-                'messaging.kafka.destination.partition': record.partition,
-                'messaging.kafka.message.offset': Number(record.offset),
-                ...(record.key ? { 'pizza.order_id': record.key } : {}),
-              },
-            },
-            parent,
-            (span) => finish(span, () => options.handle(record, signal)),
-          );
-        },
-      });
+      return bus.subscribe({ ...options, handle: tracedHandler(tracer, options.role, options.handle) });
     },
+    read(options: HostReadOptions) {
+      return bus.read({ ...options, handle: tracedHandler(tracer, options.role, options.handle) });
+    },
+    hostReaders: () => bus.hostReaders(),
     requireTopics: (topics) => bus.requireTopics(topics),
     connectivity: () => bus.connectivity(),
     readTopic: (topic) => bus.readTopic(topic),
     readRanges: (ranges) => bus.readRanges(ranges),
     committedOffsets: (groupId, partitions) => bus.committedOffsets(groupId, partitions),
     close: () => bus.close(),
+  };
+}
+
+/** The work on a record as a consumer span, whose parent is the publish that made the record. */
+function tracedHandler(tracer: ReturnType<typeof trace.getTracer>, role: string, handle: RecordHandler): RecordHandler {
+  return (record, signal) => {
+    const parent = extractTrace(record);
+    return tracer.startActiveSpan(
+      `${role} process ${record.topic}`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: {
+          'messaging.destination.name': record.topic,
+          'messaging.kafka.destination.partition': record.partition,
+          'messaging.kafka.message.offset': Number(record.offset),
+          ...(record.key ? { 'pizza.order_id': record.key } : {}),
+        },
+      },
+      parent,
+      (span) => finish(span, () => handle(record, signal)),
+    );
   };
 }
 

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
-import { busContract } from './contract.js';
+import { type BusFixture, busContract } from './contract.js';
+import { hostReadContract } from './host-read-contract.js';
 
-busContract('embedded', async () => {
+const embeddedFixture = async (): Promise<BusFixture> => {
   const deadLetterTopic = `dead-${randomUUID()}`;
   const bus = new EmbeddedBus({ partitions: 1, shutdownGraceMs: 2_000, deadLetterTopic });
   return {
@@ -16,4 +17,7 @@ busContract('embedded', async () => {
     newGroupId: () => `group-${randomUUID()}`,
     close: () => bus.close(),
   };
-});
+};
+
+busContract('embedded', embeddedFixture);
+hostReadContract('embedded', embeddedFixture);

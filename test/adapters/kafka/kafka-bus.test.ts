@@ -12,11 +12,12 @@ import {
   kafkaTestSettings,
   randomName,
 } from '../../support/kafka.js';
-import { busContract } from '../bus/contract.js';
+import { type BusFixture, busContract } from '../bus/contract.js';
+import { hostReadContract } from '../bus/host-read-contract.js';
 
 const log = pino({ level: 'silent' });
 
-busContract('kafka', async () => {
+const kafkaFixture = async (): Promise<BusFixture> => {
   const settings = kafkaTestSettings();
   const bus = await createKafkaBus({ settings, log, shutdownGraceMs: 2_000 });
   const topics: string[] = [settings.topics.deadLetter];
@@ -37,7 +38,10 @@ busContract('kafka', async () => {
       await deleteTopics(topics);
     },
   };
-});
+};
+
+busContract('kafka', kafkaFixture);
+hostReadContract('kafka', kafkaFixture);
 
 describe('kafka bus: what a user meets', () => {
   it('refuses to subscribe to topics that do not exist, naming them and the command that creates them', async () => {
