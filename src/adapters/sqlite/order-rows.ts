@@ -16,7 +16,28 @@ export function isIdempotencyKey(value: unknown): value is string {
  * status and the change numbers. Call inside a write transaction.
  */
 export class OrderRows {
+  /** While numbering a batch: the last number taken, written back once at its end. */
+  private batchSeq: number | undefined;
+
   constructor(private readonly sql: StatementCache) {}
+
+  /**
+   * Runs `work`, which may make many changes, taking their numbers in memory
+   * and writing the last one back once. Call inside a write transaction (it
+   * holds the file's write lock, so no other process numbers a change meanwhile).
+   */
+  numberingOnce<T>(work: () => T): T {
+    if (this.batchSeq !== undefined) return work();
+    this.batchSeq = (this.sql('SELECT seq FROM status_changes WHERE id = 1').get() as { seq: number }).seq;
+    const before = this.batchSeq;
+    try {
+      const result = work();
+      if (this.batchSeq !== before) this.sql('UPDATE status_changes SET seq = ? WHERE id = 1').run(this.batchSeq);
+      return result;
+    } finally {
+      this.batchSeq = undefined;
+    }
+  }
 
   insertOrder(order: Order, createdAt: number, idempotencyKey?: string, placement: Placement = 'placed'): void {
     this.sql(
@@ -64,9 +85,18 @@ export class OrderRows {
     );
   }
 
-  /** Applies a status event by the view's rules: the change's number, or undefined when nothing changed. */
-  applyStatus(orderId: string, event: IncomingStatus, catalog: StatusCatalog, now: number): number | undefined {
-    const next = applyStatusEvent(this.getStatus(orderId), event, catalog, now);
+  /**
+   * Applies a status event by the view's rules to the order's `current` status:
+   * the change's number, or undefined when nothing changed.
+   */
+  applyStatus(
+    orderId: string,
+    event: IncomingStatus,
+    catalog: StatusCatalog,
+    now: number,
+    current: OrderStatus | undefined = this.getStatus(orderId),
+  ): number | undefined {
+    const next = applyStatusEvent(current, event, catalog, now);
     if (!next) return undefined;
     const seq = this.nextSeq();
     this.sql(
@@ -80,6 +110,10 @@ export class OrderRows {
 
   /** Takes the next change number. */
   nextSeq(): number {
+    if (this.batchSeq !== undefined) {
+      this.batchSeq += 1;
+      return this.batchSeq;
+    }
     const row = this.sql('UPDATE status_changes SET seq = seq + 1 WHERE id = 1 RETURNING seq').get() as { seq: number };
     return row.seq;
   }

@@ -36,25 +36,30 @@ export class ViewEvents {
     catalog: StatusCatalog,
     positions: readonly PartitionOffset[] = [],
   ): Array<boolean | OrderIdCollisionError> {
-    return this.file.db.transaction(() => {
-      let ignored = 0;
-      const results = items.map((item) => {
-        try {
-          const changed = this.applyOne(item, catalog);
-          if (!changed) ignored += 1;
-          return changed;
-        } catch (error) {
-          // Refused before it wrote anything; the rest of the batch goes on.
-          if (error instanceof OrderIdCollisionError) return error;
-          throw error;
+    const apply = this.file.db.transaction(() =>
+      this.rows.numberingOnce(() => {
+        let ignored = 0;
+        const results = items.map((item) => {
+          try {
+            const changed = this.applyOne(item, catalog);
+            if (!changed) ignored += 1;
+            return changed;
+          } catch (error) {
+            // Refused before it wrote anything; the rest of the batch goes on.
+            if (error instanceof OrderIdCollisionError) return error;
+            throw error;
+          }
+        });
+        if (ignored > 0) {
+          this.file.sql("UPDATE view_counters SET value = value + ? WHERE name = 'events_ignored'").run(ignored);
         }
-      });
-      if (ignored > 0) {
-        this.file.sql("UPDATE view_counters SET value = value + ? WHERE name = 'events_ignored'").run(ignored);
-      }
-      for (const position of positions) this.offsets.save(position);
-      return results;
-    })();
+        for (const position of positions) this.offsets.save(position);
+        return results;
+      }),
+    );
+    // Immediate when on its own: it reads the change number it then writes, which another
+    // process's commit in between would make stale. In the turn's transaction it nests.
+    return apply.immediate();
   }
 
   /**
@@ -70,12 +75,15 @@ export class ViewEvents {
       this.refuseCollision(order);
       this.rows.insertOrder(order, event.eventTimestamp, this.freeKey(order.customerId, idempotencyKey));
     }
-    this.rows.markPlaced(event.orderId);
+    const current = this.rows.getStatus(event.orderId);
+    // An order with a status was placed already (placing and failed orders have none): one write saved.
+    if (!current) this.rows.markPlaced(event.orderId);
     const seq = this.rows.applyStatus(
       event.orderId,
       { status: event.status, timestamp: event.eventTimestamp },
       catalog,
       event.receivedAt,
+      current,
     );
     this.recordEvent(event, seq);
     return seq !== undefined;
