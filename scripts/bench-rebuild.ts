@@ -33,7 +33,11 @@ async function main(): Promise<void> {
       `orders: ${ORDERS} (4 records each on ${PARTITIONS} partitions); deliver remembered ${result.remembered}`,
     );
     console.log(
-      `orders view rebuilt from the topics: ${result.viewSeconds.toFixed(1)} s (${result.viewSecondsPer10k.toFixed(1)} s per 10,000 orders)`,
+      `orders view rebuilt from the topics: ${result.viewSeconds.toFixed(1)} s (${result.viewSecondsPer10k.toFixed(1)} s per 10,000 orders), ${Math.round(result.recordsPerSecond)} records/s`,
+    );
+    console.log(
+      `  of which ${result.startSeconds.toFixed(1)} s to the first order in the view (start, group join, first fetch); ` +
+        `${Math.round(result.steadyRecordsPerSecond)} records/s from there`,
     );
     console.log(
       `deliver memory replayed from its inputs: ${result.replaySeconds.toFixed(2)} s (${result.replayMicrosecondsPerOrder.toFixed(0)} µs per order; no extra record per order)`,

@@ -1,7 +1,6 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Bus, BusRecord, PartitionRef } from '../adapters/bus/bus.js';
-import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
+import type { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
 import type { Settings } from '../config/settings.js';
 import type { Clock } from '../domain/clock.js';
 import {
@@ -208,7 +207,7 @@ export function createDeliverRole(deps: RoleDeps): Role {
     topics: [settings.topics.ordered, settings.topics.baked],
     companion: cancelSubscription(deps, cancels),
     onStart() {
-      store = DeliveryStore.open(join(settings.shop.dataDir, settings.delivery.fileName));
+      store = deps.stores.delivery();
       const activeStore = store;
       activeStore.purge(clock.now(), retentionMs);
       purgeTimer = setInterval(() => activeStore.purge(clock.now(), retentionMs), 60_000);
@@ -216,7 +215,6 @@ export function createDeliverRole(deps: RoleDeps): Role {
     },
     onStop() {
       clearInterval(purgeTimer);
-      store?.close();
     },
     onAssigned: async (partitions) => {
       if (!store) throw new Error('deliver was assigned partitions before it started');

@@ -57,7 +57,7 @@ export async function applyOrderLogRecord(
 export type OrderLogWriter = TurnBatch<{ orderId: string; value: OrderLogValue; source: LogSource }, boolean>;
 
 export function orderLogWriter(store: OrderLogStore): OrderLogWriter {
-  return new TurnBatch((lines, positions) => store.appendMany(lines, positions));
+  return new TurnBatch((lines, positions) => store.appendMany(lines, positions), store.file.write);
 }
 
 /**

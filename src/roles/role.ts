@@ -3,6 +3,7 @@ import type { Bus } from '../adapters/bus/bus.js';
 import type { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import type { RoleName, Settings } from '../config/settings.js';
 import type { Clock } from '../domain/clock.js';
+import type { ShopStores } from './shop-stores.js';
 
 /** What every role is built from. */
 export interface RoleDeps {
@@ -11,6 +12,8 @@ export interface RoleDeps {
   log: Logger;
   clock: Clock;
   metrics: ShopMetrics;
+  /** The process's SQLite stores, each file opened once; closed by whoever made them. */
+  stores: ShopStores;
 }
 
 export interface Role {

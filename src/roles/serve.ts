@@ -5,9 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApp } from '../adapters/http/app.js';
 import { OrderPlacement } from '../adapters/http/order-placement.js';
-import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
-import { OrdersStore } from '../adapters/sqlite/orders-store.js';
-import { SessionStore } from '../adapters/sqlite/session-store.js';
 import type { Settings } from '../config/settings.js';
 import { configError } from '../errors.js';
 import { startOrderLogProjection } from './order-logs.js';
@@ -56,10 +53,7 @@ export function createServeRole(
 ): Role & { url(): string | undefined; settled(): Promise<void> } {
   const { settings, log, bus, clock } = deps;
   let app: FastifyInstance | undefined;
-  let store: OrdersStore | undefined;
-  let orderLogs: OrderLogStore | undefined;
   let projection: Awaited<ReturnType<typeof startOrderLogProjection>> | undefined;
-  let sessionStore: SessionStore | undefined;
   let sessions: SessionProjection | undefined;
   let address: string | undefined;
   let stopping: Promise<void> | undefined;
@@ -71,14 +65,13 @@ export function createServeRole(
     async start() {
       // Without its topic every order would hang until the producer gives up: say so at start.
       await bus.requireTopics([settings.topics.ordered]);
-      const databasePath = join(settings.shop.dataDir, settings.orders.fileName);
-      store = OrdersStore.open(databasePath);
+      // One file, one writer: the orders, this host's copy of the roles' lines and the logouts.
+      const store = deps.stores.orders();
       // Every web host keeps its own copy of the roles' lines about each order, wherever they run.
-      orderLogs = OrderLogStore.open(databasePath);
+      const orderLogs = deps.stores.orderLogs();
       projection = await startOrderLogProjection({ ...deps, store: orderLogs });
       // Logouts on any web host, so that a logged-out cookie works on none of them.
-      sessionStore = SessionStore.open(databasePath);
-      sessions = await startSessionProjection({ ...deps, store: sessionStore });
+      sessions = await startSessionProjection({ ...deps, store: deps.stores.sessions() });
       const placement = new OrderPlacement({
         settings,
         store,
@@ -135,9 +128,7 @@ export function createServeRole(
           await projection?.stop();
           await sessions?.stop();
         } finally {
-          sessionStore?.close();
-          orderLogs?.close();
-          store?.close();
+          // The stores' files are closed where they were opened (ShopStores), after every role has stopped.
           address = undefined;
           log.info('serve stopped');
         }

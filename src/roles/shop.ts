@@ -14,6 +14,7 @@ import { publishOrderLogs } from './order-logs.js';
 import type { Role, RoleDeps } from './role.js';
 import { startRoleStats } from './role-stats.js';
 import { createServeRole } from './serve.js';
+import { ShopStores } from './shop-stores.js';
 import { createStatusRole } from './status.js';
 import { type StopStep, stopEach } from './stop-each.js';
 
@@ -65,7 +66,16 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const metrics = options.metrics ?? new ShopMetrics();
   // The roles see a traced bus when tracing is on; the shop keeps the bus itself.
   const roleBus = options.traced ? tracedBus(bus) : bus;
-  const deps = (role: RoleName): RoleDeps => ({ bus: roleBus, settings, clock, log: logs.forRole(role), metrics });
+  // Each SQLite file is opened once for all the roles of this process, and closed after them.
+  const stores = new ShopStores(settings);
+  const deps = (role: RoleName): RoleDeps => ({
+    bus: roleBus,
+    settings,
+    clock,
+    log: logs.forRole(role),
+    metrics,
+    stores,
+  });
 
   const roles: Role[] = [];
   let serve: ReturnType<typeof createServeRole> | undefined;
@@ -103,6 +113,7 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
           ['role stats', () => roleStats?.stop()],
           ['order log sink', () => orderLogSink?.close()],
           ...(ownsBus ? [['bus', () => bus.close()] as const] : []),
+          ['sqlite files', async () => stores.close()],
         ]);
       } finally {
         logs.flush();

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { BusRecord, Connectivity } from '../adapters/bus/bus.js';
 import { STATUS_VIEW_COMPONENT } from '../adapters/logs/order-log-line.js';
-import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
-import { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import type { OrdersStore } from '../adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
@@ -121,7 +119,6 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
   const statusTopicDecoder = options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry);
   const retentionMs = settings.orders.statusRetentionHours * 3_600_000;
   let store: OrdersStore | undefined;
-  let lines: OrderLogStore | undefined;
   let view: ViewWriter | undefined;
   let watchdog: NodeJS.Timeout | undefined;
   let silenceCheck: NodeJS.Timeout | undefined;
@@ -187,10 +184,9 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       }
     },
     onStart() {
-      const file = join(settings.shop.dataDir, settings.orders.fileName);
-      store = OrdersStore.open(file);
-      lines = OrderLogStore.open(file);
-      view = new ViewWriter(store, settings.statuses, lines);
+      // The view, and its status lines in this host's copy of the log, share the file's one writer.
+      store = deps.stores.orders();
+      view = new ViewWriter(store, settings.statuses, deps.stores.orderLogs());
       const activeStore = store;
       watchdog = setInterval(() => tick(activeStore), watchdogTimings(settings).intervalMs);
       watchdog.unref();
@@ -218,8 +214,6 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
     onStop() {
       clearInterval(watchdog);
       clearInterval(silenceCheck);
-      store?.close();
-      lines?.close();
     },
     handle: async (record, _signal, orderLog) => {
       if (!store || !view) throw new Error('status received an event before it started');

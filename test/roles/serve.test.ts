@@ -8,6 +8,7 @@ import type { Settings } from '../../src/config/settings.js';
 import { systemClock } from '../../src/domain/clock.js';
 import { HEADERS } from '../../src/domain/headers.js';
 import { createServeRole, resolveSessionSecret } from '../../src/roles/serve.js';
+import { ShopStores } from '../../src/roles/shop-stores.js';
 import { testSettings } from '../support/settings.js';
 import { openOrders, sampleOrder } from '../support/shop.js';
 
@@ -15,6 +16,13 @@ const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
+
+/** The stores a shop would pass its roles; closed after the test, as the shop closes them after its roles. */
+function storesFor(settings: Settings): ShopStores {
+  const stores = new ShopStores(settings);
+  cleanups.push(() => stores.close());
+  return stores;
+}
 
 function settingsForTest() {
   const made = testSettings();
@@ -50,6 +58,7 @@ describe('serve role', () => {
       clock: systemClock,
       log: pino({ level: 'silent' }),
       metrics: new ShopMetrics(),
+      stores: storesFor(settings),
     });
     await role.start();
     const url = role.url();
@@ -91,8 +100,9 @@ describe('serve role: orders a crash left being placed', () => {
   }
 
   async function runServe(settings: Settings, bus: EmbeddedBus, placingWindowMs: number): Promise<void> {
+    const stores = new ShopStores(settings);
     const role = createServeRole(
-      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }), metrics: new ShopMetrics() },
+      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }), metrics: new ShopMetrics(), stores },
       { placingWindowMs },
     );
     await role.start();
@@ -100,6 +110,7 @@ describe('serve role: orders a crash left being placed', () => {
       await role.settled();
     } finally {
       await role.stop();
+      stores.close();
     }
   }
 
@@ -148,7 +159,14 @@ describe('serve role: orders a crash left being placed', () => {
     cleanups.push(() => bus.close());
     const order = crashedPlacement(settings, false);
     const role = createServeRole(
-      { bus, settings, clock: systemClock, log: pino({ level: 'silent' }), metrics: new ShopMetrics() },
+      {
+        bus,
+        settings,
+        clock: systemClock,
+        log: pino({ level: 'silent' }),
+        metrics: new ShopMetrics(),
+        stores: storesFor(settings),
+      },
       { placingWindowMs: 60_000 },
     );
     await role.start();

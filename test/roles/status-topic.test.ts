@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
 import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
 import type { Role } from '../../src/roles/role.js';
+import { ShopStores } from '../../src/roles/shop-stores.js';
 import { createStatusRole } from '../../src/roles/status.js';
 import { FlinkSilence } from '../../src/roles/status-silence.js';
 import { capturingLogs } from '../support/capture-logs.js';
@@ -32,11 +33,19 @@ describe('the status role reading pizza-status', () => {
     const bus = new EmbeddedBus({ partitions: 1 });
     const logs = capturingLogs();
     const clock = new FakeClock(Date.now());
+    const stores = new ShopStores(settings);
     const role = createStatusRole(
-      { bus, settings, clock, log: logs.forRole('status'), metrics: new ShopMetrics() },
+      { bus, settings, clock, log: logs.forRole('status'), metrics: new ShopMetrics(), stores },
       options,
     );
-    running.push({ role, bus, cleanup: fixture.cleanup });
+    running.push({
+      role,
+      bus,
+      cleanup: () => {
+        stores.close();
+        fixture.cleanup();
+      },
+    });
     await role.start();
     return { settings, bus, logs, clock };
   }

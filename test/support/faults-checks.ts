@@ -32,22 +32,32 @@ export interface HistoryCheck {
 }
 
 /**
- * Reads each order's applied changes from the view's `status_history`, oldest
- * first, and lists every step where the event status went back in the
- * lifecycle. `stuck` is allowed as the shown status (the watchdog's flag), never as an event's.
+ * Reads each order's applied changes from the view, oldest first: the events
+ * that changed its status (`order_events.applied_seq`), or a file of an older
+ * build's `status_history`. Lists every step where the event status went back
+ * in the lifecycle. `stuck` is allowed as the shown status (the watchdog's flag), never as an event's.
  */
 export function historyRegressions(shop: FaultShop, orderIds: readonly string[]): HistoryCheck {
   const result = withView(shop, (db) => {
-    const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'status_history'").get();
-    if (!table) {
+    const hasTable = (name: string) =>
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = ?").get(name) !== undefined;
+    const hasAppliedSeq = (db.pragma('table_info(order_events)') as Array<{ name: string }>).some(
+      (column) => column.name === 'applied_seq',
+    );
+    if (!hasTable('status_history') && !hasAppliedSeq) {
       return {
-        unavailable: `${shop.viewDb} has no status_history table: the view keeps no history of applied changes to check`,
+        unavailable: `${shop.viewDb} keeps no history of applied changes to check (no order_events.applied_seq)`,
         regressions: [],
       };
     }
-    const history = db.prepare(
-      'SELECT seq, status, event_status AS eventStatus FROM status_history WHERE order_id = ? ORDER BY seq',
-    );
+    const history = hasTable('status_history')
+      ? db.prepare(
+          'SELECT seq, status, event_status AS eventStatus FROM status_history WHERE order_id = ? ORDER BY seq',
+        )
+      : db.prepare(
+          `SELECT applied_seq AS seq, status, status AS eventStatus FROM order_events
+             WHERE order_id = ? AND applied_seq IS NOT NULL ORDER BY applied_seq`,
+        );
     const regressions: string[] = [];
     for (const orderId of orderIds) {
       const rows = history.all(orderId) as Array<{ seq: number; status: number; eventStatus: number }>;

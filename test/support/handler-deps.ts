@@ -2,6 +2,7 @@ import pino from 'pino';
 import { onTestFinished } from 'vitest';
 import { ShopMetrics } from '../../src/adapters/metrics/shop-metrics.js';
 import type { RoleDeps } from '../../src/roles/role.js';
+import { ShopStores } from '../../src/roles/shop-stores.js';
 import { FakeBus } from './fake-bus.js';
 import { FakeClock } from './fake-clock.js';
 import { testSettings } from './settings.js';
@@ -14,11 +15,14 @@ import { testSettings } from './settings.js';
 export function handlerDeps(timeScale: string): RoleDeps & { bus: FakeBus; clock: FakeClock } {
   const fixture = testSettings({ timeScale });
   onTestFinished(fixture.cleanup);
+  const stores = new ShopStores(fixture.settings);
+  onTestFinished(() => stores.close());
   return {
     bus: new FakeBus(),
     clock: new FakeClock(),
     settings: fixture.settings,
     log: pino({ level: 'silent' }),
     metrics: new ShopMetrics(),
+    stores,
   };
 }

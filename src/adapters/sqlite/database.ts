@@ -17,11 +17,13 @@ export function openDatabase(path: string): SqliteDatabase {
   return db;
 }
 
+export type StatementCache = (sql: string) => Database.Statement;
+
 /**
  * Prepares each SQL text once per connection: preparing is a large share of
  * the cost of a small query, and the stores run the same few queries all day.
  */
-export function statementCache(db: SqliteDatabase): (sql: string) => Database.Statement {
+export function statementCache(db: SqliteDatabase): StatementCache {
   const statements = new Map<string, Database.Statement>();
   return (sql) => {
     let statement = statements.get(sql);

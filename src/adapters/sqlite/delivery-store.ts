@@ -1,5 +1,6 @@
 import type { DeliveryRecord } from '../../domain/delivery.js';
-import { addMissingColumns, openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { addMissingColumns } from './database.js';
+import { SqliteFile } from './sqlite-file.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS customers (
@@ -21,22 +22,22 @@ CREATE INDEX IF NOT EXISTS customers_by_update ON customers (updated_at);
  * crash before the commit loses only what the rebuild gives back.
  */
 export class DeliveryStore {
-  private readonly sql: ReturnType<typeof statementCache>;
-  private commitScheduled = false;
-
-  private constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
+  /** On a file this process has open (see SqliteFiles); `owned` when closing the store closes the file. */
+  constructor(
+    readonly file: SqliteFile,
+    private readonly owned = false,
+  ) {
+    file.db.exec(SCHEMA);
     // The input partition the order's events arrive on (pizza-ordered and pizza-baked are co-partitioned).
-    addMissingColumns(db, 'customers', { partition: 'INTEGER' });
-    this.sql = statementCache(db);
+    addMissingColumns(file.db, 'customers', { partition: 'INTEGER' });
   }
 
   static open(path: string): DeliveryStore {
-    return new DeliveryStore(openDatabase(path));
+    return new DeliveryStore(new SqliteFile(path), true);
   }
 
   get(orderId: string): DeliveryRecord | undefined {
-    const row = this.sql('SELECT state, customer_id FROM customers WHERE order_id = ?').get(orderId) as
+    const row = this.file.sql('SELECT state, customer_id FROM customers WHERE order_id = ?').get(orderId) as
       | { state: DeliveryRecord['state']; customer_id: string | null }
       | undefined;
     if (!row) return undefined;
@@ -51,14 +52,18 @@ export class DeliveryStore {
   }
 
   put(orderId: string, record: DeliveryRecord, now: number, partition?: number): void {
-    this.inTurn();
     const customerId = 'customerId' in record ? (record.customerId ?? null) : null;
-    this.sql(
-      `INSERT INTO customers (order_id, state, customer_id, updated_at, partition) VALUES (?, ?, ?, ?, ?)
+    // Written now, committed with the turn: deliver reads its memory back at once.
+    this.file.writeNow(() =>
+      this.file
+        .sql(
+          `INSERT INTO customers (order_id, state, customer_id, updated_at, partition) VALUES (?, ?, ?, ?, ?)
          ON CONFLICT (order_id) DO UPDATE SET state = excluded.state,
            customer_id = coalesce(excluded.customer_id, customers.customer_id), updated_at = excluded.updated_at,
            partition = coalesce(excluded.partition, customers.partition)`,
-    ).run(orderId, record.state, customerId, now, partition ?? null);
+        )
+        .run(orderId, record.state, customerId, now, partition ?? null),
+    );
   }
 
   /**
@@ -71,35 +76,19 @@ export class DeliveryStore {
     memory: ReadonlyMap<string, DeliveryRecord & { partition: number }>,
     now: number,
   ): void {
-    this.db.transaction(() => {
-      const drop = this.sql('DELETE FROM customers WHERE partition = ? OR partition IS NULL');
+    this.file.writeNow(() => {
+      const drop = this.file.sql('DELETE FROM customers WHERE partition = ? OR partition IS NULL');
       for (const partition of partitions) drop.run(partition);
       for (const [orderId, record] of memory) this.put(orderId, record, now, record.partition);
-    })();
+    });
   }
 
   purge(now: number, retentionMs: number): number {
-    return this.sql('DELETE FROM customers WHERE updated_at < ?').run(now - retentionMs).changes;
+    return this.file.sql('DELETE FROM customers WHERE updated_at < ?').run(now - retentionMs).changes;
   }
 
-  /** Opens the turn's transaction when none is open, and commits it once the turn is over. */
-  private inTurn(): void {
-    if (this.db.inTransaction) return;
-    this.db.exec('BEGIN');
-    if (this.commitScheduled) return;
-    this.commitScheduled = true;
-    setImmediate(() => this.commitTurn());
-  }
-
-  private commitTurn(): void {
-    this.commitScheduled = false;
-    // A failed commit (a full or failing disk) must not pass unseen: deliver would act on
-    // memory it no longer has. It ends the process; a restart rebuilds the memory from Kafka.
-    if (this.db.open && this.db.inTransaction) this.db.exec('COMMIT');
-  }
-
+  /** Closes the file when the store has it to itself; a shared file is closed where it was opened. */
   close(): void {
-    this.commitTurn();
-    if (this.db.open) this.db.close();
+    if (this.owned) this.file.close();
   }
 }

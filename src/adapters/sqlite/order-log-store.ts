@@ -1,6 +1,6 @@
 import type { PartitionOffset, PartitionRef } from '../bus/bus.js';
 import type { LogLine, OrderLogValue } from '../logs/order-log-line.js';
-import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { SqliteFile } from './sqlite-file.js';
 
 /** One stored line, numbered in the order this host received it. */
 export interface StoredLogLine {
@@ -66,35 +66,38 @@ interface LineRow {
  * it share the file with the orders view).
  */
 export class OrderLogStore {
-  private readonly sql: ReturnType<typeof statementCache>;
-
-  private constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
-    this.sql = statementCache(db);
+  /** On a file this process has open (see SqliteFiles); `owned` when closing the store closes the file. */
+  constructor(
+    readonly file: SqliteFile,
+    private readonly owned = false,
+  ) {
+    file.db.exec(SCHEMA);
   }
 
   static open(path: string): OrderLogStore {
-    return new OrderLogStore(openDatabase(path));
+    return new OrderLogStore(new SqliteFile(path), true);
   }
 
   /** Stores a line; false when that record was stored before. */
   append(orderId: string, value: OrderLogValue, source: LogSource): boolean {
     return (
-      this.sql(
-        `INSERT INTO order_logs (order_id, role, time, level, msg, fields, topic, partition, offset)
+      this.file
+        .sql(
+          `INSERT INTO order_logs (order_id, role, time, level, msg, fields, topic, partition, offset)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (topic, partition, offset) DO NOTHING`,
-      ).run(
-        orderId,
-        value.role,
-        Math.round(value.time),
-        value.level,
-        value.msg,
-        JSON.stringify(value.fields),
-        source.topic,
-        source.partition,
-        source.offset,
-      ).changes > 0
+        )
+        .run(
+          orderId,
+          value.role,
+          Math.round(value.time),
+          value.level,
+          value.msg,
+          JSON.stringify(value.fields),
+          source.topic,
+          source.partition,
+          source.offset,
+        ).changes > 0
     );
   }
 
@@ -106,7 +109,7 @@ export class OrderLogStore {
     lines: ReadonlyArray<{ orderId: string; value: OrderLogValue; source: LogSource }>,
     positions: readonly PartitionOffset[] = [],
   ): boolean[] {
-    return this.db.transaction(() => {
+    return this.file.db.transaction(() => {
       const results = lines.map(({ orderId, value, source }) => this.append(orderId, value, source));
       for (const position of positions) this.savePosition(position);
       return results;
@@ -115,41 +118,41 @@ export class OrderLogStore {
 
   /** A role's newest `limit` lines about an order, oldest first. */
   latestLines(orderId: string, role: string, limit = 200): StoredLogLine[] {
-    const rows = this.sql('SELECT * FROM order_logs WHERE order_id = ? AND role = ? ORDER BY seq DESC LIMIT ?').all(
-      orderId,
-      role,
-      limit,
-    ) as LineRow[];
+    const rows = this.file
+      .sql('SELECT * FROM order_logs WHERE order_id = ? AND role = ? ORDER BY seq DESC LIMIT ?')
+      .all(orderId, role, limit) as LineRow[];
     return rows.reverse().map(toStored);
   }
 
   /** A role's lines about an order received after line `afterSeq`, oldest first. */
   linesAfter(orderId: string, role: string, afterSeq: number, limit = 200): StoredLogLine[] {
-    const rows = this.sql(
-      'SELECT * FROM order_logs WHERE order_id = ? AND role = ? AND seq > ? ORDER BY seq LIMIT ?',
-    ).all(orderId, role, afterSeq, limit) as LineRow[];
+    const rows = this.file
+      .sql('SELECT * FROM order_logs WHERE order_id = ? AND role = ? AND seq > ? ORDER BY seq LIMIT ?')
+      .all(orderId, role, afterSeq, limit) as LineRow[];
     return rows.map(toStored);
   }
 
   /** The newest line's number, 0 when there is none; start `changesSince` from it. */
   latestSeq(): number {
-    const row = this.sql('SELECT coalesce(max(seq), 0) AS seq FROM order_logs').get() as { seq: number };
+    const row = this.file.sql('SELECT coalesce(max(seq), 0) AS seq FROM order_logs').get() as { seq: number };
     return row.seq;
   }
 
   /** Each order and role with lines after `since`, and its newest line's number. */
   changesSince(since: number, limit = 1000): OrderLogChange[] {
-    const rows = this.sql(
-      `SELECT order_id, role, max(seq) AS seq FROM
+    const rows = this.file
+      .sql(
+        `SELECT order_id, role, max(seq) AS seq FROM
          (SELECT order_id, role, seq FROM order_logs WHERE seq > ? ORDER BY seq LIMIT ?)
        GROUP BY order_id, role ORDER BY seq`,
-    ).all(since, limit) as Array<{ order_id: string; role: string; seq: number }>;
+      )
+      .all(since, limit) as Array<{ order_id: string; role: string; seq: number }>;
     return rows.map((row) => ({ orderId: row.order_id, role: row.role, seq: row.seq }));
   }
 
   /** Where to resume the partitions this copy has read before; the others are left out. */
   storedPositions(partitions: readonly PartitionRef[]): PartitionOffset[] {
-    const read = this.sql('SELECT next_offset FROM order_log_offsets WHERE topic = ? AND partition = ?');
+    const read = this.file.sql('SELECT next_offset FROM order_log_offsets WHERE topic = ? AND partition = ?');
     return partitions.flatMap(({ topic, partition }) => {
       const row = read.get(topic, partition) as { next_offset: string } | undefined;
       return row ? [{ topic, partition, offset: row.next_offset }] : [];
@@ -158,19 +161,22 @@ export class OrderLogStore {
 
   /** Remembers the next offset to read; the lines before it are stored. */
   savePosition(position: PartitionOffset): void {
-    this.sql(
-      `INSERT INTO order_log_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
+    this.file
+      .sql(
+        `INSERT INTO order_log_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
          ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
-    ).run(position.topic, position.partition, position.offset);
+      )
+      .run(position.topic, position.partition, position.offset);
   }
 
   /** Deletes lines logged before `before` (epoch ms); returns how many went. */
   purge(before: number): number {
-    return this.sql('DELETE FROM order_logs WHERE time < ?').run(before).changes;
+    return this.file.sql('DELETE FROM order_logs WHERE time < ?').run(before).changes;
   }
 
+  /** Closes the file when the store has it to itself; a shared file is closed where it was opened. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.owned) this.file.close();
   }
 }
 

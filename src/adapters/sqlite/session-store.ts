@@ -1,5 +1,5 @@
 import type { PartitionOffset, PartitionRef } from '../bus/bus.js';
-import { openDatabase, type SqliteDatabase, statementCache } from './database.js';
+import { SqliteFile } from './sqlite-file.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS revoked_sessions (
@@ -30,32 +30,35 @@ export interface Revocation {
  * sessions topic into the orders database file (its own connection).
  */
 export class SessionStore {
-  private readonly sql: ReturnType<typeof statementCache>;
-
-  private constructor(private readonly db: SqliteDatabase) {
-    db.exec(SCHEMA);
-    this.sql = statementCache(db);
+  /** On a file this process has open (see SqliteFiles); `owned` when closing the store closes the file. */
+  constructor(
+    readonly file: SqliteFile,
+    private readonly owned = false,
+  ) {
+    file.db.exec(SCHEMA);
   }
 
   static open(path: string): SessionStore {
-    return new SessionStore(openDatabase(path));
+    return new SessionStore(new SqliteFile(path), true);
   }
 
   /** Records a logout; the same session twice keeps the later expiry. */
   revoke(revocation: Revocation): void {
-    this.sql(
-      `INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?)
+    this.file
+      .sql(
+        `INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?)
          ON CONFLICT (session_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
-    ).run(revocation.sessionId, Math.round(revocation.expiresAt));
+      )
+      .run(revocation.sessionId, Math.round(revocation.expiresAt));
   }
 
   isRevoked(sessionId: string): boolean {
-    return this.sql('SELECT 1 FROM revoked_sessions WHERE session_id = ?').get(sessionId) !== undefined;
+    return this.file.sql('SELECT 1 FROM revoked_sessions WHERE session_id = ?').get(sessionId) !== undefined;
   }
 
   /** Where to resume the partitions this copy has read before; the others are left out. */
   storedPositions(partitions: readonly PartitionRef[]): PartitionOffset[] {
-    const read = this.sql('SELECT next_offset FROM session_offsets WHERE topic = ? AND partition = ?');
+    const read = this.file.sql('SELECT next_offset FROM session_offsets WHERE topic = ? AND partition = ?');
     return partitions.flatMap(({ topic, partition }) => {
       const row = read.get(topic, partition) as { next_offset: string } | undefined;
       return row ? [{ topic, partition, offset: row.next_offset }] : [];
@@ -64,18 +67,21 @@ export class SessionStore {
 
   /** Remembers the next offset to read; the revocations before it are stored. */
   savePosition(position: PartitionOffset): void {
-    this.sql(
-      `INSERT INTO session_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
+    this.file
+      .sql(
+        `INSERT INTO session_offsets (topic, partition, next_offset) VALUES (?, ?, ?)
          ON CONFLICT (topic, partition) DO UPDATE SET next_offset = excluded.next_offset`,
-    ).run(position.topic, position.partition, position.offset);
+      )
+      .run(position.topic, position.partition, position.offset);
   }
 
   /** Forgets revocations of sessions expired before `now` (their cookies are refused anyway); returns how many. */
   purge(now: number): number {
-    return this.sql('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now).changes;
+    return this.file.sql('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now).changes;
   }
 
+  /** Closes the file when the store has it to itself; a shared file is closed where it was opened. */
   close(): void {
-    if (this.db.open) this.db.close();
+    if (this.owned) this.file.close();
   }
 }

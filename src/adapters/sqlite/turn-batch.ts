@@ -15,16 +15,26 @@ interface Pending<Item, Result> {
 export type BatchWrite<Item, Result> = (items: Item[], positions: PartitionOffset[]) => Array<Result | Error>;
 
 /**
+ * Where a batch is written: the file's turn transaction (SqliteFile.write), so
+ * that a projection's batch commits with whatever else the turn wrote to the
+ * file. Resolves once the work has committed.
+ */
+export type TurnRunner = <T>(work: () => T) => Promise<T>;
+
+/**
  * Gathers what a projection writes within one turn of the event loop and
- * writes it in one SQLite transaction. A commit costs far more than a row,
- * and a projection applies records of many orders at once.
+ * writes it as one batch in the file's transaction of that turn. A commit costs
+ * far more than a row, and a projection applies records of many orders at once.
  */
 export class TurnBatch<Item, Result> {
   private queue: Array<Pending<Item, Result>> = [];
   private positions = new Map<string, PartitionOffset>();
   private scheduled = false;
 
-  constructor(private readonly write: BatchWrite<Item, Result>) {}
+  constructor(
+    private readonly write: BatchWrite<Item, Result>,
+    private readonly run: TurnRunner,
+  ) {}
 
   /** Resolves with the item's result once its transaction has committed. */
   submit(item: Item): Promise<Result> {
@@ -48,27 +58,36 @@ export class TurnBatch<Item, Result> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    setImmediate(() => this.flush());
-  }
-
-  private flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    const positions = [...this.positions.values()];
-    this.queue = [];
-    this.positions.clear();
-    try {
-      const results = this.write(
+    // The batch is taken when the file's turn is written, so it holds every item queued until then.
+    let batch: Array<Pending<Item, Result>> = [];
+    this.run(() => {
+      this.scheduled = false;
+      batch = this.queue;
+      const positions = [...this.positions.values()];
+      this.queue = [];
+      this.positions.clear();
+      return this.write(
         batch.map((pending) => pending.item),
         positions,
       );
-      batch.forEach((pending, index) => {
-        const result = results[index];
-        if (result instanceof Error) pending.reject(result);
-        else pending.resolve(result as Result);
-      });
-    } catch (error) {
-      for (const pending of batch) pending.reject(error);
-    }
+    }).then(
+      (results) => {
+        batch.forEach((pending, index) => {
+          const result = results[index];
+          if (result instanceof Error) pending.reject(result);
+          else pending.resolve(result as Result);
+        });
+      },
+      (error: unknown) => {
+        if (this.scheduled) {
+          // The work never ran (the file was closed): what it would have taken fails with it.
+          this.scheduled = false;
+          batch = this.queue;
+          this.queue = [];
+          this.positions.clear();
+        }
+        for (const pending of batch) pending.reject(error);
+      },
+    );
   }
 }

@@ -2,7 +2,8 @@ import type { Order } from '../../domain/order.js';
 import { type StatusCatalog, statusLabel } from '../../domain/statuses.js';
 import type { PartitionOffset } from '../bus/bus.js';
 import type { OrderLogStore } from './order-log-store.js';
-import type { OrderEvent, OrdersStore } from './orders-store.js';
+import type { OrderEvent } from './orders-schema.js';
+import type { OrdersStore } from './orders-store.js';
 import { TurnBatch } from './turn-batch.js';
 
 interface ViewItem {
@@ -12,8 +13,8 @@ interface ViewItem {
 }
 
 /**
- * The orders view's writes, one transaction per turn of the event loop (see
- * TurnBatch). With `lines`, each status change also becomes the status
+ * The orders view's writes: the events of one turn of the event loop as one
+ * batch, in the file's transaction of that turn (see TurnBatch). With `lines`, each status change also becomes the status
  * service's line on the order page, in this host's copy of the log lines:
  * `status: <the status's words>`, known by the event's topic, partition and
  * offset, so applying the event again writes it once.
@@ -34,7 +35,7 @@ export class ViewWriter {
         }
       }
       return results;
-    });
+    }, store.file.write);
   }
 
   /**

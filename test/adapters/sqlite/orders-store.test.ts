@@ -87,32 +87,26 @@ describe('the orders view', () => {
   });
 });
 
-describe('the status history', () => {
-  it('keeps one row per applied change, numbered like the status, with its source; duplicates only counted', () => {
+describe('the view history, from the events', () => {
+  it('numbers each event that changed the status like the status; duplicates are only counted', () => {
     const store = memory();
     const order = sampleOrder();
     store.placeOrder(order, { status: 100, timestamp: 1_000 }, catalog, 1_000);
-    const placedSeq = store.latestStatusSeq();
     expect(store.applyEvent(event(order.orderId, 200, 2_000, '7'), catalog)).toBe(true);
     const assembledSeq = store.latestStatusSeq();
     expect(store.applyEvent(event(order.orderId, 200, 2_000, '7'), catalog)).toBe(false);
     expect(store.applyEvent(event(order.orderId, 100, 1_000, '8'), catalog)).toBe(false);
+    expect(store.applyEvent(event(order.orderId, 300, 3_000, '9'), catalog)).toBe(true);
+    const bakedSeq = store.latestStatusSeq();
     expect(store.markStuck(catalog, 100_000, 45_000)).toEqual([order.orderId]);
 
-    expect(store.statusHistory(order.orderId)).toEqual([
-      { seq: placedSeq, status: 100, eventStatus: 100, eventTimestamp: 1_000, changedAt: 1_000 },
-      {
-        seq: assembledSeq,
-        status: 200,
-        eventStatus: 200,
-        eventTimestamp: 2_000,
-        changedAt: 2_000,
-        topic: 't',
-        partition: 0,
-        offset: '7',
-      },
-      { seq: store.latestStatusSeq(), status: 50, eventStatus: 200, eventTimestamp: 2_000, changedAt: 100_000 },
+    expect(store.appliedEvents(order.orderId).map(({ seq, status, offset }) => ({ seq, status, offset }))).toEqual([
+      { seq: assembledSeq, status: 200, offset: '7' },
+      { seq: bakedSeq, status: 300, offset: '9' },
     ]);
+    // One row per event read: the ignored old one is in the timeline, with no change of its own.
+    expect(store.listEvents(order.orderId).map((entry) => entry.offset)).toEqual(['8', '7', '9']);
+    expect(store.statusSeq(order.orderId)).toBe(store.latestStatusSeq());
     expect(store.duplicatesIgnored()).toBe(2);
   });
 
@@ -121,9 +115,62 @@ describe('the status history', () => {
     const order = sampleOrder();
     store.placeOrder(order, { status: 100, timestamp: 0 }, catalog, 0);
     store.applyEvent(event(order.orderId, 100, 0), catalog);
+    store.applyEvent(event(order.orderId, 200, 10), catalog);
     store.purge(5 * 3_600_000, 3_600_000, 3_600_000);
-    expect(store.statusHistory(order.orderId)).toEqual([]);
+    expect(store.appliedEvents(order.orderId)).toEqual([]);
     expect(store.duplicatesIgnored()).toBe(1);
+  });
+
+  it('takes over the change numbers of a file that kept a status_history table, losing no order, event or status', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pizza-orders-'));
+    try {
+      const path = join(dir, 'orders.db');
+      const old = new Database(path);
+      old.exec(`CREATE TABLE orders (order_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, username TEXT NOT NULL,
+        sauce TEXT NOT NULL, cheese TEXT NOT NULL, main_topping TEXT NOT NULL, extra_toppings TEXT NOT NULL,
+        created_at INTEGER NOT NULL, placement TEXT NOT NULL DEFAULT 'placed', idempotency_key TEXT);
+        CREATE TABLE status (order_id TEXT PRIMARY KEY, status INTEGER NOT NULL, event_status INTEGER NOT NULL,
+          event_timestamp INTEGER NOT NULL, updated_at INTEGER NOT NULL, seq INTEGER NOT NULL);
+        CREATE TABLE status_changes (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+        CREATE TABLE order_events (topic TEXT NOT NULL, partition INTEGER NOT NULL, offset TEXT NOT NULL,
+          order_id TEXT NOT NULL, status INTEGER NOT NULL, event_timestamp INTEGER NOT NULL,
+          received_at INTEGER NOT NULL, PRIMARY KEY (topic, partition, offset));
+        CREATE TABLE status_history (seq INTEGER PRIMARY KEY, order_id TEXT NOT NULL, status INTEGER NOT NULL,
+          event_status INTEGER NOT NULL, event_timestamp INTEGER NOT NULL, changed_at INTEGER NOT NULL,
+          topic TEXT, partition INTEGER, offset TEXT);
+        CREATE TABLE view_counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+        INSERT INTO view_counters VALUES ('events_ignored', 4);
+        INSERT INTO orders VALUES ('0000abcd', '${'c'.repeat(32)}', 'old', 'Tomato', 'Gouda', 'Ham', '[]', 5, 'placed', NULL);
+        INSERT INTO order_events VALUES ('pizza-ordered', 0, '3', '0000abcd', 100, 5, 6);
+        INSERT INTO order_events VALUES ('pizza-assembled', 1, '8', '0000abcd', 200, 7, 8);
+        INSERT INTO order_events VALUES ('pizza-assembled', 1, '9', '0000abcd', 200, 7, 9);
+        INSERT INTO status_history VALUES (1, '0000abcd', 100, 100, 5, 6, NULL, NULL, NULL);
+        INSERT INTO status_history VALUES (2, '0000abcd', 200, 200, 7, 8, 'pizza-assembled', 1, '8');
+        INSERT INTO status VALUES ('0000abcd', 200, 200, 7, 8, 2);
+        INSERT INTO status_changes VALUES (1, 2);`);
+      old.close();
+      const store = OrdersStore.open(path);
+      stores.push(store);
+      expect(store.getOrder('0000abcd')).toMatchObject({ status: 200, placement: 'placed', username: 'old' });
+      expect(store.listEvents('0000abcd')).toHaveLength(3);
+      expect(store.appliedEvents('0000abcd').map(({ seq, offset }) => ({ seq, offset }))).toEqual([
+        { seq: 2, offset: '8' },
+      ]);
+      expect(store.latestStatusSeq()).toBe(2);
+      expect(store.duplicatesIgnored()).toBe(4);
+      const tables = store.file.db.prepare("SELECT name FROM sqlite_master WHERE name = 'status_history'").all();
+      expect(tables).toEqual([]);
+      // New events carry their change number from here on.
+      expect(store.applyEvent({ ...event('0000abcd', 300, 10, '12'), topic: 'pizza-baked' }, catalog)).toBe(true);
+      expect(store.appliedEvents('0000abcd').map(({ seq }) => seq)).toEqual([2, 3]);
+      store.close();
+      // Opening the file again finds nothing left to migrate.
+      const again = OrdersStore.open(path);
+      stores.push(again);
+      expect(again.appliedEvents('0000abcd').map(({ seq }) => seq)).toEqual([2, 3]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -40,7 +40,7 @@ export default async function liveRoutes(app: FastifyInstance) {
       { timeScale: settings.shop.timeScale },
     );
   /** The order's newest change number in this view; 0 before its first status. */
-  const statusSeqOf = (orderId: string) => store.statusHistory(orderId).at(-1)?.seq ?? 0;
+  const statusSeqOf = (orderId: string) => store.statusSeq(orderId);
   const complete = (order: OrderView) => order.placement === 'placed' && isComplete(settings.statuses, order.status);
 
   /** Log lines for a page: only those after its cursor, or the latest ones when it has none. */

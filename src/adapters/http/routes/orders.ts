@@ -134,7 +134,7 @@ export default async function orderRoutes(app: FastifyInstance) {
       // Where this page starts from: its live stream sends only what comes after.
       const cursor = formatCursor({
         viewId: fastify.live.viewId,
-        statusSeq: store.statusHistory(order.orderId).at(-1)?.seq ?? 0,
+        statusSeq: store.statusSeq(order.orderId),
         logSeq: lines.at(-1)?.seq ?? 0,
       });
       // Never cached: "Order again" carries a fresh idempotency key each time the page is shown.
