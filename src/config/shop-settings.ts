@@ -28,7 +28,7 @@ export const shopSection = section(
     assemble_capacity: capacity('assembly', 8),
     bake_capacity: capacity('the oven', 8),
     deliver_capacity: capacity('delivery', 16),
-    status_capacity: capacity('the status service', 64),
+    status_capacity: capacity('the status service', 512),
     data_dir: setting(name, {
       default: '.data',
       description: 'Where the SQLite files and generated secrets live, relative to the working directory.',

@@ -216,11 +216,12 @@ export class KafkaHostReader {
 /** Hands a reader its records of one poll, waiting for room as it fills. */
 async function feed(core: HostReaderCore, records: readonly BusRecord[]): Promise<void> {
   const mine = records.filter((record) => core.wants(record));
-  for (const record of mine) {
-    if (!core.hasRoom()) await core.whenRoom();
-    if (core.stopped) return;
-    core.take([record]);
-  }
+  if (mine.length === 0) return;
+  // The whole poll at once, one dispatcher call per partition: a reader with room takes it all
+  // (at most one poll past its queue limit), and one that is full is waited for first.
+  if (!core.hasRoom()) await core.whenRoom();
+  if (core.stopped) return;
+  core.take(mine);
 }
 
 export function toRecord(message: pkg.Message): BusRecord {
