@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import pino, { type DestinationStream, type Logger, type StreamEntry } from 'pino';
 import pretty from 'pino-pretty';
+import { LineBuffer } from './line-buffer.js';
 import { ORDER_LOGS_COMPONENT } from './order-log-line.js';
 import { type OrderLogPublish, OrderLogSink, type OrderLogSinkOptions } from './order-log-sink.js';
 import { currentLogFile, type RollingFileOptions, rollingFile } from './rolling-file.js';
@@ -11,7 +12,12 @@ export interface LoggerFactoryOptions {
   level: LogLevel;
   /** Each role also writes JSON lines to `<logDir>/<role>.log`; undefined writes no files. */
   logDir: string | undefined;
-  /** Where the human-facing lines go; pretty when it is a terminal. */
+  /**
+   * Where the human-facing lines go; pretty when it is a terminal. By default
+   * stdout, whose JSON lines (not a terminal: a service's file or pipe) are
+   * written a few kilobytes at a time, each within 100 ms; a stream given here
+   * gets each line as it is logged.
+   */
   console?: NodeJS.WritableStream & { isTTY?: boolean };
   /** pretty or json on the console; by default pretty on a terminal, JSON otherwise. */
   format?: 'pretty' | 'json' | undefined;
@@ -24,7 +30,7 @@ export interface LoggerFactory {
   root: Logger;
   /** A logger whose lines carry `role` and also land in that role's file. */
   forRole(role: string): Logger;
-  /** Writes out buffered lines; call before exit. */
+  /** Writes out buffered lines (console and role files); call before exit. */
   flush(): void;
   /** Resolves once every role file is open (they open in the background; lines wait meanwhile). */
   settled?(): Promise<void>;
@@ -57,16 +63,20 @@ function lowest(a: ConsoleLevel, b: ConsoleLevel): ConsoleLevel {
 export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactory {
   const console = options.console ?? process.stdout;
   const prettyConsole = options.format ? options.format === 'pretty' : Boolean(console.isTTY);
-  const consoleStream: DestinationStream = prettyConsole
-    ? pretty({
-        colorize: true,
-        singleLine: true,
-        translateTime: 'SYS:HH:MM:ss.l',
-        messageFormat: '{if role}{role}: {end}{if orderId}[{orderId}] {end}{msg}',
-        ignore: 'pid,hostname,role,orderId',
-        destination: console,
-      })
-    : (console as DestinationStream);
+  // A write per line was most of a line's cost; a service's stdout is read by a collector, not watched.
+  const consoleBuffer = !options.console && !prettyConsole && !console.isTTY ? new LineBuffer(console) : undefined;
+  const consoleStream: DestinationStream = consoleBuffer
+    ? consoleBuffer
+    : prettyConsole
+      ? pretty({
+          colorize: true,
+          singleLine: true,
+          translateTime: 'SYS:HH:MM:ss.l',
+          messageFormat: '{if role}{role}: {end}{if orderId}[{orderId}] {end}{msg}',
+          ignore: 'pid,hostname,role,orderId',
+          destination: console,
+        })
+      : (console as DestinationStream);
   const files: Array<{ flushSync(): void; ready: Promise<void> }> = [];
   if (options.logDir) mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const consoleLevel = options.level === 'silent' ? undefined : options.level;
@@ -134,6 +144,7 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
       await Promise.all(files.map((file) => file.ready));
     },
     flush() {
+      consoleBuffer?.flush();
       for (const file of files) {
         try {
           file.flushSync();

@@ -2,13 +2,19 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DestinationStream } from 'pino';
 import pinoRoll from 'pino-roll';
+import { LineBuffer, type LineBufferOptions } from './line-buffer.js';
 
 export interface RollingFileOptions {
   /** Roll over to a new file when this one reaches this size: a number of MB, or `500k`, `10m`, `1g`. */
   maxSize: string;
   /** Rolled files kept besides the one being written; older ones are deleted. */
   keep: number;
+  /** How lines wait to be written together (see LineBuffer). */
+  buffer?: LineBufferOptions;
 }
+
+/** What waits in memory for the file to open; beyond it lines are dropped (the console has them). */
+const MAX_WAITING_CHARS = 2_000_000;
 
 /** Where a role's current log file is: a link that always points at the file being written. */
 export function currentLogFile(logDir: string, role: string): string {
@@ -27,7 +33,8 @@ interface RollStream extends DestinationStream {
  * A role's JSON log, rolled by size with pino-roll: `<logDir>/<role>/<role>.N.log`,
  * at most `keep` old files, and `current.log` linking to the newest. The
  * roll stream opens asynchronously; lines written before it is ready wait in
- * memory, so a logger can be made synchronously.
+ * memory, so a logger can be made synchronously. Lines are written a few
+ * kilobytes at a time (LineBuffer): `flushSync` before the process exits.
  */
 export function rollingFile(
   logDir: string,
@@ -41,6 +48,7 @@ export function rollingFile(
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   let stream: RollStream | undefined;
   let waiting: string[] = [];
+  let waitingChars = 0;
   const ready = (
     pinoRoll({
       file: join(dir, role),
@@ -54,22 +62,34 @@ export function rollingFile(
     async (opened) => {
       if (opened.fd < 0) await new Promise<void>((resolve) => opened.once('ready', resolve));
       stream = opened;
-      for (const line of waiting) opened.write(line);
+      for (const chunk of waiting) opened.write(chunk);
       waiting = [];
+      waitingChars = 0;
     },
     (error: unknown) => {
       // The directory went away or is not writable: the console still has every line.
       waiting = [];
+      waitingChars = 0;
       process.emitWarning(`pizza: cannot write ${join(dir, role)} log files: ${String(error)}`);
     },
   );
+  const buffer = new LineBuffer(
+    {
+      write(chunk: string) {
+        if (stream) stream.write(chunk);
+        else if (waitingChars < MAX_WAITING_CHARS) {
+          waiting.push(chunk);
+          waitingChars += chunk.length;
+        }
+      },
+    },
+    options.buffer,
+  );
   return {
     ready,
-    write(line: string) {
-      if (stream) stream.write(line);
-      else if (waiting.length < 10_000) waiting.push(line);
-    },
+    write: (line: string) => buffer.write(line),
     flushSync() {
+      buffer.flush();
       stream?.flushSync();
     },
   };
