@@ -32,9 +32,10 @@ export const ORDER_LOGS_COMPONENT = 'order-logs';
 export const STATUS_VIEW_COMPONENT = 'status-view';
 
 const INFO_LEVEL = 30;
-const MAX_MSG_CHARS = 500;
-const MAX_FIELD_CHARS = 200;
-const MAX_FIELDS = 16;
+export const MAX_MSG_CHARS = 500;
+export const MAX_FIELD_CHARS = 200;
+export const MAX_FIELDS = 16;
+export const MAX_ROLE_CHARS = 32;
 /** Fields the line's columns or key already carry, or that say nothing about the order. */
 const LEFT_OUT = new Set(['time', 'level', 'role', 'msg', 'orderId', 'pid', 'hostname', 'stack']);
 
@@ -121,7 +122,7 @@ export function orderLogRecord(line: Record<string, unknown>): { orderId: string
     value: {
       time: typeof time === 'number' ? time : Date.now(),
       level,
-      role: cut(role, 32),
+      role: cut(role, MAX_ROLE_CHARS),
       msg: cut(typeof msg === 'string' ? msg : '', MAX_MSG_CHARS),
       fields,
     },
@@ -151,7 +152,17 @@ function wireLine(value: OrderLogValue, orderId?: string): Record<string, unknow
  * work the lines are about (about 12 per order); a batch costs one.
  */
 export function encodeOrderLogBatch(lines: ReadonlyArray<{ orderId: string; value: OrderLogValue }>): Buffer {
-  return Buffer.from(JSON.stringify({ lines: lines.map(({ orderId, value }) => wireLine(value, orderId)) }));
+  return encodeOrderLogLines(lines.map(encodeOrderLogLine));
+}
+
+/** One line of a batch, as JSON text. */
+export function encodeOrderLogLine({ orderId, value }: { orderId: string; value: OrderLogValue }): string {
+  return JSON.stringify(wireLine(value, orderId));
+}
+
+/** A batch of lines already JSON text (`encodeOrderLogLine`, or a pino line as it is: see line-as-is.ts). */
+export function encodeOrderLogLines(lines: readonly string[]): Buffer {
+  return Buffer.from(`{"lines":[${lines.join(',')}]}`);
 }
 
 const wireSchema = z.looseObject({

@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
-import { encodeOrderLogBatch, type OrderLogValue, orderLogRecord } from './order-log-line.js';
+import { lineAsIs } from './line-as-is.js';
+import { encodeOrderLogLine, encodeOrderLogLines, orderLogRecord } from './order-log-line.js';
 
 /** Publishes one record of lines under `key`; resolves once the broker has it. */
 export type OrderLogPublish = (key: string, value: Buffer) => Promise<unknown>;
@@ -171,11 +172,17 @@ export class OrderLogSink {
       this.recordsInFlight < this.maxInFlight &&
       (this.queued >= this.maxLinesPerRecord || (all && this.queued > 0))
     ) {
-      const lines: Array<{ orderId: string; value: OrderLogValue }> = [];
+      const lines: string[] = [];
       while (lines.length < this.maxLinesPerRecord && this.queued > 0) {
+        const line = this.take() ?? '';
+        const asIs = lineAsIs(line);
+        if (asIs !== undefined) {
+          lines.push(asIs);
+          continue;
+        }
         try {
-          const record = orderLogRecord(JSON.parse(this.take() ?? '') as Record<string, unknown>);
-          if (record) lines.push(record);
+          const record = orderLogRecord(JSON.parse(line) as Record<string, unknown>);
+          if (record) lines.push(encodeOrderLogLine(record));
         } catch {
           // Not JSON: not a line this sink can publish.
         }
@@ -186,12 +193,12 @@ export class OrderLogSink {
     if (this.queued === 0 && this.inFlight === 0) for (const waiter of [...this.idleWaiters]) waiter();
   }
 
-  private send(lines: Array<{ orderId: string; value: OrderLogValue }>): void {
+  private send(lines: string[]): void {
     this.inFlight += lines.length;
     this.recordsInFlight += 1;
     let sending: Promise<unknown>;
     try {
-      sending = this.options.publish(this.key, encodeOrderLogBatch(lines));
+      sending = this.options.publish(this.key, encodeOrderLogLines(lines));
     } catch (error) {
       sending = Promise.reject(error);
     }
