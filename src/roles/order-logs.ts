@@ -36,28 +36,43 @@ export async function applyOrderLogRecord(
   const lines = decodeOrderLogRecord(record.key, record.value);
   const applied: AppliedLines = { stored: 0, duplicate: 0, expired: 0, unreadable: lines.length === 0 };
   const { topic, partition } = record;
-  const writes = lines.flatMap(({ orderId, value }, index) => {
+  const kept: OrderLogEntry[] = [];
+  lines.forEach(({ orderId, value }, index) => {
     // A copy rebuilt from the start of the topic takes only what retention would keep.
     if (value.time < deps.now - deps.retentionMs) {
       applied.expired += 1;
-      return [];
+      return;
     }
     // A single-line record (as earlier versions wrote) is known by its offset; a batch's lines by offset and place.
     const offset = lines.length === 1 && record.key === orderId ? record.offset : `${record.offset}:${index}`;
-    return [deps.writer.submit({ orderId, value, source: { topic, partition, offset } })];
+    kept.push({ orderId, value, source: { topic, partition, offset } });
   });
-  for (const stored of await Promise.all(writes)) {
+  if (kept.length === 0) return applied;
+  // One write per record, not per line: a record carries up to 200 lines.
+  for (const stored of await deps.writer.submit(kept)) {
     if (stored) applied.stored += 1;
     else applied.duplicate += 1;
   }
   return applied;
 }
 
-/** The log projection's writes, one transaction per turn of the event loop (see TurnBatch). */
-export type OrderLogWriter = TurnBatch<{ orderId: string; value: OrderLogValue; source: LogSource }, boolean>;
+type OrderLogEntry = { orderId: string; value: OrderLogValue; source: LogSource };
+
+/**
+ * The log projection's writes, a record's lines at a time, one transaction
+ * per turn of the event loop (see TurnBatch): per line, whether it was new.
+ */
+export type OrderLogWriter = TurnBatch<OrderLogEntry[], boolean[]>;
 
 export function orderLogWriter(store: OrderLogStore): OrderLogWriter {
-  return new TurnBatch((lines, positions) => store.appendMany(lines, positions), store.file.write);
+  return new TurnBatch((records, positions) => {
+    const stored = store.appendMany(records.flat(), positions);
+    let at = 0;
+    return records.map((lines) => {
+      at += lines.length;
+      return stored.slice(at - lines.length, at);
+    });
+  }, store.file.write);
 }
 
 /**

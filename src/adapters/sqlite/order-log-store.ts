@@ -1,3 +1,4 @@
+import type { Statement } from 'better-sqlite3';
 import type { PartitionOffset, PartitionRef } from '../bus/bus.js';
 import type { LogLine, OrderLogValue } from '../logs/order-log-line.js';
 import { SqliteFile } from './sqlite-file.js';
@@ -80,25 +81,7 @@ export class OrderLogStore {
 
   /** Stores a line; false when that record was stored before. */
   append(orderId: string, value: OrderLogValue, source: LogSource): boolean {
-    return (
-      this.file
-        .sql(
-          `INSERT INTO order_logs (order_id, role, time, level, msg, fields, topic, partition, offset)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT (topic, partition, offset) DO NOTHING`,
-        )
-        .run(
-          orderId,
-          value.role,
-          Math.round(value.time),
-          value.level,
-          value.msg,
-          JSON.stringify(value.fields),
-          source.topic,
-          source.partition,
-          source.offset,
-        ).changes > 0
-    );
+    return insertLine(this.insert(), orderId, value, source);
   }
 
   /**
@@ -109,11 +92,20 @@ export class OrderLogStore {
     lines: ReadonlyArray<{ orderId: string; value: OrderLogValue; source: LogSource }>,
     positions: readonly PartitionOffset[] = [],
   ): boolean[] {
+    const insert = this.insert();
     return this.file.db.transaction(() => {
-      const results = lines.map(({ orderId, value, source }) => this.append(orderId, value, source));
+      const results = lines.map(({ orderId, value, source }) => insertLine(insert, orderId, value, source));
       for (const position of positions) this.savePosition(position);
       return results;
     })();
+  }
+
+  private insert(): Statement {
+    return this.file.sql(
+      `INSERT INTO order_logs (order_id, role, time, level, msg, fields, topic, partition, offset)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (topic, partition, offset) DO NOTHING`,
+    );
   }
 
   /** A role's newest `limit` lines about an order, oldest first. */
@@ -178,6 +170,23 @@ export class OrderLogStore {
   close(): void {
     if (this.owned) this.file.close();
   }
+}
+
+/** Whether the line was new: a record applied twice is stored once. */
+function insertLine(insert: Statement, orderId: string, value: OrderLogValue, source: LogSource): boolean {
+  return (
+    insert.run(
+      orderId,
+      value.role,
+      Math.round(value.time),
+      value.level,
+      value.msg,
+      JSON.stringify(value.fields),
+      source.topic,
+      source.partition,
+      source.offset,
+    ).changes > 0
+  );
 }
 
 function toStored(row: LineRow): StoredLogLine {
