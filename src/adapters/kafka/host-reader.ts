@@ -4,6 +4,7 @@ import type { DeadLetterReason } from '../../domain/headers.js';
 import type { BusRecord, HostRead, HostReaderState, HostReadOptions, RecordHeaders } from '../bus/bus.js';
 import { HostReaderCore, type PartitionBounds } from '../bus/host-read.js';
 import type { KafkaAdmin, KafkaClients } from './client.js';
+import { FetchPacer } from './fetch-pacer.js';
 
 const { KafkaConsumer } = pkg;
 type RawConsumer = InstanceType<typeof KafkaConsumer> & {
@@ -56,6 +57,8 @@ export class KafkaHostReader {
   private reassign = false;
   private running: Promise<void> | undefined;
   private wake: (() => void) | undefined;
+  /** How long to hold the next poll: a few ms while records arrive fast, none when they trickle in. */
+  private readonly pacer = new FetchPacer();
   private closed = false;
 
   constructor(private readonly options: KafkaHostReaderOptions) {}
@@ -138,6 +141,10 @@ export class KafkaHostReader {
             'client.id': this.options.readUncommitted ? 'pizza-host-reader-uncommitted' : 'pizza-host-reader',
             // A few MB per partition at most, not librdkafka's 64 MB: these readers keep up easily.
             'queued.max.messages.kbytes': 4096,
+            // Fetch a partition again only once its local queue is drained, and look often: the
+            // pacer's hold between polls, not librdkafka's, sets how often this reader fetches.
+            'queued.min.messages': 1,
+            'fetch.queue.backoff.ms': 1,
           }) as Record<string, string | number | boolean>),
           // librdkafka wants a group id; assign() never joins it and nothing is committed.
           'group.id': `pizza-host-reader-${process.pid}`,
@@ -209,6 +216,9 @@ export class KafkaHostReader {
         if (entry) entry.next = BigInt(record.offset) + 1n;
       }
       await Promise.all([...this.active].map((core) => feed(core, records)));
+      // Under load a short hold lets the next fetch bring many records; when they trickle in, none.
+      const holdMs = this.pacer.afterBatch(messages.length, Date.now());
+      if (holdMs > 0) await new Promise((resolve) => setTimeout(resolve, holdMs));
     }
   }
 }

@@ -32,6 +32,8 @@ export interface LoggerFactory {
   forRole(role: string): Logger;
   /** Writes out buffered lines (console and role files); call before exit. */
   flush(): void;
+  /** Writes out buffered lines and closes the role files; loggers made earlier then write to the console only. */
+  close?(): Promise<void>;
   /** Resolves once every role file is open (they open in the background; lines wait meanwhile). */
   settled?(): Promise<void>;
   /**
@@ -77,7 +79,7 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
           destination: console,
         })
       : (console as DestinationStream);
-  const files: Array<{ flushSync(): void; ready: Promise<void> }> = [];
+  const files: Array<{ flushSync(): void; close(): Promise<void>; ready: Promise<void> }> = [];
   if (options.logDir) mkdirSync(options.logDir, { recursive: true, mode: 0o700 });
   const consoleLevel = options.level === 'silent' ? undefined : options.level;
   const fileLevel = lowest(consoleLevel ?? 'info', 'info');
@@ -142,6 +144,10 @@ export function createLoggerFactory(options: LoggerFactoryOptions): LoggerFactor
     },
     async settled() {
       await Promise.all(files.map((file) => file.ready));
+    },
+    async close() {
+      consoleBuffer?.flush();
+      await Promise.all(files.splice(0).map((file) => file.close()));
     },
     flush() {
       consoleBuffer?.flush();

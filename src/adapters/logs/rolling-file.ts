@@ -26,7 +26,7 @@ interface RollStream extends DestinationStream {
   end(): void;
   /** The open file, -1 until SonicBoom has opened it. */
   fd: number;
-  once(event: 'ready', listener: () => void): void;
+  once(event: 'ready' | 'close', listener: () => void): void;
 }
 
 /**
@@ -42,6 +42,7 @@ export function rollingFile(
   options: RollingFileOptions,
 ): DestinationStream & {
   flushSync(): void;
+  close(): Promise<void>;
   ready: Promise<void>;
 } {
   const dir = join(logDir, role);
@@ -91,6 +92,18 @@ export function rollingFile(
     flushSync() {
       buffer.flush();
       stream?.flushSync();
+    },
+    /** Writes out what is buffered and closes the file, a roll under way included. */
+    async close() {
+      await ready;
+      buffer.flush();
+      const open = stream;
+      stream = undefined;
+      if (!open) return;
+      await new Promise<void>((resolve) => {
+        open.once('close', resolve);
+        open.end();
+      });
     },
   };
 }

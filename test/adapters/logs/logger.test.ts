@@ -145,6 +145,9 @@ describe('role log files (issue 12)', () => {
       },
       { timeout: 5_000 },
     );
+    // Closed before the directory is removed: a roll still under way would otherwise link into a
+    // directory that is gone (an uncaught ENOENT from pino-roll, seen on a loaded machine).
+    await logs.close?.();
   });
 
   it('writes JSON to the console when asked, even on a terminal', () => {
