@@ -7,6 +7,7 @@ import type {
   SubscribeOptions,
   Subscription,
 } from '../adapters/bus/bus.js';
+import { lazyChild } from '../adapters/logs/lazy-child.js';
 import type { StageRole } from '../config/settings.js';
 import { orderIdFromKey } from '../domain/events.js';
 import { claimInstanceSlot, resolveHostId } from './host.js';
@@ -121,9 +122,9 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
   };
 }
 
-/** The bus's record handler for a role's: the record's work with its order's logger. */
+/** The bus's record handler for a role's: the record's work with its order's logger (made when it first writes). */
 export function roleRecordHandler(log: Logger, handle: ConsumingRoleSpec['handle']): RecordHandler {
-  return (record, signal) => handle(record, signal, log.child({ orderId: record.key ?? undefined }));
+  return (record, signal) => handle(record, signal, lazyChild(log, { orderId: record.key ?? undefined }));
 }
 
 /** Every event is keyed by its order id, checked byte for byte: an odd key is a bad event, never an order. */
