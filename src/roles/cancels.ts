@@ -55,7 +55,9 @@ interface KnownCancel {
 
 interface Held {
   stage: OrderStage;
+  /** Aborts on the order's cancel or when the bus takes the record back. */
   controller: AbortController;
+  cancelled: boolean;
 }
 
 /** One role instance's memory of cancels and of the orders it holds. */
@@ -94,22 +96,28 @@ export class CancelRegistry {
 
   /**
    * Takes an order in hand at `stage` (assembling, baking, out for delivery)
-   * and returns its hold, whose signal combines the bus's per-record `signal`
+   * and returns its hold, whose signal combines the bus's `signal` (the record taken back)
    * with the order's cancel.
    */
   hold(orderId: string, stage: OrderStage, signal: AbortSignal): Hold {
     const controller = new AbortController();
-    const entry: Held = { stage, controller };
+    const entry: Held = { stage, controller, cancelled: false };
     this.held.set(orderId, entry);
+    // The bus's signal outlives the record (one per partition): listened to while held, not
+    // through AbortSignal.any, whose sources keep a reference to every signal made from them.
+    const takenBack = () => controller.abort(signal.reason);
+    if (signal.aborted) takenBack();
+    else signal.addEventListener('abort', takenBack, { once: true });
     const release = () => {
+      signal.removeEventListener('abort', takenBack);
       if (this.held.get(orderId) === entry) this.held.delete(orderId);
     };
     return {
-      signal: AbortSignal.any([signal, controller.signal]),
-      cancelled: () => controller.signal.aborted,
+      signal: controller.signal,
+      cancelled: () => entry.cancelled,
       release: () => {
         release();
-        return !controller.signal.aborted;
+        return !entry.cancelled;
       },
     };
   }
@@ -132,7 +140,10 @@ export class CancelRegistry {
     const held = this.held.get(orderId);
     const stage = held?.stage ?? this.options.stageOf?.(orderId);
     const action = cancelAction(this.options.role, stage);
-    if (action === 'stop') held?.controller.abort(new OrderCancelledError(`order ${orderId} was cancelled`));
+    if (action === 'stop' && held) {
+      held.cancelled = true;
+      held.controller.abort(new OrderCancelledError(`order ${orderId} was cancelled`));
+    }
     if (action === 'refuse' && stage) await this.options.refuse?.(orderId, stage);
     entry.settled = true;
     return fresh;

@@ -1,5 +1,13 @@
 import type { Logger } from 'pino';
-import type { BusRecord, HostRead, HostReadOptions, SubscribeOptions, Subscription } from '../adapters/bus/bus.js';
+import type {
+  BusRecord,
+  HostRead,
+  HostReadOptions,
+  RecordHandler,
+  SubscribeOptions,
+  Subscription,
+} from '../adapters/bus/bus.js';
+import { lazyChild } from '../adapters/logs/lazy-child.js';
 import type { StageRole } from '../config/settings.js';
 import { orderIdFromKey } from '../domain/events.js';
 import { claimInstanceSlot, resolveHostId } from './host.js';
@@ -69,8 +77,7 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
         observer: deps.metrics.observer(spec.name, settings.shop.capacity[spec.name]),
         log,
         // A bad event (InvalidEventError) is not retried: the bus dead-letters it with the reason.
-        handle: (record: BusRecord, signal: AbortSignal) =>
-          spec.handle(record, signal, log.child({ orderId: record.key ?? undefined })),
+        handle: roleRecordHandler(log, spec.handle),
       };
       if (spec.hostRead) {
         hostRead = await bus.read({
@@ -113,6 +120,11 @@ export function consumingRole(deps: RoleDeps, spec: ConsumingRoleSpec): Role {
       return stopping;
     },
   };
+}
+
+/** The bus's record handler for a role's: the record's work with its order's logger (made when it first writes). */
+export function roleRecordHandler(log: Logger, handle: ConsumingRoleSpec['handle']): RecordHandler {
+  return (record, signal) => handle(record, signal, lazyChild(log, { orderId: record.key ?? undefined }));
 }
 
 /** Every event is keyed by its order id, checked byte for byte: an odd key is a bad event, never an order. */

@@ -18,6 +18,8 @@ export interface BusRecord {
 }
 
 export type RecordHeaders = Record<string, Buffer>;
+/** The headers of every record that has none: one shared object, never written to. */
+export const NO_HEADERS: RecordHeaders = Object.freeze({});
 /** Headers as a publisher gives them: text is sent as UTF-8. */
 export type OutgoingHeaders = Record<string, string | Buffer>;
 

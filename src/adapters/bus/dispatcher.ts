@@ -1,10 +1,11 @@
+import { setMaxListeners } from 'node:events';
 import type { Logger } from 'pino';
 import { backoffDelay, pauseFor } from '../../domain/backoff.js';
 import { type Clock, systemClock } from '../../domain/clock.js';
 import type { DeadLetterReason } from '../../domain/headers.js';
 import type { BusRecord, DispatchObserver, FailureKind, RecordHandler, RetryPolicy } from './bus.js';
 import { classifyFailure } from './failures.js';
-import { OffsetTracker } from './offset-tracker.js';
+import { OffsetTracker, PartitionOffsets } from './offset-tracker.js';
 
 export interface DispatcherOptions {
   capacity: number;
@@ -35,12 +36,22 @@ export interface DispatcherOptions {
   queueLimit?: number;
 }
 
+/**
+ * A partition's records since it was last assigned. A revoke ends it: its
+ * work in flight is aborted (one controller for all of it, not one per
+ * record) and what finishes afterwards is not acknowledged.
+ */
+interface Epoch {
+  readonly abort: AbortController;
+  readonly offsets: PartitionOffsets;
+}
+
 interface Accepted {
   record: BusRecord;
   partitionKey: string;
-  /** The partition's epoch when the record was accepted; a revoke starts a new one. */
-  epoch: number;
-  abort: AbortController;
+  epoch: Epoch;
+  /** The record's work, once started: settles (never rejects) when it is over. */
+  done?: Promise<void>;
 }
 
 /** 8 attempts, 11.3 s of back-off between them in all, before a transient failure counts as permanent. */
@@ -58,12 +69,12 @@ export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 8, initialDelayMs: 100,
  * hold up its group's rebalance, and with it every failover.
  */
 export class Dispatcher {
-  private readonly tracker = new OffsetTracker();
   private readonly queue: Accepted[] = [];
   private readonly inFlight = new Set<Accepted>();
-  private readonly running = new Set<Promise<void>>();
-  private readonly keyTails = new Map<string, Promise<void>>();
-  private readonly epochs = new Map<string, number>();
+  /** Each key's last record taken on: the key's next one starts once it is over. */
+  private readonly keyTails = new Map<string, Accepted>();
+  /** The current epoch of each partition that has records. */
+  private readonly epochs = new Map<string, Epoch>();
   private readonly roomWaiters: Array<() => void> = [];
   /** Committable positions reached this turn, told to `commit` together at its end. */
   private readonly positions = new Map<string, { topic: string; partition: number; nextOffset: string }>();
@@ -118,13 +129,17 @@ export class Dispatcher {
     const first = records[0];
     if (!first) return true;
     const partitionKey = OffsetTracker.key(first.topic, first.partition);
-    const epoch = this.epochs.get(partitionKey) ?? 0;
-    this.tracker.startBatch(
-      first.topic,
-      first.partition,
-      records.map((record) => record.offset),
-    );
-    for (const record of records) this.queue.push({ record, partitionKey, epoch, abort: new AbortController() });
+    let epoch = this.epochs.get(partitionKey);
+    if (!epoch) {
+      epoch = { abort: new AbortController(), offsets: new PartitionOffsets() };
+      // Every record of the partition in flight may listen on the one signal (a bake's sleep does).
+      setMaxListeners(0, epoch.abort.signal);
+      this.epochs.set(partitionKey, epoch);
+    }
+    for (const record of records) {
+      epoch.offsets.start(record.offset);
+      this.queue.push({ record, partitionKey, epoch });
+    }
     this.pump();
     if (!this.full && this.load >= this.queueLimit) {
       this.full = true;
@@ -140,19 +155,18 @@ export class Dispatcher {
    */
   revoke(topic: string, partition: number): void {
     const partitionKey = OffsetTracker.key(topic, partition);
-    this.epochs.set(partitionKey, (this.epochs.get(partitionKey) ?? 0) + 1);
+    const epoch = this.epochs.get(partitionKey);
+    this.epochs.delete(partitionKey);
     // What finished before the revoke is done: its position is told now, while the
     // partition can still be committed, not dropped with the rest.
     const reached = this.positions.get(partitionKey);
     this.positions.delete(partitionKey);
     if (reached) this.tell([reached]);
-    this.tracker.forget(topic, partition);
     for (let index = this.queue.length - 1; index >= 0; index -= 1) {
       if (this.queue[index]?.partitionKey === partitionKey) this.queue.splice(index, 1);
     }
-    for (const item of this.inFlight) {
-      if (item.partitionKey === partitionKey) item.abort.abort(new Error(`${topic}[${partition}] was revoked`));
-    }
+    // Aborts exactly the partition's records in flight: its queued ones are gone, and those done are done.
+    epoch?.abort.abort(new Error(`${topic}[${partition}] was revoked`));
     this.signalRoom();
   }
 
@@ -162,10 +176,10 @@ export class Dispatcher {
     this.queue.splice(0);
     for (const wake of this.roomWaiters.splice(0)) wake();
     const grace = new AbortController();
-    await Promise.race([Promise.allSettled([...this.running]), pauseFor(this.clock, graceMs, grace.signal)]);
+    await Promise.race([Promise.allSettled(this.running()), pauseFor(this.clock, graceMs, grace.signal)]);
     grace.abort();
-    for (const item of this.inFlight) item.abort.abort(new Error('the consumer is stopping'));
-    await Promise.allSettled([...this.running]);
+    for (const epoch of this.epochs.values()) epoch.abort.abort(new Error('the consumer is stopping'));
+    await Promise.allSettled(this.running());
     // What finished is committed by the caller next: it must hear of it now, not next turn.
     this.tellPositions();
   }
@@ -177,36 +191,41 @@ export class Dispatcher {
     }
   }
 
+  private running(): Array<Promise<void> | undefined> {
+    return [...this.inFlight].map((item) => item.done);
+  }
+
   private start(item: Accepted): void {
-    const { record } = item;
+    const { key } = item.record;
     this.inFlight.add(item);
-    const keyTail = record.key === null ? undefined : this.keyTails.get(record.key);
-    // Never rejects: a key's next record waits on it, and must always get its turn.
-    const work = (async () => {
-      let outcome: 'handled' | 'dead_lettered' | 'abandoned' = 'abandoned';
-      const startedAt = performance.now();
-      this.options.observer?.started(record);
+    const keyTail = key === null ? undefined : this.keyTails.get(key);
+    item.done = this.work(item, keyTail);
+    if (key !== null) this.keyTails.set(key, item);
+  }
+
+  /** A record's work from its slot to its end. Never rejects: a key's next record waits on it, and must always get its turn. */
+  private async work(item: Accepted, keyTail: Accepted | undefined): Promise<void> {
+    const { record } = item;
+    const { observer } = this.options;
+    let outcome: 'handled' | 'dead_lettered' | 'abandoned' = 'abandoned';
+    const startedAt = observer ? performance.now() : 0;
+    observer?.started(record);
+    try {
+      if (keyTail) await keyTail.done;
+      outcome = await this.runToEnd(item);
+      if (outcome !== 'abandoned') this.acknowledge(item);
+    } catch (err) {
+      this.options.log.error({ err, ...where(record) }, 'unexpected dispatcher failure; the record will be read again');
+    } finally {
       try {
-        if (keyTail) await keyTail;
-        outcome = await this.runToEnd(item);
-        if (outcome !== 'abandoned') this.acknowledge(item);
-      } catch (err) {
-        this.options.log.error(
-          { err, ...where(record) },
-          'unexpected dispatcher failure; the record will be read again',
-        );
+        observer?.finished(record, (performance.now() - startedAt) / 1000, outcome);
       } finally {
-        this.options.observer?.finished(record, (performance.now() - startedAt) / 1000, outcome);
+        this.inFlight.delete(item);
+        if (record.key !== null && this.keyTails.get(record.key) === item) this.keyTails.delete(record.key);
+        this.pump();
+        this.signalRoom();
       }
-    })().finally(() => {
-      this.inFlight.delete(item);
-      this.running.delete(work);
-      if (record.key !== null && this.keyTails.get(record.key) === work) this.keyTails.delete(record.key);
-      this.pump();
-      this.signalRoom();
-    });
-    this.running.add(work);
-    if (record.key !== null) this.keyTails.set(record.key, work);
+    }
   }
 
   private signalRoom(): void {
@@ -220,11 +239,13 @@ export class Dispatcher {
   }
 
   private acknowledge(item: Accepted): void {
-    const { record } = item;
-    if ((this.epochs.get(item.partitionKey) ?? 0) !== item.epoch) return;
-    const nextOffset = this.tracker.finish(record.topic, record.partition, record.offset);
+    const { record, epoch } = item;
+    if (this.epochs.get(item.partitionKey) !== epoch) return;
+    const nextOffset = epoch.offsets.finish(record.offset);
     if (nextOffset === undefined) return;
-    this.positions.set(item.partitionKey, { topic: record.topic, partition: record.partition, nextOffset });
+    const position = this.positions.get(item.partitionKey);
+    if (position) position.nextOffset = nextOffset;
+    else this.positions.set(item.partitionKey, { topic: record.topic, partition: record.partition, nextOffset });
     if (!this.positionsScheduled) {
       this.positionsScheduled = true;
       setImmediate(() => this.tellPositions());
@@ -257,7 +278,7 @@ export class Dispatcher {
    */
   private async runToEnd(item: Accepted): Promise<'handled' | 'dead_lettered' | 'abandoned'> {
     const { record } = item;
-    const { signal } = item.abort;
+    const { signal } = item.epoch.abort;
     const classify = this.options.classify ?? classifyFailure;
     const { maxAttempts, initialDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
     const backoff = { initialMs: initialDelayMs, maxMs: maxDelayMs };
@@ -298,7 +319,7 @@ export class Dispatcher {
     error: unknown,
   ): Promise<'dead_lettered' | 'abandoned'> {
     const { record } = item;
-    const { signal } = item.abort;
+    const { signal } = item.epoch.abort;
     const { initialDelayMs, maxDelayMs } = this.options.retry ?? DEFAULT_RETRY;
     const backoff = { initialMs: initialDelayMs, maxMs: Math.max(maxDelayMs, 30_000) };
     const detail = error instanceof Error ? error.message : String(error);

@@ -1,7 +1,14 @@
 import pkg from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
 import type { DeadLetterReason } from '../../domain/headers.js';
-import type { BusRecord, HostRead, HostReaderState, HostReadOptions, RecordHeaders } from '../bus/bus.js';
+import {
+  type BusRecord,
+  type HostRead,
+  type HostReaderState,
+  type HostReadOptions,
+  NO_HEADERS,
+  type RecordHeaders,
+} from '../bus/bus.js';
 import { HostReaderCore, type PartitionBounds } from '../bus/host-read.js';
 import type { KafkaAdmin, KafkaClients } from './client.js';
 import { FetchPacer } from './fetch-pacer.js';
@@ -235,11 +242,16 @@ async function feed(core: HostReaderCore, records: readonly BusRecord[]): Promis
 }
 
 export function toRecord(message: pkg.Message): BusRecord {
-  const key = message.key === undefined || message.key === null ? null : Buffer.from(message.key);
-  const headers: RecordHeaders = {};
-  for (const header of message.headers ?? []) {
-    for (const [name, value] of Object.entries(header)) {
-      headers[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+  const raw = message.key;
+  // The client hands a Buffer of its own per message: used as it is, not copied.
+  const key = raw === undefined || raw === null ? null : Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
+  let headers: RecordHeaders = NO_HEADERS;
+  if (message.headers && message.headers.length > 0) {
+    headers = {};
+    for (const header of message.headers) {
+      for (const [name, value] of Object.entries(header)) {
+        headers[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
+      }
     }
   }
   return {

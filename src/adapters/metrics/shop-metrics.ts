@@ -8,11 +8,26 @@ import type { BusRecord, DispatchObserver, FailureKind } from '../bus/bus.js';
  */
 export class ShopMetrics {
   readonly registry = new Registry();
+  /**
+   * What the dispatchers counted since the last scrape, in plain numbers: a
+   * record costs a few additions, and prom-client hears of them when read.
+   */
+  private readonly tallies = new Map<string, RoleTally>();
   readonly events = new Counter({
     name: 'pizza_events_total',
     help: 'Records a role worked on, by outcome: handled, failed (an attempt that threw), dead_lettered',
     labelNames: ['role', 'topic', 'outcome'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const tally of this.tallies.values()) {
+        for (const topic of tally.topics.values()) {
+          if (topic.handled > 0) this.events.inc(topic.handledLabels, topic.handled);
+          if (topic.deadLettered > 0) this.events.inc(topic.deadLetteredLabels, topic.deadLettered);
+          topic.handled = 0;
+          topic.deadLettered = 0;
+        }
+      }
+    },
   });
   readonly failures = new Counter({
     name: 'pizza_event_failures_total',
@@ -32,6 +47,9 @@ export class ShopMetrics {
     help: 'Records a role is working on now',
     labelNames: ['role'] as const,
     registers: [this.registry],
+    collect: () => {
+      for (const tally of this.tallies.values()) this.inFlight.set(tally.labels, tally.inFlight);
+    },
   });
   readonly capacity = new Gauge({
     name: 'pizza_capacity',
@@ -75,14 +93,38 @@ export class ShopMetrics {
   /** What a role's dispatcher reports, turned into this process's metrics. */
   observer(role: string, capacity: number): DispatchObserver {
     this.capacity.set({ role }, capacity);
-    this.inFlight.set({ role }, 0);
+    // A role started again in this process (tests do) counts on where it was.
+    let tally = this.tallies.get(role);
+    if (!tally) {
+      tally = { labels: { role }, inFlight: 0, topics: new Map() };
+      this.tallies.set(role, tally);
+    }
+    const { topics } = tally;
+    const topicTally = (topic: string): TopicTally => {
+      let found = topics.get(topic);
+      if (!found) {
+        found = {
+          handled: 0,
+          deadLettered: 0,
+          handledLabels: { role, topic, outcome: 'handled' },
+          deadLetteredLabels: { role, topic, outcome: 'dead_lettered' },
+          durationLabels: { role, topic },
+        };
+        topics.set(topic, found);
+      }
+      return found;
+    };
     return {
-      started: () => this.inFlight.inc({ role }),
+      started: () => {
+        tally.inFlight += 1;
+      },
       finished: (record: BusRecord, seconds: number, outcome: 'handled' | 'dead_lettered' | 'abandoned') => {
-        this.inFlight.dec({ role });
+        tally.inFlight -= 1;
         if (outcome === 'abandoned') return;
-        this.events.inc({ role, topic: record.topic, outcome });
-        this.handlerSeconds.observe({ role, topic: record.topic }, seconds);
+        const topic = topicTally(record.topic);
+        if (outcome === 'handled') topic.handled += 1;
+        else topic.deadLettered += 1;
+        this.handlerSeconds.observe(topic.durationLabels, seconds);
       },
       failed: (record: BusRecord, kind: FailureKind) => {
         this.events.inc({ role, topic: record.topic, outcome: 'failed' });
@@ -90,4 +132,19 @@ export class ShopMetrics {
       },
     };
   }
+}
+
+interface RoleTally {
+  readonly labels: { role: string };
+  inFlight: number;
+  readonly topics: Map<string, TopicTally>;
+}
+
+/** A role's records of one topic done since the last scrape, and the label sets it reports them under. */
+interface TopicTally {
+  handled: number;
+  deadLettered: number;
+  readonly handledLabels: { role: string; topic: string; outcome: string };
+  readonly deadLetteredLabels: { role: string; topic: string; outcome: string };
+  readonly durationLabels: { role: string; topic: string };
 }

@@ -268,4 +268,44 @@ describe('dispatcher: revoke', () => {
     expect(commits).toEqual(['2']);
     await dispatcher.drain(100);
   });
+
+  it('aborts only the revoked partition’s work, and a record’s signal stays whole while others of its partition finish', async () => {
+    const running = new Map<string, { signal: AbortSignal; release: () => void }>();
+    const outcomes: string[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 8,
+      log,
+      handle: (item, signal) =>
+        new Promise<void>((resolve, reject) => {
+          running.set(`${item.partition}:${item.offset}`, { signal, release: resolve });
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+        }),
+      commit: () => {},
+      deadLetter: async () => {},
+      observer: {
+        started: () => {},
+        failed: () => {},
+        finished: (item, _seconds, outcome) => outcomes.push(`${item.partition}:${item.offset} ${outcome}`),
+      },
+    });
+    dispatcher.dispatchBatch([record('jjjj0001', 0, 0), record('jjjj0002', 1, 0)]);
+    dispatcher.dispatchBatch([record('jjjj0003', 0, 1)]);
+    await until(() => running.size === 3, 'all three running');
+    running.get('0:0')?.release();
+    await until(() => outcomes.length === 1, 'the first record handled');
+    expect(running.get('0:1')?.signal.aborted).toBe(false);
+    dispatcher.revoke('t', 0);
+    expect(running.get('0:1')?.signal.aborted).toBe(true);
+    expect(running.get('1:0')?.signal.aborted).toBe(false);
+    await until(() => outcomes.length === 2, 'the revoked record given up');
+    // The partition comes back: its new records get a signal of their own, not the revoked one.
+    dispatcher.dispatchBatch([record('jjjj0004', 2, 0)]);
+    await until(() => running.has('0:2'), 'the reassigned partition’s record running');
+    expect(running.get('0:2')?.signal.aborted).toBe(false);
+    running.get('0:2')?.release();
+    running.get('1:0')?.release();
+    await until(() => outcomes.length === 4, 'the rest handled');
+    expect(outcomes).toEqual(['0:0 handled', '0:1 abandoned', '0:2 handled', '1:0 handled']);
+    await dispatcher.drain(100);
+  });
 });

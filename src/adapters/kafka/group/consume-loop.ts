@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../../domain/clock.js';
-import type { BusRecord, PartitionRef, RecordHeaders } from '../../bus/bus.js';
+import { type BusRecord, NO_HEADERS, type PartitionRef, type RecordHeaders } from '../../bus/bus.js';
 import { partitionKey } from './partitions.js';
 
 /** A record as the client's `eachBatch` hands it over. */
@@ -164,11 +164,14 @@ export function busRecord(topic: string, partition: number, message: ClientMessa
 
 /** The client gives header values as Buffers or strings, repeated names as arrays; the last one wins. */
 export function recordHeaders(headers: Record<string, unknown> | undefined): RecordHeaders {
-  const result: RecordHeaders = {};
-  for (const [name, raw] of Object.entries(headers ?? {})) {
+  // Most records carry none, and the client then gives none: no object made per record.
+  if (headers === undefined) return NO_HEADERS;
+  let result: RecordHeaders | undefined;
+  for (const [name, raw] of Object.entries(headers)) {
     const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
     if (value === undefined || value === null) continue;
+    result ??= {};
     result[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
   }
-  return result;
+  return result ?? NO_HEADERS;
 }
