@@ -5,11 +5,13 @@
  * The server's CPU (process.cpuUsage, asked over IPC) is divided by the
  * requests; the load generator's CPU is not counted.
  *
- *   npx tsx scripts/micro/web.ts [--posts 20000] [--gets 5000] [--reps 3] [--log]
+ *   npx tsx scripts/micro/web.ts [--posts 20000] [--gets 2000] [--reps 3] [--log]
  *
  * `--log` logs at info to /dev/null (as serve logs to a file) instead of silently.
  */
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
@@ -25,17 +27,17 @@ const { values: flags, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     posts: { type: 'string', default: '20000' },
-    gets: { type: 'string', default: '5000' },
+    gets: { type: 'string', default: '2000' },
     reps: { type: 'string', default: '3' },
     customers: { type: 'string', default: '32' },
     log: { type: 'boolean', default: false },
-    /** Writes the server's CPU profile (node --cpu-prof) into this directory. */
+    /** Writes the server's CPU profile of the first repetition's POSTs to this file (.cpuprofile). */
     profile: { type: 'string' },
   },
 });
 
-type ToServer = { cpu: true } | { stop: true };
-type FromServer = { address: string } | { cpu: NodeJS.CpuUsage };
+type ToServer = { cpu: true } | { profile: 'start' } | { profile: 'stop'; path: string } | { stop: true };
+type FromServer = { address: string } | { cpu: NodeJS.CpuUsage } | { profiled: true };
 
 if (positionals[0] === 'server') await serve();
 else await drive();
@@ -63,9 +65,25 @@ async function serve(): Promise<void> {
   });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const send = (message: FromServer) => process.send?.(message);
+  const inspector = new Session();
+  inspector.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      inspector.post(method, (error, result) => (error ? reject(error) : resolve(result))),
+    );
   process.on('message', (message: ToServer) => {
     if ('cpu' in message) send({ cpu: process.cpuUsage() });
-    else
+    else if ('profile' in message && message.profile === 'start')
+      void post('Profiler.enable')
+        .then(() => post('Profiler.start'))
+        .then(() => send({ profiled: true }));
+    else if ('profile' in message && message.profile === 'stop') {
+      const path = message.path;
+      void post('Profiler.stop').then((result) => {
+        writeFileSync(path, JSON.stringify((result as { profile: unknown }).profile));
+        send({ profiled: true });
+      });
+    } else
       void (async () => {
         await app.close();
         await sessions.stop();
@@ -81,7 +99,6 @@ async function serve(): Promise<void> {
 async function drive(): Promise<void> {
   const child = fork(new URL(import.meta.url).pathname, ['server', ...(flags.log ? ['--log'] : [])], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, ...(flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [])],
   });
   const waiting: ((message: FromServer) => void)[] = [];
   child.on('message', (message: FromServer) => waiting.shift()?.(message));
@@ -134,8 +151,15 @@ async function drive(): Promise<void> {
   // Warm-up: the JIT, SQLite's page cache, the statement caches.
   await measure(2_000, post);
   await measure(500, get);
+  const profile = async (message: ToServer) => {
+    const answer = next();
+    child.send(message);
+    await answer;
+  };
   for (let rep = 1; rep <= Number(flags.reps); rep += 1) {
+    if (rep === 1 && flags.profile) await profile({ profile: 'start' });
     const posts = await measure(Number(flags.posts), post);
+    if (rep === 1 && flags.profile) await profile({ profile: 'stop', path: flags.profile });
     const gets = await measure(Number(flags.gets), get);
     console.log(
       `rep ${rep}: POST /orders ${posts.usPerRequest.toFixed(0)} µs CPU (${posts.perSecond.toFixed(0)}/s), ` +
