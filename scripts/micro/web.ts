@@ -31,7 +31,7 @@ const { values: flags, positionals } = parseArgs({
     reps: { type: 'string', default: '3' },
     customers: { type: 'string', default: '32' },
     log: { type: 'boolean', default: false },
-    /** Writes the server's CPU profile of the first repetition's POSTs to this file (.cpuprofile). */
+    /** Writes the server's CPU profiles of the first repetition to <profile>.post.cpuprofile and .get.cpuprofile. */
     profile: { type: 'string' },
   },
 });
@@ -159,8 +159,10 @@ async function drive(): Promise<void> {
   for (let rep = 1; rep <= Number(flags.reps); rep += 1) {
     if (rep === 1 && flags.profile) await profile({ profile: 'start' });
     const posts = await measure(Number(flags.posts), post);
-    if (rep === 1 && flags.profile) await profile({ profile: 'stop', path: flags.profile });
+    if (rep === 1 && flags.profile) await profile({ profile: 'stop', path: `${flags.profile}.post.cpuprofile` });
+    if (rep === 1 && flags.profile) await profile({ profile: 'start' });
     const gets = await measure(Number(flags.gets), get);
+    if (rep === 1 && flags.profile) await profile({ profile: 'stop', path: `${flags.profile}.get.cpuprofile` });
     console.log(
       `rep ${rep}: POST /orders ${posts.usPerRequest.toFixed(0)} µs CPU (${posts.perSecond.toFixed(0)}/s), ` +
         `GET /orders/:id ${gets.usPerRequest.toFixed(0)} µs CPU (${gets.perSecond.toFixed(0)}/s)`,
