@@ -118,7 +118,12 @@ async function drive(): Promise<void> {
       return client;
     }),
   );
-  const choice = { sauce: 'Tomato', cheese: 'Mozzarella', mainTopping: 'Pepperoni', extraToppings: ['Mushroom', 'Onion'] };
+  const choice = {
+    sauce: 'Tomato',
+    cheese: 'Mozzarella',
+    mainTopping: 'Pepperoni',
+    extraToppings: ['Mushroom', 'Onion'],
+  };
   const placed: { client: ShopHttpClient; orderId: string }[] = [];
 
   /** `total` requests spread over the customers, each customer one at a time; returns server CPU µs per request. */
