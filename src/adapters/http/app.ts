@@ -56,8 +56,9 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   await fastify.register(metrics, { metrics: options.metrics });
   // Nothing a customer sees is kept by a browser or a proxy, unless a route says otherwise
   // (static files do): pages hold names, orders and one-time form keys.
-  fastify.addHook('onRequest', async (_request, reply) => {
+  fastify.addHook('onRequest', (_request, reply, done) => {
     reply.header('cache-control', 'no-store');
+    done();
   });
   await fastify.register(security, { secret: options.sessionSecret });
   await fastify.register(session, { secret: options.sessionSecret });

@@ -41,14 +41,18 @@ export default fp(
     });
     fastify.decorate('staticUrl', (path: string) => `${prefix}${path.replace(/^\/+/, '')}`);
     // Templates call it as `{{static 'app.css'}}`: a function in the data is a helper to handlebars.
-    fastify.addHook('onRequest', async (_request, reply) => {
-      reply.locals = { ...reply.locals, static: fastify.staticUrl };
+    // Callback hooks: they never wait, and an async hook costs a promise on every request.
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      // @fastify/view gives each reply a fresh `locals` before this runs.
+      if (reply.locals) reply.locals.static = fastify.staticUrl;
+      else reply.locals = { static: fastify.staticUrl };
+      done();
     });
-    fastify.addHook('onSend', async (request, reply, payload) => {
+    fastify.addHook('onSend', (request, reply, payload, done) => {
       if (request.url.startsWith('/static/') && !request.url.startsWith(prefix)) {
         reply.header('cache-control', 'no-cache');
       }
-      return payload;
+      done(null, payload);
     });
   },
   { name: 'static-assets', dependencies: ['views'] },

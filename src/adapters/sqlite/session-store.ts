@@ -28,14 +28,27 @@ export interface Revocation {
 /**
  * This web host's copy of the logged-out sessions, projected from the
  * sessions topic into the orders database file (its own connection).
+ *
+ * Every request asks whether its session was logged out, so the answer comes
+ * from memory: the table is read once when the store opens, and every change
+ * goes through this store, to memory and file alike. The file is what a
+ * restart starts from. One store per file in a process (ShopStores makes it).
  */
 export class SessionStore {
+  /** The revoked sessions and their expiry (epoch ms), as the table holds them. */
+  private readonly revoked = new Map<string, number>();
+
   /** On a file this process has open (see SqliteFiles); `owned` when closing the store closes the file. */
   constructor(
     readonly file: SqliteFile,
     private readonly owned = false,
   ) {
     file.db.exec(SCHEMA);
+    const rows = file.sql('SELECT session_id, expires_at FROM revoked_sessions').all() as {
+      session_id: string;
+      expires_at: number;
+    }[];
+    for (const row of rows) this.revoked.set(row.session_id, row.expires_at);
   }
 
   static open(path: string): SessionStore {
@@ -44,16 +57,19 @@ export class SessionStore {
 
   /** Records a logout; the same session twice keeps the later expiry. */
   revoke(revocation: Revocation): void {
+    const expiresAt = Math.round(revocation.expiresAt);
+    // Refused here at once, even should the write below fail.
+    this.revoked.set(revocation.sessionId, Math.max(expiresAt, this.revoked.get(revocation.sessionId) ?? expiresAt));
     this.file
       .sql(
         `INSERT INTO revoked_sessions (session_id, expires_at) VALUES (?, ?)
          ON CONFLICT (session_id) DO UPDATE SET expires_at = max(expires_at, excluded.expires_at)`,
       )
-      .run(revocation.sessionId, Math.round(revocation.expiresAt));
+      .run(revocation.sessionId, expiresAt);
   }
 
   isRevoked(sessionId: string): boolean {
-    return this.file.sql('SELECT 1 FROM revoked_sessions WHERE session_id = ?').get(sessionId) !== undefined;
+    return this.revoked.has(sessionId);
   }
 
   /** Where to resume the partitions this copy has read before; the others are left out. */
@@ -77,7 +93,9 @@ export class SessionStore {
 
   /** Forgets revocations of sessions expired before `now` (their cookies are refused anyway); returns how many. */
   purge(now: number): number {
-    return this.file.sql('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now).changes;
+    const purged = this.file.sql('DELETE FROM revoked_sessions WHERE expires_at <= ?').run(now).changes;
+    for (const [sessionId, expiresAt] of this.revoked) if (expiresAt <= now) this.revoked.delete(sessionId);
+    return purged;
   }
 
   /** Closes the file when the store has it to itself; a shared file is closed where it was opened. */

@@ -1,9 +1,9 @@
 import fastifyCookie from '@fastify/cookie';
 import fastifyCsrf from '@fastify/csrf-protection';
 import fastifyFormbody from '@fastify/formbody';
-import fastifyHelmet from '@fastify/helmet';
+import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { PizzaError } from '../../../errors.js';
 
@@ -18,6 +18,47 @@ export class TooManyRequestsError extends PizzaError {
   constructor(readonly retryAfterSeconds: number) {
     super('TOO_MANY_REQUESTS', `Too many requests from one address; retry in ${retryAfterSeconds} s`);
     this.name = 'TooManyRequestsError';
+  }
+}
+
+const HELMET_OPTIONS: FastifyHelmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", 'data:'],
+      fontSrc: ["'self'"],
+      connectSrc: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+    },
+  },
+  // The shop is often served over plain HTTP on a laptop; HSTS there only confuses.
+  strictTransportSecurity: false,
+};
+
+/**
+ * The headers helmet sets with HELMET_OPTIONS, asked of it once. They are the
+ * same on every answer, and @fastify/helmet would build helmet and parse the
+ * policy again for each request (a few percent of a POST's CPU).
+ */
+async function securityHeaders(): Promise<[string, string | number | readonly string[]][]> {
+  const probe = Fastify({ logger: false });
+  await probe.register(fastifyHelmet, HELMET_OPTIONS);
+  probe.get('/', async (_request, reply) => reply.raw.getHeaders());
+  try {
+    const response = await probe.inject({ method: 'GET', url: '/' });
+    const set = response.json<Record<string, string | number | string[]>>();
+    // Never serve pages without a policy because a helmet upgrade changed how it sets headers.
+    if (!String(set['content-security-policy'] ?? '').includes("default-src 'self'"))
+      throw new Error(`helmet set no content security policy: ${JSON.stringify(set)}`);
+    return Object.entries(set);
+  } finally {
+    await probe.close();
   }
 }
 
@@ -49,24 +90,11 @@ export default fp(
         return typeof fromHeader === 'string' ? fromHeader : undefined;
       },
     });
-    await fastify.register(fastifyHelmet, {
-      contentSecurityPolicy: {
-        useDefaults: false,
-        directives: {
-          defaultSrc: ["'self'"],
-          scriptSrc: ["'self'"],
-          styleSrc: ["'self'"],
-          imgSrc: ["'self'", 'data:'],
-          fontSrc: ["'self'"],
-          connectSrc: ["'self'"],
-          formAction: ["'self'"],
-          frameAncestors: ["'none'"],
-          objectSrc: ["'none'"],
-          baseUri: ["'self'"],
-        },
-      },
-      // The shop is often served over plain HTTP on a laptop; HSTS there only confuses.
-      strictTransportSecurity: false,
+    const headers = await securityHeaders();
+    // On the raw answer, as helmet sets them: event streams write their head themselves.
+    fastify.addHook('onRequest', (_request, reply, done) => {
+      for (const [name, value] of headers) reply.raw.setHeader(name, value);
+      done();
     });
     // After the body is parsed (the token may be in it), before a route's schema reads the form:
     // a forged request learns nothing about what the form would accept.

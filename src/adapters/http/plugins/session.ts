@@ -9,6 +9,8 @@ const SESSION_COOKIE = 'pizza_session';
 /** Before login, the CSRF secret lives in a signed cookie of its own. */
 const CSRF_COOKIE = 'pizza_csrf';
 const HOUR_MS = 3_600_000;
+/** Signed session cookies remembered as verified (a few hundred bytes each). */
+const VERIFIED_COOKIES = 10_000;
 // Secure whenever the request came over TLS (directly, or through a proxy trusted by trust_proxy).
 const COOKIE_OPTIONS = { path: '/', httpOnly: true, sameSite: 'lax', signed: true, secure: 'auto' } as const;
 
@@ -24,16 +26,20 @@ export default fp(
   async function session(fastify: FastifyInstance, options: { secret: string }) {
     // A key of its own for CSRF secrets, so that a CSRF secret is never a cookie signature.
     const csrfKey = createHmac('sha256', options.secret).update('pizza csrf secrets').digest();
+    const verified = new VerifiedCookies(csrfKey, VERIFIED_COOKIES);
     fastify.decorateRequest('customer', undefined);
     fastify.decorateRequest('shopSession', undefined);
     fastify.decorateRequest('session', null as unknown as CsrfSecretHolder);
-    fastify.addHook('onRequest', async (request, reply) => {
-      const session = readSession(fastify, request);
+    // A callback hook: it never waits, and an async one costs a promise per request.
+    fastify.addHook('onRequest', (request, reply, done) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      const known = cookie ? readSession(fastify, request, verified, cookie) : undefined;
       // A cookie that no longer works goes, so the browser stops sending it.
-      if (!session && request.cookies[SESSION_COOKIE] !== undefined) endSession(reply);
-      request.shopSession = session;
-      request.customer = session?.customer;
-      request.session = csrfSecretHolder(request, reply, csrfKey);
+      if (!known && cookie !== undefined) endSession(reply);
+      request.shopSession = known?.session;
+      request.customer = known?.session.customer;
+      request.session = new CsrfSecret(request, reply, csrfKey, known);
+      done();
     });
   },
   { name: 'session', dependencies: ['security'] },
@@ -77,14 +83,76 @@ function endSession(reply: FastifyReply): void {
   reply.clearCookie(SESSION_COOKIE, { path: '/' });
 }
 
-function readSession(fastify: FastifyInstance, request: FastifyRequest): Session | undefined {
-  const raw = request.cookies[SESSION_COOKIE];
-  if (!raw) return undefined;
-  const unsigned = request.unsignCookie(raw);
-  if (!unsigned.valid || unsigned.value === null) return undefined;
-  const session = decodeSessionCookie(unsigned.value, fastify.shop.clock.now());
-  if (!session || fastify.sessions.isRevoked(session.sessionId)) return undefined;
-  return session;
+/**
+ * The session a cookie carries, when it is valid now: signed by this shop, not
+ * expired, not logged out. Expiry and logout are checked on every request; the
+ * signature and the decoding only the first time this exact cookie is seen.
+ */
+function readSession(
+  fastify: FastifyInstance,
+  request: FastifyRequest,
+  verified: VerifiedCookies,
+  cookie: string,
+): VerifiedSession | undefined {
+  const now = fastify.shop.clock.now();
+  let known = verified.get(cookie);
+  if (!known) {
+    const unsigned = request.unsignCookie(cookie);
+    if (!unsigned.valid || unsigned.value === null) return undefined;
+    const session = decodeSessionCookie(unsigned.value, now);
+    if (!session) return undefined;
+    known = verified.remember(cookie, session);
+  }
+  if (known.session.expiresAt <= now) {
+    verified.forget(cookie);
+    return undefined;
+  }
+  return fastify.sessions.isRevoked(known.session.sessionId) ? undefined : known;
+}
+
+/** A session whose cookie's signature was checked, and its CSRF secret. */
+interface VerifiedSession {
+  session: Session;
+  csrfSecret: string;
+}
+
+/**
+ * Session cookies whose signature this app has checked, by their exact signed
+ * value: the same string verifies the same way again under the same secret,
+ * so only the first request of a session pays for the HMAC, the base64 and the
+ * schema. Bounded; the oldest goes first, and is merely checked again if it
+ * comes back. Holds nothing that decides whether a session is still good.
+ */
+class VerifiedCookies {
+  private readonly sessions = new Map<string, VerifiedSession>();
+
+  constructor(
+    private readonly csrfKey: Buffer,
+    private readonly capacity: number,
+  ) {}
+
+  get(cookie: string): VerifiedSession | undefined {
+    return this.sessions.get(cookie);
+  }
+
+  remember(cookie: string, session: Session): VerifiedSession {
+    if (this.sessions.size >= this.capacity) {
+      const oldest = this.sessions.keys().next();
+      if (!oldest.done) this.sessions.delete(oldest.value);
+    }
+    const known = { session, csrfSecret: sessionCsrfSecret(this.csrfKey, session.sessionId) };
+    this.sessions.set(cookie, known);
+    return known;
+  }
+
+  forget(cookie: string): void {
+    this.sessions.delete(cookie);
+  }
+}
+
+/** A logged-in session's CSRF secret: derived from its id, so it is good for that session alone. */
+function sessionCsrfSecret(key: Buffer, sessionId: string): string {
+  return createHmac('sha256', key).update(sessionId).digest('base64url');
 }
 
 /**
@@ -94,20 +162,28 @@ function readSession(fastify: FastifyInstance, request: FastifyRequest): Session
  * a logout ends its tokens with it. Before login it is a random secret in a
  * signed cookie (the login form's protection).
  */
-function csrfSecretHolder(request: FastifyRequest, reply: FastifyReply, key: Buffer): CsrfSecretHolder {
-  return {
-    get() {
-      const session = request.shopSession;
-      if (session) return createHmac('sha256', key).update(session.sessionId).digest('base64url');
-      const cookie = request.cookies[CSRF_COOKIE];
-      if (!cookie) return undefined;
-      const unsigned = request.unsignCookie(cookie);
-      return unsigned.valid && unsigned.value ? unsigned.value : undefined;
-    },
-    set(_name, secret) {
-      // Only asked for when `get` found none, which a session always has.
-      if (!request.shopSession) reply.setCookie(CSRF_COOKIE, secret, COOKIE_OPTIONS);
-    },
-    options() {},
-  };
+class CsrfSecret implements CsrfSecretHolder {
+  constructor(
+    private readonly request: FastifyRequest,
+    private readonly reply: FastifyReply,
+    private readonly key: Buffer,
+    private readonly known: VerifiedSession | undefined,
+  ) {}
+
+  get(): string | undefined {
+    const session = this.request.shopSession;
+    if (session)
+      return session === this.known?.session ? this.known.csrfSecret : sessionCsrfSecret(this.key, session.sessionId);
+    const cookie = this.request.cookies[CSRF_COOKIE];
+    if (!cookie) return undefined;
+    const unsigned = this.request.unsignCookie(cookie);
+    return unsigned.valid && unsigned.value ? unsigned.value : undefined;
+  }
+
+  set(_name: string, secret: string): void {
+    // Only asked for when `get` found none, which a session always has.
+    if (!this.request.shopSession) this.reply.setCookie(CSRF_COOKIE, secret, COOKIE_OPTIONS);
+  }
+
+  options(): void {}
 }

@@ -77,9 +77,10 @@ export default async function orderRoutes(app: FastifyInstance) {
     async (request, reply) => {
       const customer = request.customer as Customer;
       const { idempotencyKey: key, ...choice } = request.body;
-      // A client that sends no key (a script, a page from before keys) gets no protection against repeats.
+      // A client that sends no key (a script, a page from before keys) gets no protection against repeats,
+      // and a key made here has placed nothing yet.
       const idempotencyKey = key ?? randomUUID();
-      const earlier = store.findByIdempotencyKey(customer.customerId, idempotencyKey);
+      const earlier = key === undefined ? undefined : store.findByIdempotencyKey(customer.customerId, key);
       if (earlier && !sameChoice(earlier, choice)) {
         fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
         const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
