@@ -26,6 +26,8 @@ import { newCustomerId, newOrderId, type Order } from '../../src/domain/order.js
 const RATE = Number(process.argv[2] ?? 500);
 const SECONDS = Number(process.argv[3] ?? 6);
 const PER_TURN = Number(process.argv[4] ?? 1);
+/** The files' commit interval (ms), when given; the default otherwise. */
+const INTERVAL = process.argv[5] === undefined ? undefined : Number(process.argv[5]);
 const WARMUP_SECONDS = 1;
 
 type Action = { at: number; run: () => void };
@@ -46,8 +48,8 @@ function commitCounter(file: SqliteFile): () => number {
 async function loadRun(dir: string) {
   const settings = loadSettings({ dataDir: dir, logDir: join(dir, 'logs'), port: '0', timeScale: '0' });
   const catalog = settings.statuses;
-  const ordersFile = new SqliteFile(join(dir, 'orders.db'));
-  const deliveryFile = new SqliteFile(join(dir, 'delivery.db'));
+  const ordersFile = new SqliteFile(join(dir, 'orders.db'), INTERVAL);
+  const deliveryFile = new SqliteFile(join(dir, 'delivery.db'), INTERVAL);
   const store = new OrdersStore(ordersFile);
   const logs = new OrderLogStore(ordersFile);
   const view = new ViewWriter(store, catalog, logs);
@@ -70,6 +72,8 @@ async function loadRun(dir: string) {
   let offset = 0;
   let logOffset = 0;
   let pending = 0;
+  /** From a placement's call to its commit, in the measured phase. */
+  const placementLatencies: number[] = [];
   const settled = () => {
     pending -= 1;
   };
@@ -88,20 +92,25 @@ async function loadRun(dir: string) {
     const at = (ms: number, run: () => void) => actions.push({ at: t0 + ms, run });
     at(0, () => {
       pending += 1;
-      void store.shared((writes) => writes.beginPlacement(order, key, Date.now())).then(settled);
+      const calledAt = performance.now();
+      void store
+        .shared((writes) => writes.beginPlacement(order, key, Date.now()))
+        .then(() => {
+          if (t0 >= WARMUP_SECONDS * 1000) placementLatencies.push(performance.now() - calledAt);
+          settled();
+        });
     });
     at(2, () => {
       pending += 1;
       void store
-        .shared((writes) =>
-          writes.confirmPlacement(order.orderId, { status: 100, timestamp: t0 }, catalog, Date.now()),
-        )
+        .shared((writes) => writes.confirmPlacement(order.orderId, { status: 100, timestamp: t0 }, catalog, Date.now()))
         .then(settled);
     });
     stages.forEach((stage, stageIndex) => {
       const stageAt = 3 + stageIndex * 10;
       at(stageAt, () => {
-        const eventOffset = String((offset += 1));
+        offset += 1;
+        const eventOffset = String(offset);
         pending += 1;
         void view
           .apply(
@@ -122,11 +131,12 @@ async function loadRun(dir: string) {
       });
       at(stageAt + 1, () => {
         pending += 1;
+        logOffset += 1;
         void logWriter
           .submit({
             orderId: order.orderId,
             value: { time: Date.now(), level: 30, role: stage.role, msg: `${stage.role} did its part`, fields: {} },
-            source: { topic: 'pizza-logs', partition: 0, offset: String((logOffset += 1)) },
+            source: { topic: 'pizza-logs', partition: 0, offset: String(logOffset) },
           })
           .then(settled);
       });
@@ -188,6 +198,8 @@ async function loadRun(dir: string) {
     ordersCommitsPerSecond: (ordersCommits() - from.commits[0]) / seconds,
     deliveryCommitsPerSecond: (deliveryCommits() - from.commits[1]) / seconds,
     maxLateMs,
+    placementP50: percentile(placementLatencies, 0.5),
+    placementP99: percentile(placementLatencies, 0.99),
   };
   if (store.countByStatus().find((row) => row.status === catalog.ids.delivered)?.count !== total) {
     throw new Error(`not every order delivered in the view: ${JSON.stringify(store.countByStatus())}`);
@@ -197,11 +209,16 @@ async function loadRun(dir: string) {
   return result;
 }
 
+function percentile(values: number[], rank: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * rank))] ?? 0;
+}
+
 type LogItem = Parameters<OrderLogStore['appendMany']>[0][number];
 
 /** A placement alone on a quiet file: from the call to its commit. */
 async function loneLatency(dir: string): Promise<{ p50: number; p99: number }> {
-  const file = new SqliteFile(join(dir, 'lone.db'));
+  const file = new SqliteFile(join(dir, 'lone.db'), INTERVAL);
   const store = new OrdersStore(file);
   const latencies: number[] = [];
   for (let index = 0; index < 200; index += 1) {
@@ -220,8 +237,7 @@ async function loneLatency(dir: string): Promise<{ p50: number; p99: number }> {
     latencies.push(performance.now() - startedAt);
   }
   file.close();
-  latencies.sort((a, b) => a - b);
-  return { p50: latencies[100] ?? 0, p99: latencies[197] ?? 0 };
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99) };
 }
 
 async function main(): Promise<void> {
@@ -230,9 +246,10 @@ async function main(): Promise<void> {
     const result = await loadRun(dir);
     const lone = await loneLatency(dir);
     console.log(
-      `${RATE}/s, ${PER_TURN} arrival(s)/turn: ${result.cpuUsPerOrder.toFixed(0)} µs CPU/order, ` +
+      `${RATE}/s, ${PER_TURN} arrival(s)/turn, interval ${INTERVAL ?? 'default'}: ${result.cpuUsPerOrder.toFixed(0)} µs CPU/order, ` +
         `commits/s orders.db ${result.ordersCommitsPerSecond.toFixed(0)}, delivery.db ${result.deliveryCommitsPerSecond.toFixed(0)}, ` +
-        `max late ${result.maxLateMs.toFixed(1)} ms; lone placement p50 ${(lone.p50 * 1000).toFixed(0)} µs, p99 ${(lone.p99 * 1000).toFixed(0)} µs`,
+        `max late ${result.maxLateMs.toFixed(1)} ms; placement under load p50 ${result.placementP50.toFixed(2)} ms, ` +
+        `p99 ${result.placementP99.toFixed(2)} ms; lone placement p50 ${(lone.p50 * 1000).toFixed(0)} µs, p99 ${(lone.p99 * 1000).toFixed(0)} µs`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
