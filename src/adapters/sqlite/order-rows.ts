@@ -39,22 +39,25 @@ export class OrderRows {
     }
   }
 
-  insertOrder(order: Order, createdAt: number, idempotencyKey?: string, placement: Placement = 'placed'): void {
-    this.sql(
-      `INSERT OR IGNORE INTO orders (order_id, customer_id, username, sauce, cheese, main_topping, extra_toppings,
+  /** True when the row was written (false when the order id was in the view already). */
+  insertOrder(order: Order, createdAt: number, idempotencyKey?: string, placement: Placement = 'placed'): boolean {
+    return (
+      this.sql(
+        `INSERT OR IGNORE INTO orders (order_id, customer_id, username, sauce, cheese, main_topping, extra_toppings,
            created_at, placement, idempotency_key)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).run(
-      order.orderId,
-      order.customerId,
-      order.username,
-      order.sauce,
-      order.cheese,
-      order.mainTopping,
-      JSON.stringify(order.extraToppings),
-      createdAt,
-      placement,
-      idempotencyKey ?? null,
+      ).run(
+        order.orderId,
+        order.customerId,
+        order.username,
+        order.sauce,
+        order.cheese,
+        order.mainTopping,
+        JSON.stringify(order.extraToppings),
+        createdAt,
+        placement,
+        idempotencyKey ?? null,
+      ).changes > 0
     );
   }
 
@@ -69,6 +72,14 @@ export class OrderRows {
       idempotencyKey,
     ) as OrderRow | undefined;
     return row && toView(row);
+  }
+
+  /** Whether one of the customer's orders has this key: an index probe, without reading the order. */
+  idempotencyKeyTaken(customerId: string, idempotencyKey: string): boolean {
+    return (
+      this.sql('SELECT 1 FROM orders WHERE customer_id = ? AND idempotency_key = ?').get(customerId, idempotencyKey) !==
+      undefined
+    );
   }
 
   getStatus(orderId: string): OrderStatus | undefined {

@@ -35,6 +35,7 @@ export class OrdersStore {
   readonly maintenance: OrdersMaintenance;
   private readonly rows: OrderRows;
   private readonly events: ViewEvents;
+  private readonly transactions: ReturnType<OrdersStore['makeTransactions']>;
 
   /** On a file this process has open (see SqliteFiles); `owned` when closing the store closes the file. */
   constructor(
@@ -47,6 +48,53 @@ export class OrdersStore {
     this.timeline = new OrderTimeline(file.sql);
     this.maintenance = new OrdersMaintenance(file, this.rows);
     this.events = new ViewEvents(file, this.rows, this.offsets);
+    this.transactions = this.makeTransactions();
+  }
+
+  /** Made once per store: better-sqlite3 builds four wrapper functions for each transaction function it makes. */
+  private makeTransactions() {
+    const { db } = this.file;
+    return {
+      place: db.transaction((order: Order, status: IncomingStatus, catalog: StatusCatalog, now: number) => {
+        this.rows.insertOrder(order, now);
+        this.rows.applyStatus(order.orderId, status, catalog, now);
+      }),
+      applyStatus: db.transaction((orderId: string, event: IncomingStatus, catalog: StatusCatalog, now: number) =>
+        this.rows.applyStatus(orderId, event, catalog, now),
+      ),
+      beginPlacement: db.transaction(
+        (order: Order, idempotencyKey: string, now: number): { order: OrderView; created: boolean } => {
+          const existing = this.findByIdempotencyKey(order.customerId, idempotencyKey);
+          if (existing) return { order: existing, created: false };
+          if (this.rows.insertOrder(order, now, idempotencyKey, 'placing')) {
+            // What the row now says, without reading it back.
+            const view: OrderView = {
+              orderId: order.orderId,
+              customerId: order.customerId,
+              username: order.username,
+              sauce: order.sauce,
+              cheese: order.cheese,
+              mainTopping: order.mainTopping,
+              extraToppings: [...order.extraToppings],
+              createdAt: now,
+              status: 0,
+              statusUpdatedAt: now,
+              placement: 'placing',
+              idempotencyKey,
+            };
+            return { order: view, created: true };
+          }
+          // The id was in the view already (another host's order under the same id): as the view has it.
+          return { order: this.getOrder(order.orderId) as OrderView, created: true };
+        },
+      ),
+      confirmPlacement: db.transaction(
+        (orderId: string, status: IncomingStatus, catalog: StatusCatalog, now: number) => {
+          this.rows.markPlaced(orderId);
+          this.rows.applyStatus(orderId, status, catalog, now);
+        },
+      ),
+    };
   }
 
   /** A store with a file of its own (tools and tests); the shop opens files once, through SqliteFiles. */
@@ -64,10 +112,7 @@ export class OrdersStore {
 
   /** Stores a new order with its first status, in one transaction. */
   placeOrder(order: Order, status: IncomingStatus, catalog: StatusCatalog, now: number): void {
-    this.file.db.transaction(() => {
-      this.rows.insertOrder(order, now);
-      this.rows.applyStatus(order.orderId, status, catalog, now);
-    })();
+    this.transactions.place(order, status, catalog, now);
   }
 
   getOrder(orderId: string): OrderView | undefined {
@@ -91,7 +136,7 @@ export class OrdersStore {
 
   /** Applies a status event by the view's rules; true when the row changed. */
   applyStatus(orderId: string, event: IncomingStatus, catalog: StatusCatalog, now: number): boolean {
-    return this.file.db.transaction(() => this.rows.applyStatus(orderId, event, catalog, now) !== undefined)();
+    return this.transactions.applyStatus(orderId, event, catalog, now) !== undefined;
   }
 
   /** The customer's order made from the form with this idempotency key, in any placement. */
@@ -105,22 +150,12 @@ export class OrdersStore {
    * transaction, so two requests with one key never both insert.
    */
   beginPlacement(order: Order, idempotencyKey: string, now: number): { order: OrderView; created: boolean } {
-    return this.file.db
-      .transaction(() => {
-        const existing = this.findByIdempotencyKey(order.customerId, idempotencyKey);
-        if (existing) return { order: existing, created: false };
-        this.rows.insertOrder(order, now, idempotencyKey, 'placing');
-        return { order: this.getOrder(order.orderId) as OrderView, created: true };
-      })
-      .immediate();
+    return this.transactions.beginPlacement.immediate(order, idempotencyKey, now);
   }
 
   /** The publish succeeded: the order is placed, with its first status. */
   confirmPlacement(orderId: string, status: IncomingStatus, catalog: StatusCatalog, now: number): void {
-    this.file.db.transaction(() => {
-      this.rows.markPlaced(orderId);
-      this.rows.applyStatus(orderId, status, catalog, now);
-    })();
+    this.transactions.confirmPlacement(orderId, status, catalog, now);
   }
 
   /** The publish failed and the customer was told so; true when the order was still being placed. */

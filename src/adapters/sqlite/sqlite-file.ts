@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { openDatabase, type SqliteDatabase, type StatementCache, statementCache } from './database.js';
-import { TurnTransaction } from './turn-transaction.js';
+import { DEFAULT_COMMIT_INTERVAL_MS, TurnTransaction } from './turn-transaction.js';
 
 /**
  * One SQLite file as this process writes it: one connection and one write
- * batcher (the turn's transaction), shared by every store on the file. Two
+ * batcher (see TurnTransaction), shared by every store on the file. Two
  * connections of one process writing one file would take turns at its lock
- * and commit apart; one connection commits each turn's writes once.
+ * and commit apart; one connection commits everything written meanwhile once.
  */
 export class SqliteFile {
   readonly db: SqliteDatabase;
@@ -14,16 +14,25 @@ export class SqliteFile {
   readonly sql: StatementCache;
   private readonly turn: TurnTransaction;
 
-  constructor(readonly path: string) {
+  /** `commitIntervalMs`: how often a busy file commits at most (0: at the end of every turn that wrote). */
+  constructor(
+    readonly path: string,
+    commitIntervalMs = DEFAULT_COMMIT_INTERVAL_MS,
+  ) {
     this.db = openDatabase(path);
     this.sql = statementCache(this.db);
-    this.turn = new TurnTransaction(this.db);
+    this.turn = new TurnTransaction(this.db, commitIntervalMs);
   }
 
-  /** Queues `work` for this turn's transaction; resolves with its result once committed. */
+  /** Queues `work` for the next commit; resolves with its result once committed. */
   readonly write = <T>(work: () => T): Promise<T> => this.turn.run(work);
 
-  /** Runs `work` now in this turn's transaction, which commits at the end of the turn. */
+  /** Commits made so far, for measuring. */
+  get commits(): number {
+    return this.turn.commits;
+  }
+
+  /** Runs `work` now in the open transaction, which commits with the next commit. */
   writeNow<T>(work: () => T): T {
     return this.turn.now(work);
   }
@@ -32,7 +41,7 @@ export class SqliteFile {
     return this.db.open;
   }
 
-  /** Commits what this turn has written, then closes. Idempotent. */
+  /** Commits what has been written, then closes. Idempotent. */
   close(): void {
     if (!this.db.open) return;
     this.turn.flush();
@@ -58,7 +67,7 @@ export class SqliteFiles {
     return file;
   }
 
-  /** Closes every file (commits each one's last turn first). */
+  /** Closes every file (commits each one's last writes first). */
   close(): void {
     for (const file of this.files.values()) file.close();
     this.files.clear();

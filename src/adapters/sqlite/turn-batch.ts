@@ -15,16 +15,17 @@ interface Pending<Item, Result> {
 export type BatchWrite<Item, Result> = (items: Item[], positions: PartitionOffset[]) => Array<Result | Error>;
 
 /**
- * Where a batch is written: the file's turn transaction (SqliteFile.write), so
- * that a projection's batch commits with whatever else the turn wrote to the
- * file. Resolves once the work has committed.
+ * Where a batch is written: the file's next commit (SqliteFile.write), so
+ * that a projection's batch commits with whatever else was written to the
+ * file meanwhile. Resolves once the work has committed.
  */
 export type TurnRunner = <T>(work: () => T) => Promise<T>;
 
 /**
- * Gathers what a projection writes within one turn of the event loop and
- * writes it as one batch in the file's transaction of that turn. A commit costs
- * far more than a row, and a projection applies records of many orders at once.
+ * Gathers what a projection writes until the file's next commit (the end of
+ * the turn on a quiet file, a few milliseconds later on a busy one) and
+ * writes it as one batch in that commit. A commit costs far more than a row,
+ * and a projection applies records of many orders at once.
  */
 export class TurnBatch<Item, Result> {
   private queue: Array<Pending<Item, Result>> = [];
@@ -58,7 +59,7 @@ export class TurnBatch<Item, Result> {
   private schedule(): void {
     if (this.scheduled) return;
     this.scheduled = true;
-    // The batch is taken when the file's turn is written, so it holds every item queued until then.
+    // The batch is taken when the file commits, so it holds every item queued until then.
     let batch: Array<Pending<Item, Result>> = [];
     this.run(() => {
       this.scheduled = false;

@@ -1,3 +1,4 @@
+import type { Transaction } from 'better-sqlite3';
 import { OrderIdCollisionError } from '../../domain/events.js';
 import type { Order } from '../../domain/order.js';
 import type { StatusCatalog } from '../../domain/statuses.js';
@@ -20,23 +21,21 @@ export interface ViewEventItem {
  * the view's rules.
  */
 export class ViewEvents {
+  /** Made once: better-sqlite3 builds four wrapper functions for each transaction function it makes. */
+  private readonly applyInTransaction: Transaction<
+    (
+      items: readonly ViewEventItem[],
+      catalog: StatusCatalog,
+      positions: readonly PartitionOffset[],
+    ) => Array<boolean | OrderIdCollisionError>
+  >;
+
   constructor(
     private readonly file: SqliteFile,
     private readonly rows: OrderRows,
     private readonly offsets: ViewOffsets,
-  ) {}
-
-  /**
-   * Applies several events in one transaction (the caller's, when one is
-   * open), and saves the view's read positions with them: a result per event
-   * (true when the status changed), or the collision that kept it out.
-   */
-  applyEvents(
-    items: readonly ViewEventItem[],
-    catalog: StatusCatalog,
-    positions: readonly PartitionOffset[] = [],
-  ): Array<boolean | OrderIdCollisionError> {
-    const apply = this.file.db.transaction(() =>
+  ) {
+    this.applyInTransaction = file.db.transaction((items, catalog, positions) =>
       this.rows.numberingOnce(() => {
         let ignored = 0;
         const results = items.map((item) => {
@@ -57,9 +56,21 @@ export class ViewEvents {
         return results;
       }),
     );
+  }
+
+  /**
+   * Applies several events in one transaction (the caller's, when one is
+   * open), and saves the view's read positions with them: a result per event
+   * (true when the status changed), or the collision that kept it out.
+   */
+  applyEvents(
+    items: readonly ViewEventItem[],
+    catalog: StatusCatalog,
+    positions: readonly PartitionOffset[] = [],
+  ): Array<boolean | OrderIdCollisionError> {
     // Immediate when on its own: it reads the change number it then writes, which another
     // process's commit in between would make stale. In the turn's transaction it nests.
-    return apply.immediate();
+    return this.applyInTransaction.immediate(items, catalog, positions);
   }
 
   /**
@@ -70,9 +81,9 @@ export class ViewEvents {
    * still being placed (or whose publish seemed to fail) is confirmed.
    */
   private applyOne({ event, order, idempotencyKey }: ViewEventItem, catalog: StatusCatalog): boolean {
-    if (order) {
-      // Checked before anything is written, so a refused event leaves no trace.
-      this.refuseCollision(order);
+    // Checked before anything is written, so a refused event leaves no trace. An order already in
+    // the view (placed by this host's web app) keeps its row: nothing more to look up or write.
+    if (order && !this.orderKnown(order)) {
       this.rows.insertOrder(order, event.eventTimestamp, this.freeKey(order.customerId, idempotencyKey));
     }
     const current = this.rows.getStatus(event.orderId);
@@ -109,8 +120,11 @@ export class ViewEvents {
       );
   }
 
-  /** Two customers' orders under one id must never merge: the second is refused. */
-  private refuseCollision(order: Order): void {
+  /**
+   * True when the view has the order already. Two customers' orders under one
+   * id must never merge: the second is refused.
+   */
+  private orderKnown(order: Order): boolean {
     const row = this.file.sql('SELECT customer_id FROM orders WHERE order_id = ?').get(order.orderId) as
       | { customer_id: string }
       | undefined;
@@ -119,6 +133,7 @@ export class ViewEvents {
         `order id ${order.orderId} is already another customer's order: two web hosts issued the same id (set [pizza-shop] order_id_length higher)`,
       );
     }
+    return row !== undefined;
   }
 
   /**
@@ -128,6 +143,6 @@ export class ViewEvents {
    */
   private freeKey(customerId: string, idempotencyKey: string | undefined): string | undefined {
     if (!isIdempotencyKey(idempotencyKey)) return undefined;
-    return this.rows.findByIdempotencyKey(customerId, idempotencyKey) ? undefined : idempotencyKey;
+    return this.rows.idempotencyKeyTaken(customerId, idempotencyKey) ? undefined : idempotencyKey;
   }
 }

@@ -182,6 +182,8 @@ describe('orders being placed', () => {
     const order = sampleOrder();
     const first = store.beginPlacement(order, KEY, 1_000);
     expect(first).toMatchObject({ created: true, order: { orderId: order.orderId, placement: 'placing', status: 0 } });
+    // The order it answers with, made without reading the row back, is the row.
+    expect(first.order).toEqual(store.getOrder(order.orderId));
     const again = store.beginPlacement({ ...order, orderId: 'ffffffff' }, KEY, 2_000);
     expect(again).toMatchObject({ created: false, order: { orderId: order.orderId } });
     expect(store.getOrder('ffffffff')).toBeUndefined();
@@ -193,6 +195,15 @@ describe('orders being placed', () => {
     expect(store.listOrders(order.customerId)).toEqual([]);
     expect(store.ordersBeingPlaced()).toEqual([]);
     expect(store.findByIdempotencyKey(order.customerId, KEY)?.placement).toBe('failed');
+  });
+
+  it("answers with the view's order when the id is another customer's already", () => {
+    const store = memory();
+    const theirs = sampleOrder();
+    store.placeOrder(theirs, { status: 100, timestamp: 1 }, catalog, 1);
+    const ours = store.beginPlacement(sampleOrder({ orderId: theirs.orderId }), KEY, 2_000);
+    expect(ours.order).toEqual(store.getOrder(theirs.orderId));
+    expect(ours.order.customerId).toBe(theirs.customerId);
   });
 
   it('is confirmed by any event of the order that the status role applies, even one that seemed to fail', () => {

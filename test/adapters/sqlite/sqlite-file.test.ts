@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
-import { SqliteFiles } from '../../../src/adapters/sqlite/sqlite-file.js';
+import { SqliteFile, SqliteFiles } from '../../../src/adapters/sqlite/sqlite-file.js';
 import { ViewWriter } from '../../../src/adapters/sqlite/view-writer.js';
 import { testSettings } from '../../support/settings.js';
 import { sampleOrder } from '../../support/shop.js';
@@ -26,16 +26,17 @@ function tempFiles(): { files: SqliteFiles; path: string } {
   return { files, path: join(dir, 'orders.db') };
 }
 
-/** Counts the commits a file's connection makes from now on. */
-function countCommits(db: Database.Database): { commits: number } {
-  const counter = { commits: 0 };
-  const exec = db.exec.bind(db);
-  vi.spyOn(db, 'exec').mockImplementation((sql: string) => {
-    if (sql === 'COMMIT') counter.commits += 1;
-    return exec(sql);
-  });
-  return counter;
+/** Counts the commits a file makes from now on. */
+function countCommits(file: SqliteFile): { readonly commits: number } {
+  const before = file.commits;
+  return {
+    get commits() {
+      return file.commits - before;
+    },
+  };
 }
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('one writer per SQLite file', () => {
   it('opens a file once per path, however the path is spelt, and anew after closing', () => {
@@ -55,7 +56,7 @@ describe('one writer per SQLite file', () => {
     const store = new OrdersStore(file);
     const lines = new OrderLogStore(file);
     const view = new ViewWriter(store, catalog, lines);
-    const commits = countCommits(file.db);
+    const commits = countCommits(file);
     const placed = sampleOrder();
     const elsewhere = sampleOrder();
     const event = (orderId: string, status: number, offset: string) => ({
@@ -106,7 +107,7 @@ describe('one writer per SQLite file', () => {
     const { files, path } = tempFiles();
     const file = files.open(path);
     file.db.exec('CREATE TABLE memory (id TEXT PRIMARY KEY)');
-    const commits = countCommits(file.db);
+    const commits = countCommits(file);
     file.writeNow(() => file.db.prepare("INSERT INTO memory VALUES ('a')").run());
     expect(file.db.prepare('SELECT count(*) AS n FROM memory').get()).toEqual({ n: 1 });
     await file.write(() => file.db.prepare("INSERT INTO memory VALUES ('b')").run());
@@ -144,5 +145,50 @@ describe('one writer per SQLite file', () => {
       receivedAt: 2,
     });
     await expect(late).rejects.toThrow(/closed/);
+  });
+
+  it('commits a quiet file at the end of the turn, and a busy one once per interval with every write since', async () => {
+    const { path } = tempFiles();
+    // An interval far longer than the test: only a quiet file's commit, or closing, can end a wait.
+    const file = new SqliteFile(path, 60_000);
+    cleanups.push(() => file.close());
+    file.db.exec('CREATE TABLE memory (id INTEGER PRIMARY KEY)');
+    const commits = countCommits(file);
+    const insert = (id: number) => file.write(() => file.db.prepare('INSERT INTO memory VALUES (?)').run(id));
+
+    await insert(0);
+    expect(commits.commits).toBe(1);
+
+    // Busy now: writes of many turns wait for the interval, and commit together.
+    let committed = 0;
+    const waiting = [1, 2, 3].map((id) => insert(id).then(() => (committed += 1)));
+    await nextTurn();
+    const fromAnotherTurn = insert(4).then(() => (committed += 1));
+    await nextTurn();
+    await nextTurn();
+    expect([committed, commits.commits]).toEqual([0, 1]);
+    // Another connection sees none of them yet.
+    const reader = new Database(path, { readonly: true });
+    cleanups.push(() => reader.close());
+    expect(reader.prepare('SELECT count(*) AS n FROM memory').get()).toEqual({ n: 1 });
+
+    file.close();
+    await Promise.all([...waiting, fromAnotherTurn]);
+    expect([committed, commits.commits]).toEqual([4, 2]);
+    expect(reader.prepare('SELECT count(*) AS n FROM memory').get()).toEqual({ n: 5 });
+  });
+
+  it('commits a busy file once the interval since its last commit is over', async () => {
+    const { path } = tempFiles();
+    const file = new SqliteFile(path, 20);
+    cleanups.push(() => file.close());
+    file.db.exec('CREATE TABLE memory (id INTEGER PRIMARY KEY)');
+    const commits = countCommits(file);
+    const insert = (id: number) => file.write(() => file.db.prepare('INSERT INTO memory VALUES (?)').run(id));
+    await insert(0);
+    const startedAt = performance.now();
+    await Promise.all([insert(1), insert(2)]);
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(15);
+    expect(commits.commits).toBe(2);
   });
 });
