@@ -11,7 +11,7 @@ import {
 } from '../bus/bus.js';
 import { HostReaderCore, type PartitionBounds } from '../bus/host-read.js';
 import type { KafkaAdmin, KafkaClients } from './client.js';
-import { FetchPacer } from './fetch-pacer.js';
+import { FetchPacer, PACED_FETCH_SETTINGS } from './fetch-pacer.js';
 
 const { KafkaConsumer } = pkg;
 type RawConsumer = InstanceType<typeof KafkaConsumer> & {
@@ -148,10 +148,8 @@ export class KafkaHostReader {
             'client.id': this.options.readUncommitted ? 'pizza-host-reader-uncommitted' : 'pizza-host-reader',
             // A few MB per partition at most, not librdkafka's 64 MB: these readers keep up easily.
             'queued.max.messages.kbytes': 4096,
-            // Fetch a partition again only once its local queue is drained, and look often: the
-            // pacer's hold between polls, not librdkafka's, sets how often this reader fetches.
-            'queued.min.messages': 1,
-            'fetch.queue.backoff.ms': 1,
+            // The pacer's hold between polls, not librdkafka's, sets how often this reader fetches.
+            ...PACED_FETCH_SETTINGS,
           }) as Record<string, string | number | boolean>),
           // librdkafka wants a group id; assign() never joins it and nothing is committed.
           'group.id': `pizza-host-reader-${process.pid}`,

@@ -3,6 +3,7 @@ import type { DeadLetterReason } from '../../../domain/headers.js';
 import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscription } from '../../bus/bus.js';
 import { Dispatcher } from '../../bus/dispatcher.js';
 import type { KafkaClients, KafkaProducer } from '../client.js';
+import { PACED_FETCH_SETTINGS } from '../fetch-pacer.js';
 import { type CapturedMessage, captureOutputs } from '../transaction-context.js';
 import { HeldOutputs, TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
@@ -46,8 +47,6 @@ const JOIN_WAIT_MS = 30_000;
 const COMMIT_INTERVAL_MS = 100;
 /** Most records per `eachBatch` call (the client's default is 32). */
 const MAX_BATCH_SIZE = 500;
-/** With a pacer: records librdkafka keeps queued per partition before it stops fetching it. */
-const PACED_QUEUED_MIN_MESSAGES = 1;
 
 /**
  * One consumer group member, wired from its parts: the consume loop hands each
@@ -253,10 +252,8 @@ export async function subscribeKafka(
         // dozen consumers: 1 MiB is thousands of our records, more than the capacity ahead.
         'queued.max.messages.kbytes': 1024,
         'js.consumer.max.batch.size': MAX_BATCH_SIZE,
-        // With a pacer, librdkafka fetches a partition again only once its local queue is
-        // nearly empty, and checks for that often: the pacer's hold, not a fixed
-        // fetch.wait.max.ms, then decides how many records each fetch brings.
-        ...(settings.pacer ? { 'queued.min.messages': PACED_QUEUED_MIN_MESSAGES, 'fetch.queue.backoff.ms': 1 } : {}),
+        // With a pacer, the pacer's holds decide how many records each fetch brings.
+        ...(settings.pacer ? PACED_FETCH_SETTINGS : {}),
       },
       {
         'group.id': options.groupId,
