@@ -84,13 +84,18 @@ describe('exactly-once: kill -9 of the broker', () => {
     broker = await broker.restart();
     const backAt = Date.now();
     const orderIds = await placing;
-    const { missing } = await waitForDelivered(shop, orderIds, 150_000);
+    const { missing, onTopic, inView } = await waitForDelivered(shop, orderIds, 150_000);
     reportAndCheck(shop, {
       trial: 'exactly-once kill -9 broker',
       orderIds,
       deadLetters: 0,
       failoverMs: { 'broker back': backAt - killedAt },
-      notes: [`${missing.length} orders undelivered when the wait ended`],
+      notes: [
+        `${missing.length} orders undelivered when the wait ended: ` +
+          // Which side stalled: a work role (not on the topic) or the status view (not in the view).
+          `${orderIds.filter((id) => !onTopic.has(id)).length} not on pizza-delivered, ` +
+          `${orderIds.filter((id) => !inView.has(id)).length} not in the view`,
+      ],
     });
     expect(duplicates(shop, orderIds)).toEqual({ ordered: 0, assembled: 0, baked: 0, pending: 0, delivered: 0 });
   }, 300_000);
