@@ -1,3 +1,4 @@
+import type { DeadLetterReason } from '../../domain/headers.js';
 import type {
   Bus,
   BusRecord,
@@ -140,15 +141,7 @@ export class EmbeddedBus implements Bus {
         retry: options.retry,
         observer: options.observer,
         log: options.log,
-        deadLetter: async (record, reason, error) => {
-          const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
-          await this.publish(
-            this.options.deadLetterTopic ?? 'pizza-dead-letter',
-            letter.key,
-            letter.value,
-            letter.headers,
-          );
-        },
+        deadLetter: this.deadLetterFor(options.role),
         commit: (topic, partition, next) => {
           // A member commits only partitions it still owns, as Kafka's fencing does.
           if (member.assigned.some((tp) => tp.topic === topic && tp.partition === partition)) {
@@ -182,20 +175,20 @@ export class EmbeddedBus implements Bus {
     return subscription;
   }
 
+  /** Publishes what `role` gave up on to the dead-letter topic, as the Kafka bus does. */
+  private deadLetterFor(role: string) {
+    return async (record: BusRecord, reason: DeadLetterReason, error: unknown): Promise<void> => {
+      const letter = deadLetterFor(record, { role, reason, error, now: this.now() });
+      await this.publish(this.options.deadLetterTopic ?? 'pizza-dead-letter', letter.key, letter.value, letter.headers);
+    };
+  }
+
   /** A host reader: here one fetch loop per partition, since every record is already in memory. */
   async read(options: HostReadOptions): Promise<HostRead> {
     if (this.closed) throw new Error('the embedded bus is closed');
     const core = new HostReaderCore(options, {
       graceMs: this.options.shutdownGraceMs ?? 10_000,
-      deadLetter: async (record, reason, error) => {
-        const letter = deadLetterFor(record, { role: options.role, reason, error, now: this.now() });
-        await this.publish(
-          this.options.deadLetterTopic ?? 'pizza-dead-letter',
-          letter.key,
-          letter.value,
-          letter.headers,
-        );
-      },
+      deadLetter: this.deadLetterFor(options.role),
     });
     const bounds = options.topics.flatMap((topic) =>
       this.log(topic).map((log, partition) => ({ topic, partition, low: 0n, high: BigInt(log.length) })),

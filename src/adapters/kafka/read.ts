@@ -1,6 +1,7 @@
 import pkg from '@confluentinc/kafka-javascript';
-import type { BusRecord, PartitionOffset, PartitionRange, RecordHeaders } from '../bus/bus.js';
+import type { BusRecord, PartitionOffset, PartitionRange } from '../bus/bus.js';
 import type { KafkaAdmin, KafkaClients } from './client.js';
+import { toRecord } from './host-reader.js';
 
 const { KafkaConsumer } = pkg;
 
@@ -85,24 +86,4 @@ export async function readWholeTopic(clients: KafkaClients, admin: KafkaAdmin, t
       .filter(({ high, low }) => BigInt(high) > BigInt(low))
       .map(({ partition, high }) => ({ topic, partition, toOffset: high })),
   );
-}
-
-function toRecord(message: pkg.Message): BusRecord {
-  const key = message.key === undefined || message.key === null ? null : Buffer.from(message.key);
-  const headers: RecordHeaders = {};
-  for (const header of message.headers ?? []) {
-    for (const [name, value] of Object.entries(header)) {
-      headers[name] = Buffer.isBuffer(value) ? value : Buffer.from(String(value), 'utf8');
-    }
-  }
-  return {
-    topic: message.topic,
-    partition: message.partition,
-    offset: String(message.offset),
-    key: key ? key.toString('utf8') : null,
-    keyBytes: key,
-    value: message.value ?? null,
-    timestamp: message.timestamp ?? 0,
-    headers,
-  };
 }
