@@ -7,22 +7,9 @@ import {
   withHostReaderGroups,
 } from '../../src/lineage/observations.js';
 import { lineagePlan } from '../../src/lineage/plan.js';
+import { LINEAGE_SETTINGS } from '../support/lineage.js';
 
-const plan = lineagePlan(
-  {
-    topics: {
-      ordered: 'pizza-ordered',
-      assembled: 'pizza-assembled',
-      baked: 'pizza-baked',
-      delivered: 'pizza-delivered',
-      pending: 'pizza-pending',
-      status: 'pizza-status',
-    },
-    groupIds: { assemble: 'pizza_assemble', bake: 'pizza_bake', deliver: 'pizza_delivery', status: 'pizza_status' },
-    shop: { statusSource: 'topics' },
-  },
-  { bus: 'kafka', reportTtlMs: 15_000 },
-);
+const plan = lineagePlan(LINEAGE_SETTINGS, { bus: 'kafka', reportTtlMs: 15_000 });
 const T0 = 1_700_000_000_000;
 
 function statusReport(host: string, offsets: number[], at = T0): RoleReport {

@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { buildLineage } from '../../src/lineage/model.js';
 import type { GroupObservation, LineageObservations, RoleReport } from '../../src/lineage/observations.js';
-import { type LineagePlanSettings, lineagePlan, serviceOfGroup } from '../../src/lineage/plan.js';
+import { lineagePlan, serviceOfGroup } from '../../src/lineage/plan.js';
+import { LINEAGE_SETTINGS } from '../support/lineage.js';
 
-const SETTINGS: LineagePlanSettings = {
-  topics: {
-    ordered: 'pizza-ordered',
-    assembled: 'pizza-assembled',
-    baked: 'pizza-baked',
-    delivered: 'pizza-delivered',
-    pending: 'pizza-pending',
-    status: 'pizza-status',
-  },
-  groupIds: { assemble: 'pizza_assemble', bake: 'pizza_bake', deliver: 'pizza_delivery', status: 'pizza_status' },
-  shop: { statusSource: 'topics' },
-};
+const SETTINGS = LINEAGE_SETTINGS;
 const plan = lineagePlan(SETTINGS, { bus: 'kafka', reportTtlMs: 15_000 });
 const T0 = 1_700_000_000_000;
 
