@@ -166,6 +166,29 @@ export const shopSection = section(
         'How long a stop (Ctrl-C, SIGTERM) may take to hand back work, commit and close; then the process exits with code 1.',
       hint: 'a number of seconds, such as 60',
     }),
+    order_admission: setting(boolean, {
+      default: 'true',
+      description:
+        'Order admission: the order rate limits and the kitchen backlog bound below; false turns them all off (the benchmark and the test helpers, which order far faster than people).',
+      hint: 'true or false',
+    }),
+    orders_per_session_per_minute: setting(count, {
+      default: '10',
+      description: 'Orders allowed per customer session and minute, on each web host; more get a 429 page.',
+      hint: 'a whole number of orders, 1 or more',
+    }),
+    orders_per_address_per_minute: setting(count, {
+      default: '30',
+      description:
+        'Orders allowed per client address and minute (several people behind one address), on each web host.',
+      hint: 'a whole number of orders, 1 or more',
+    }),
+    kitchen_backlog_max: setting(count, {
+      default: '100',
+      description:
+        'Orders waiting for the kitchen (placed, not yet baked) at which a new order is refused with a 503 "The kitchen is busy" page.',
+      hint: 'a whole number of orders, 1 or more',
+    }),
     confluent_cloud: setting(z.enum(['auto', 'true', 'false']), {
       default: 'auto',
       description:
@@ -222,6 +245,12 @@ export function shopSettings(shop: z.output<typeof shopSection>, onKafka: boolea
     sessionHours: shop.session_hours,
     loginRatePerMinute: shop.login_rate_per_minute,
     stopTimeoutMs: Math.round(shop.stop_timeout_seconds * 1000),
+    admission: {
+      enabled: shop.order_admission,
+      ordersPerSessionPerMinute: shop.orders_per_session_per_minute,
+      ordersPerAddressPerMinute: shop.orders_per_address_per_minute,
+      kitchenBacklogMax: shop.kitchen_backlog_max,
+    },
     /** `auto`: topics:check tells from the cluster. */
     confluentCloud: shop.confluent_cloud === 'auto' ? ('auto' as const) : shop.confluent_cloud === 'true',
   };

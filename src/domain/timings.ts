@@ -16,6 +16,10 @@ export function recipeSeed(recipe: Recipe): number {
 
 /** The recipe's range of baking times, in simulated seconds (seed % 8 + 8); events outside it are bad. */
 export const BAKING_SECONDS = { min: 8, max: 15 } as const;
+/** The range of assembling times (seed % 8 + 4). */
+export const ASSEMBLING_SECONDS = { min: 4, max: 11 } as const;
+/** The range of delivery times at factor 1 (customer id % 10 + 5). */
+export const DELIVERY_SECONDS = { min: 5, max: 14 } as const;
 
 export function assemblingSeconds(recipe: Recipe): number {
   return (recipeSeed(recipe) % 8) + 4;

@@ -12,10 +12,24 @@ export class ShopHttpClient {
   // At most 6 connections, as a browser keeps per host: more requests wait for one. Without a cap, an
   // open loop at 1,000/s opened a connection per request while the shop was busy, overflowed the listen
   // queue, and about 5 % of its POSTs were reset (ECONNRESET).
-  private readonly agent = new Agent({ keepAlive: true, timeout: 5_000, maxSockets: 6 });
+  private readonly agent: Agent;
   private csrfToken = '';
 
-  constructor(private baseUrl: string) {}
+  /**
+   * `maxSockets: 1` sends everything on one keep-alive connection (a flood test's client);
+   * `localAddress` connects from another loopback address (127.0.0.2), a second client address.
+   */
+  constructor(
+    private baseUrl: string,
+    options: { maxSockets?: number; localAddress?: string } = {},
+  ) {
+    this.agent = new Agent({
+      keepAlive: true,
+      timeout: 5_000,
+      maxSockets: options.maxSockets ?? 6,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
+  }
 
   /** Sends this customer's next requests to another web host, cookies and all, as a load balancer would. */
   switchTo(baseUrl: string): void {
@@ -41,12 +55,15 @@ export class ShopHttpClient {
   }
 
   /** Places an order; returns its id, read from the redirect to the order page. */
-  async order(choice: {
-    sauce: string;
-    cheese: string;
-    mainTopping: string;
-    extraToppings: string[];
-  }): Promise<string> {
+  async order(choice: PizzaForm): Promise<string> {
+    const response = await this.tryOrder(choice);
+    if (response.orderId === undefined)
+      throw new Error(`ordering answered ${response.status}: ${response.body.slice(0, 200)}`);
+    return response.orderId;
+  }
+
+  /** Sends the order form once and says how the shop answered: placed (an order id), or refused and why. */
+  async tryOrder(choice: PizzaForm): Promise<OrderAnswer> {
     const response = await this.request('POST', '/orders', {
       sauce: choice.sauce,
       cheese: choice.cheese,
@@ -54,9 +71,12 @@ export class ShopHttpClient {
       extraToppings: choice.extraToppings,
     });
     const orderId = /\/orders\/([0-9a-f]{8,32})$/.exec(response.location)?.[1];
-    if (response.status !== 303 || !orderId)
-      throw new Error(`ordering answered ${response.status}: ${response.body.slice(0, 200)}`);
-    return orderId;
+    return {
+      status: response.status,
+      orderId: response.status === 303 ? orderId : undefined,
+      retryAfter: response.retryAfter,
+      body: response.body,
+    };
   }
 
   /** Fetches a page as this customer and returns its HTML. */
@@ -123,9 +143,26 @@ export class ShopHttpClient {
   }
 }
 
+export interface PizzaForm {
+  sauce: string;
+  cheese: string;
+  mainTopping: string;
+  extraToppings: string[];
+}
+
+export interface OrderAnswer {
+  status: number;
+  /** Set when the order was placed (a 303 to its page). */
+  orderId: string | undefined;
+  /** The Retry-After header of a refusal, as sent. */
+  retryAfter: string | undefined;
+  body: string;
+}
+
 interface HttpAnswer {
   status: number;
   location: string;
+  retryAfter: string | undefined;
   setCookie: string[];
   body: string;
 }
@@ -152,6 +189,7 @@ function send(
         resolve({
           status: incoming.statusCode ?? 0,
           location: String(incoming.headers.location ?? ''),
+          retryAfter: incoming.headers['retry-after'],
           setCookie,
           body: Buffer.concat(chunks).toString('utf8'),
         });

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { TooManyOrdersError } from './admission.js';
 import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
@@ -123,6 +124,7 @@ function messageFor(error: FastifyError, statusCode: number): { heading: string;
         'The form was not sent from a page of this shop, or it is too old. Go back, reload the page and try again.',
     };
   }
+  if (error instanceof TooManyOrdersError) return error.page;
   if (error instanceof TooManyRequestsError) {
     return {
       heading: 'Too many logins',

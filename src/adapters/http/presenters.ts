@@ -220,6 +220,20 @@ export function estimate(settings: Settings, order: Pick<OrderView, keyof Recipe
   };
 }
 
+/** How long until the door, counting the orders the kitchen has before this one. */
+export interface ExpectedWait {
+  /** Orders waiting for the kitchen that came before this one. */
+  ahead: number;
+  text: string;
+}
+
+/** The wait for a place in the kitchen (real seconds) plus the order's own time there and on the road. */
+export function expectedWait(queue: { ahead: number; seconds: number }, own: Estimate): ExpectedWait {
+  const seconds = queue.seconds + own.totalSeconds;
+  // Real seconds already: the wait's words at scale 1.
+  return { ahead: queue.ahead, text: scaledWait(seconds, 1) };
+}
+
 /** The diagram's caption: what the arrows are on the bus in use. */
 export function flowCaption(busKind: 'embedded' | 'kafka'): string {
   return busKind === 'kafka'

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { newOrderId, ORDER_ID_PATTERN, type Order, type PizzaChoice } from '../../../domain/order.js';
+import { OrderAdmission } from '../admission.js';
 import type { Customer } from '../context.js';
 import { formatCursor } from '../live-feed.js';
 import {
   estimate,
+  expectedWait,
   FLOW_SERVICES,
   type FlowService,
   flowCaption,
@@ -37,6 +39,8 @@ function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
 export default async function orderRoutes(app: FastifyInstance) {
   const fastify = app.withTypeProvider<ZodTypeProvider>();
   const { settings, store } = fastify.shop;
+  // Off for the benchmark and the test helpers, which order far faster than people do.
+  const admission = settings.shop.admission.enabled ? new OrderAdmission(fastify, settings) : undefined;
   const menuPage = (reply: FastifyReply, extra: Record<string, unknown> = {}, statusCode = 200) => {
     // Never cached, so that Back shows a form with a fresh key rather than one already used.
     reply.header('cache-control', 'no-store');
@@ -70,6 +74,7 @@ export default async function orderRoutes(app: FastifyInstance) {
   fastify.post(
     '/orders',
     {
+      ...(admission ? { onRequest: admission.rateLimits } : {}),
       preValidation: requireCustomer,
       schema: { body: orderForm(settings.menu) },
       config: { invalidForm: invalidOrder },
@@ -86,6 +91,17 @@ export default async function orderRoutes(app: FastifyInstance) {
         const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
         return menuPage(reply, { errors: [message], choice }, 409);
       }
+      // A form that already placed its order shows it again whatever the queue; a new one waits for room.
+      const kitchen = earlier ? undefined : admission?.kitchen();
+      if (kitchen && !kitchen.admitted) {
+        fastify.metrics.ordersRejected.inc({ reason: 'busy' });
+        reply.header('retry-after', kitchen.retryAfterSeconds);
+        return reply.page(
+          'busy',
+          { title: 'The kitchen is busy', retryAfterSeconds: kitchen.retryAfterSeconds, choice, idempotencyKey },
+          503,
+        );
+      }
 
       const order: Order = {
         orderId: newOrderId((orderId) => store.getOrder(orderId) !== undefined, settings.shop.orderIdLength),
@@ -100,7 +116,10 @@ export default async function orderRoutes(app: FastifyInstance) {
       }
       if (outcome.again)
         request.log.info({ orderId: outcome.orderId }, 'the same form again: showing the order it placed');
-      else fastify.metrics.ordersPlaced.inc();
+      else {
+        fastify.metrics.ordersPlaced.inc();
+        admission?.noteAccepted(outcome.orderId);
+      }
       return reply.redirect(`/orders/${outcome.orderId}`, 303);
     },
   );
@@ -130,6 +149,8 @@ export default async function orderRoutes(app: FastifyInstance) {
       const order = ownedOrder(fastify, request.customer, request.params.orderId);
       if (!order) return orderNotFound(reply, request.params.orderId);
       const page = orderPage(settings, order);
+      const ownTime = estimate(settings, order);
+      const queue = page.complete ? undefined : admission?.queueFor(order.orderId);
       const service: FlowService = request.query.service ?? defaultService(page.stage);
       const lines = fastify.shop.orderLogs.latestLines(order.orderId, service);
       // Where this page starts from: its live stream sends only what comes after.
@@ -148,7 +169,8 @@ export default async function orderRoutes(app: FastifyInstance) {
         statusSource: settings.shop.statusSource,
         flowCaption: flowCaption(fastify.shop.bus.kind),
         cancel: cancelPanel(settings, store, order, request.query.cancel === 'requested'),
-        estimate: estimate(settings, order),
+        estimate: ownTime,
+        expectedWait: queue && expectedWait(queue, ownTime),
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
         logs: logRows(
           lines.map((stored) => stored.line),
