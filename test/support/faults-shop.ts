@@ -296,6 +296,8 @@ export class FaultShop {
       `heartbeat_interval_ms = ${Math.floor(options.sessionTimeoutMs / 4)}`,
       `data_dir = ${this.viewDir}`,
       `log_dir = ${join(this.dir, 'logs')}`,
+      // One session places every order of a trial, far faster than a person: admission is off.
+      'order_admission = false',
     ].join('\n')}\n`;
   }
 }

@@ -124,7 +124,11 @@ export class WebClient {
   /** The idempotency key of the last order form seen. */
   idempotencyKey = '';
 
-  constructor(private app: FastifyInstance) {}
+  /** `remoteAddress`: the client address the app sees (inject's default is 127.0.0.1). */
+  constructor(
+    private app: FastifyInstance,
+    private readonly remoteAddress?: string,
+  ) {}
 
   /** Sends this browser's next requests to another web host, cookies and all, as a load balancer would. */
   switchTo(app: FastifyInstance): void {
@@ -132,7 +136,7 @@ export class WebClient {
   }
 
   async get(url: string): Promise<LightMyRequestResponse> {
-    const response = await this.app.inject({ method: 'GET', url, headers: this.headers() });
+    const response = await this.app.inject({ method: 'GET', url, headers: this.headers(), ...this.from() });
     this.remember(response);
     return response;
   }
@@ -149,6 +153,7 @@ export class WebClient {
       url,
       headers: { ...this.headers(), 'content-type': 'application/x-www-form-urlencoded' },
       payload: body.toString(),
+      ...this.from(),
     });
     this.remember(response);
     return response;
@@ -168,6 +173,10 @@ export class WebClient {
 
   cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  private from(): { remoteAddress?: string } {
+    return this.remoteAddress === undefined ? {} : { remoteAddress: this.remoteAddress };
   }
 
   private headers(): Record<string, string> {
