@@ -184,7 +184,9 @@ export const shopSection = section(
       hint: 'a whole number of orders, 1 or more',
     }),
     kitchen_backlog_max: setting(count, {
-      default: '100',
+      // At time scale 1 the default kitchen bakes about 0.7 orders a second: 40 waiting is under a
+      // minute's queue, about the watchdog's 45 s after which an order shows as delayed.
+      default: '40',
       description:
         'Orders waiting for the kitchen (placed, not yet baked) at which a new order is refused with a 503 "The kitchen is busy" page.',
       hint: 'a whole number of orders, 1 or more',

@@ -2,9 +2,10 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Settings } from '../../config/settings.js';
 import { admitOrder, type KitchenAdmission, queueSeconds } from '../../domain/admission.js';
 import { PizzaError } from '../../errors.js';
-import type { OrdersStore } from '../sqlite/orders-store.js';
+import type { OrderTimeline } from '../sqlite/order-timeline.js';
 
 const MINUTE_MS = 60_000;
+const HOUR_MS = 60 * MINUTE_MS;
 /** How often the backlog is brought up to date from the view. */
 export const BACKLOG_REFRESH_MS = 1_000;
 /** Status changes read per query, and at most per refresh: a big view at start is caught up over a few seconds. */
@@ -34,20 +35,25 @@ export class TooManyOrdersError extends PizzaError {
  * host's own view: each refresh reads the status changes since the last one
  * (the view's change feed, by sequence number), so a POST asks nothing and a
  * refresh costs what changed, not what the view holds. An order this host
- * places counts at once, before the view has its status.
+ * places counts at once, before the view has its status. An order the
+ * watchdog shows as delayed counts by the stage its last event reached: in a
+ * long queue, orders wait longer than the watchdog's timeout.
  */
 export class KitchenBacklog {
-  /** Order id to status, in the order the orders joined: an order's place in the queue. */
+  /** Order id to when its status last changed, in the order the orders joined: an order's place in the queue. */
   private readonly waiting = new Map<string, number>();
   private seenSeq = 0;
   private readonly waitingStatuses: ReadonlySet<number>;
-  private readonly placedStatus: number;
+  private readonly stuckStatus: number;
 
   constructor(
-    private readonly store: Pick<OrdersStore, 'statusChangesSince'>,
+    private readonly timeline: Pick<OrderTimeline, 'stageChangesSince'>,
     statuses: Settings['statuses'],
+    private readonly now: () => number,
+    /** The view forgets an order's status this long after its last change, without a change to read: so does the count. */
+    private readonly forgetAfterMs: number,
   ) {
-    this.placedStatus = statuses.ids.order_placed;
+    this.stuckStatus = statuses.ids.stuck;
     this.waitingStatuses = new Set([statuses.ids.order_placed, statuses.ids.pizza_assembled]);
   }
 
@@ -56,21 +62,26 @@ export class KitchenBacklog {
   }
 
   refresh(): void {
+    const now = this.now();
     for (let read = 0; read < CHANGES_PER_REFRESH; ) {
-      const changes = this.store.statusChangesSince(this.seenSeq, CHANGES_PAGE);
-      for (const { orderId, status, seq } of changes) {
-        if (!this.waitingStatuses.has(status)) this.waiting.delete(orderId);
-        else if (!this.waiting.has(orderId)) this.waiting.set(orderId, status);
+      const changes = this.timeline.stageChangesSince(this.seenSeq, CHANGES_PAGE);
+      for (const { orderId, status, eventStatus, seq } of changes) {
+        const stage = status === this.stuckStatus ? eventStatus : status;
+        if (this.waitingStatuses.has(stage)) this.waiting.set(orderId, now);
+        else this.waiting.delete(orderId);
         this.seenSeq = seq;
       }
       read += changes.length;
-      if (changes.length < CHANGES_PAGE) return;
+      if (changes.length < CHANGES_PAGE) break;
+    }
+    for (const [orderId, changedAt] of this.waiting) {
+      if (now - changedAt > this.forgetAfterMs) this.waiting.delete(orderId);
     }
   }
 
   /** An order this host just placed: it waits from now, whatever the view says yet. */
   noteAccepted(orderId: string): void {
-    if (!this.waiting.has(orderId)) this.waiting.set(orderId, this.placedStatus);
+    if (!this.waiting.has(orderId)) this.waiting.set(orderId, this.now());
   }
 
   /** How many waiting orders joined before this one; undefined when it is not waiting (in the oven's past). */
@@ -100,7 +111,9 @@ export class OrderAdmission {
     private readonly settings: Settings,
   ) {
     const { admission } = settings.shop;
-    this.backlog = new KitchenBacklog(fastify.shop.store, settings.statuses);
+    const { clock, store } = fastify.shop;
+    const forgetAfterMs = settings.orders.statusRetentionHours * HOUR_MS;
+    this.backlog = new KitchenBacklog(store.timeline, settings.statuses, () => clock.now(), forgetAfterMs);
     this.backlog.refresh();
     this.timer = setInterval(() => this.refresh(fastify), BACKLOG_REFRESH_MS);
     this.timer.unref();

@@ -71,6 +71,25 @@ export class OrderTimeline {
   }
 
   /**
+   * As `statusChangesSince`, with the status of the order's last event: the stage an order
+   * the watchdog shows as stuck had reached (order admission counts the kitchen's backlog by it).
+   */
+  stageChangesSince(
+    since: number,
+    limit = 1000,
+  ): Array<{ orderId: string; status: number; eventStatus: number; seq: number }> {
+    const rows = this.sql(
+      'SELECT order_id, status, event_status, seq FROM status WHERE seq > ? ORDER BY seq LIMIT ?',
+    ).all(since, limit) as Array<{ order_id: string; status: number; event_status: number; seq: number }>;
+    return rows.map((row) => ({
+      orderId: row.order_id,
+      status: row.status,
+      eventStatus: row.event_status,
+      seq: row.seq,
+    }));
+  }
+
+  /**
    * Events applied that did not change a status: duplicates, redeliveries and
    * late old events, which the view ignores. Counted over the file's lifetime.
    */

@@ -148,9 +148,14 @@ describe('KitchenBacklog', () => {
     const store = OrdersStore.open(':memory:');
     try {
       const { ids } = settings.statuses;
-      const backlog = new KitchenBacklog(store, settings.statuses);
-      const [a, b, c] = [sampleOrder(), sampleOrder(), sampleOrder()];
       let time = 1_000;
+      const forgetAfterMs = 3_600_000;
+      const backlog = new KitchenBacklog(store.timeline, settings.statuses, () => time, forgetAfterMs);
+      const [a, b, c] = [sampleOrder(), sampleOrder(), sampleOrder()].map((order) => order.orderId) as [
+        string,
+        string,
+        string,
+      ];
       const place = (orderId: string) =>
         store.placeOrder(
           { ...sampleOrder(), orderId },
@@ -162,26 +167,36 @@ describe('KitchenBacklog', () => {
         time += 1;
         store.applyStatus(orderId, { status, timestamp: time }, settings.statuses, time);
       };
-      place(a.orderId);
-      place(b.orderId);
+      place(a);
+      place(b);
       backlog.refresh();
       expect(backlog.size).toBe(2);
 
       // Placed here: it waits at once, behind the two the view has.
-      backlog.noteAccepted(c.orderId);
-      expect(backlog.ahead(c.orderId)).toBe(2);
-      place(c.orderId);
+      backlog.noteAccepted(c);
+      expect(backlog.ahead(c)).toBe(2);
+      place(c);
 
-      move(a.orderId, ids.pizza_assembled);
-      move(b.orderId, ids.pizza_baked);
+      move(a, ids.pizza_assembled);
+      move(b, ids.pizza_baked);
       backlog.refresh();
       expect(backlog.size).toBe(2);
-      expect(backlog.ahead(a.orderId)).toBe(0);
-      expect(backlog.ahead(c.orderId)).toBe(1);
-      expect(backlog.ahead(b.orderId)).toBeUndefined();
+      expect(backlog.ahead(a)).toBe(0);
+      expect(backlog.ahead(c)).toBe(1);
+      expect(backlog.ahead(b)).toBeUndefined();
 
-      move(a.orderId, ids.delivered);
-      move(c.orderId, ids.cancelled);
+      // A long queue outlasts the watchdog: shown as delayed, a and c still wait where they were.
+      time += 60_000;
+      expect(store.markStuck(settings.statuses, time, 45_000).sort()).toEqual([a, b, c].sort());
+      backlog.refresh();
+      expect(backlog.size).toBe(2);
+      expect(backlog.ahead(b)).toBeUndefined();
+
+      move(a, ids.delivered);
+      backlog.refresh();
+      expect(backlog.size).toBe(1);
+      // Nothing more is heard of c: the view forgets it after its retention, and so does the count.
+      time += forgetAfterMs + 1;
       backlog.refresh();
       expect(backlog.size).toBe(0);
     } finally {
