@@ -2,7 +2,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { checkTopics } from '../../src/cli/commands/topics-check.js';
-import { settingVariableName } from '../../src/config/environment.js';
 import { loadSettings } from '../../src/config/settings.js';
 import { freePort, sleep } from './util.js';
 
@@ -11,8 +10,13 @@ export const resultsDir = join(repoRoot, 'bench-results');
 /**
  * The bench orders far faster than people do: order admission (rate limits, the kitchen
  * backlog bound) is off in its shops, so its figures are the core's, as before admission.
+ * Shops from before admission (scripts/bench-history.sh runs today's bench on them) refuse a
+ * variable for a key they do not have, so they get none.
  */
-const BENCH_ENV = { ...process.env, [settingVariableName('pizza-shop', 'order_admission')]: 'false' };
+function benchEnv(): NodeJS.ProcessEnv {
+  const knowsAdmission = 'admission' in loadSettings({ timeScale: '0' }).shop;
+  return knowsAdmission ? { ...process.env, PIZZA__PIZZA_2D_SHOP__ORDER_ADMISSION: 'false' } : process.env;
+}
 
 export type Processing = 'at-least-once' | 'exactly-once';
 
@@ -126,6 +130,7 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
     (role) => !options.only || options.only.includes(role),
   );
   const children = new Map<string, ChildProcess>();
+  const env = benchEnv();
   const stop = async () => {
     await Promise.all(
       [...children.values()].map(async (child) => {
@@ -162,10 +167,7 @@ export async function startShop(options: ShopOptions): Promise<ShopProcesses> {
       }
       // cwd: the run's own directory, so no pizza.ini lying around in the repository is picked up.
       mkdirSync(dir, { recursive: true });
-      children.set(
-        role,
-        spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir, env: BENCH_ENV }),
-      );
+      children.set(role, spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit'], cwd: dir, env }));
     }
     const baseUrl = `http://127.0.0.1:${port}`;
     const started = Date.now();

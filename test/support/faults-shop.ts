@@ -38,6 +38,11 @@ export interface FaultShopOptions {
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
 const OUTPUT_TAIL_CHARS = 200_000;
+/** Whether the pizza under test has order admission (issue 21): its built settings declare the key. */
+const KNOWS_ADMISSION = (() => {
+  const built = join(pizzaRoot, 'dist', 'config', 'shop-settings.js');
+  return !existsSync(built) || readFileSync(built, 'utf8').includes('order_admission');
+})();
 
 export function randomId(prefix: string): string {
   return `${prefix}-${randomBytes(4).toString('hex')}`;
@@ -296,8 +301,9 @@ export class FaultShop {
       `heartbeat_interval_ms = ${Math.floor(options.sessionTimeoutMs / 4)}`,
       `data_dir = ${this.viewDir}`,
       `log_dir = ${join(this.dir, 'logs')}`,
-      // One session places every order of a trial, far faster than a person: admission is off.
-      'order_admission = false',
+      // One session places every order of a trial, far faster than a person: admission is off
+      // (on a PIZZA_FAULTS_ROOT from before admission, which would refuse the key, there is none).
+      ...(KNOWS_ADMISSION ? ['order_admission = false'] : []),
     ].join('\n')}\n`;
   }
 }
