@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Settings } from '../../config/settings.js';
 import { admitOrder, type KitchenAdmission, queueSeconds } from '../../domain/admission.js';
 import { PizzaError } from '../../errors.js';
+import type { ShopMetrics } from '../metrics/shop-metrics.js';
 import type { OrderTimeline } from '../sqlite/order-timeline.js';
 
 const MINUTE_MS = 60_000;
@@ -105,6 +106,7 @@ export class OrderAdmission {
   private readonly timer: NodeJS.Timeout;
   private readonly perSession: ReturnType<FastifyInstance['createRateLimit']>;
   private readonly perAddress: ReturnType<FastifyInstance['createRateLimit']>;
+  private readonly metrics: ShopMetrics;
 
   constructor(
     fastify: FastifyInstance,
@@ -112,6 +114,7 @@ export class OrderAdmission {
   ) {
     const { admission } = settings.shop;
     const { clock, store } = fastify.shop;
+    this.metrics = fastify.metrics;
     const forgetAfterMs = settings.orders.statusRetentionHours * HOUR_MS;
     this.backlog = new KitchenBacklog(store.timeline, settings.statuses, () => clock.now(), forgetAfterMs);
     this.backlog.refresh();
@@ -142,6 +145,7 @@ export class OrderAdmission {
       const counted = await limit(request);
       if (counted.isAllowed || !counted.isExceeded) continue;
       const retryAfterSeconds = Math.max(1, counted.ttlInSeconds);
+      this.metrics.ordersRejected.inc({ reason: `too_many_per_${per}` });
       reply.header('retry-after', retryAfterSeconds);
       throw new TooManyOrdersError(retryAfterSeconds, per);
     }

@@ -50,6 +50,9 @@ describe('order admission: rate limits', () => {
     expect(refused.body).toContain('Too many orders');
     expect(refused.body).toContain(`Wait ${retryAfter} seconds, then try again.`);
     expect(web.bus.records(web.settings.topics.ordered)).toHaveLength(3);
+    expect(await web.metrics.registry.metrics()).toMatch(
+      /^pizza_orders_rejected_total\{reason="too_many_per_session"\} 1$/m,
+    );
 
     // One session's flood does not spend the allowance of the next person at the same address.
     const neighbour = await customer(web, 'Patient');
