@@ -81,7 +81,7 @@ export class ShopMetrics {
   });
   readonly ordersRejected = new Counter({
     name: 'pizza_orders_rejected_total',
-    help: 'Orders refused: a bad form, or the bus unavailable',
+    help: 'Orders refused: a bad form, the bus unavailable, a rate limit or a busy kitchen',
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
