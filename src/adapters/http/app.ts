@@ -6,7 +6,7 @@ import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
 import live from './plugins/live.js';
 import metrics from './plugins/metrics.js';
-import security, { FORM_BODY_LIMIT, TooManyRequestsError } from './plugins/security.js';
+import security, { FORM_BODY_LIMIT, proxyTrust, TooManyRequestsError } from './plugins/security.js';
 import session, { inMemoryRevocations } from './plugins/session.js';
 import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
@@ -141,8 +141,9 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Request lines would drown the order lines people read on the order page.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: FORM_BODY_LIMIT,
-    // Behind a TLS proxy: the client's address (for rate limits) and scheme (for Secure cookies) are the forwarded ones.
-    trustProxy: options.settings.shop.trustProxy,
+    // Behind trusted proxies: the client's address (for rate limits and stream caps) and scheme (for Secure
+    // cookies) are the forwarded ones, read from the right so that what a client writes itself never counts.
+    trustProxy: proxyTrust(options.settings.shop.trustProxy),
     // The router cannot read the URL, so no hook has run: answer it again as the bad-request
     // page, through the app's routing, so it gets the security headers every page has.
     frameworkErrors: (error, request, reply) => {
