@@ -32,7 +32,7 @@ function cookieValue(client: WebClient, name: string): string {
 function expectSecurityHeaders(headers: Record<string, unknown>): void {
   expect(String(headers['content-security-policy'])).toContain("default-src 'self'");
   expect(headers['x-content-type-options']).toBe('nosniff');
-  expect(headers['x-frame-options']).toBe('SAMEORIGIN');
+  expect(headers['x-frame-options']).toBe('DENY');
 }
 
 describe('CSRF tokens are bound to the session', () => {
