@@ -7,7 +7,7 @@
  * name). State-changing routes take JSON only, which no plain form can send.
  */
 import { isIP } from 'node:net';
-import { type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
+import { hostname, type NetworkInterfaceInfo, networkInterfaces } from 'node:os';
 
 const LOOPBACK_ALIASES = ['localhost', '127.0.0.1'];
 const WILDCARDS = new Set(['0.0.0.0', '::', '']);
@@ -25,19 +25,23 @@ function hostPart(name: string): string {
  * Every `Host` header value that names the operator address, lowercased: the
  * address it is bound to with the port it got (the real one when it asked for
  * port 0), `localhost` and `127.0.0.1` for a loopback bind, and each of the
- * machine's addresses for a wildcard bind (0.0.0.0 or ::).
+ * machine's addresses and its host name for a wildcard bind (0.0.0.0 or ::).
  */
 export function operatorHosts(
   bindHost: string,
   port: number,
-  interfaces: NodeJS.Dict<NetworkInterfaceInfo[]> = networkInterfaces(),
+  machine: { interfaces: NodeJS.Dict<NetworkInterfaceInfo[]>; hostname: string } = {
+    interfaces: networkInterfaces(),
+    hostname: hostname(),
+  },
 ): Set<string> {
   const host = bindHost.trim().toLowerCase();
   const names = new Set([host]);
   if (isLoopback(host)) for (const alias of LOOPBACK_ALIASES) names.add(alias);
   if (WILDCARDS.has(host)) {
     for (const alias of LOOPBACK_ALIASES) names.add(alias);
-    for (const info of Object.values(interfaces).flat()) if (info) names.add(info.address.toLowerCase());
+    for (const info of Object.values(machine.interfaces).flat()) if (info) names.add(info.address.toLowerCase());
+    names.add(machine.hostname.toLowerCase());
   }
   const hosts = new Set<string>();
   for (const name of names) {

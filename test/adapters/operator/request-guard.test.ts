@@ -3,9 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { operatorHosts, refusal } from '../../../src/adapters/operator/request-guard.js';
 
 const INTERFACES = {
-  lo: [{ address: '127.0.0.1' }, { address: '::1' }],
-  eth0: [{ address: '10.1.2.3' }, { address: 'fe80::1' }],
-} as unknown as NodeJS.Dict<NetworkInterfaceInfo[]>;
+  interfaces: {
+    lo: [{ address: '127.0.0.1' }, { address: '::1' }],
+    eth0: [{ address: '10.1.2.3' }, { address: 'fe80::1' }],
+  } as unknown as NodeJS.Dict<NetworkInterfaceInfo[]>,
+  hostname: 'Oven-1',
+};
 
 describe('the Host values that name the operator address', () => {
   it('is the bound address and port, with localhost and 127.0.0.1 for a loopback bind', () => {
@@ -21,9 +24,9 @@ describe('the Host values that name the operator address', () => {
     expect(operatorHosts('127.0.0.1', 80, INTERFACES).has('localhost')).toBe(true);
   });
 
-  it("is any of the machine's addresses for a wildcard bind, never a name from outside", () => {
+  it("is any of the machine's addresses or its name for a wildcard bind, never a name from outside", () => {
     const hosts = operatorHosts('0.0.0.0', 9464, INTERFACES);
-    for (const host of ['0.0.0.0:9464', '10.1.2.3:9464', '[fe80::1]:9464', 'localhost:9464']) {
+    for (const host of ['0.0.0.0:9464', '10.1.2.3:9464', '[fe80::1]:9464', 'localhost:9464', 'oven-1:9464']) {
       expect(hosts.has(host), host).toBe(true);
     }
     expect(hosts.has('evil.example:9464')).toBe(false);
