@@ -60,7 +60,7 @@ interface Answer {
   body: string;
 }
 
-/** A customer on their own loopback address (127.0.0.x), reaching the shop through the proxy. */
+/** A customer on their own loopback address (127.0.0.x: all of 127/8 is loopback on Linux), reaching the shop through the proxy. */
 class ProxiedClient {
   private cookies = new Map<string, string>();
 
