@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { boolean, count, name, optionalSetting, port, positive, section, setting } from './setting.js';
+import { trustProxy } from './trust-proxy.js';
 
 const WHOLE = 'a whole number, 1 or more';
 
@@ -75,11 +76,11 @@ export const shopSection = section(
       description: "Hex characters in a new order id: the workshop's 8, or more where many web hosts take orders.",
       hint: 'a whole number of hex characters from 8 (the workshop) to 32',
     }),
-    trust_proxy: setting(boolean, {
+    trust_proxy: setting(trustProxy, {
       default: 'false',
       description:
-        "Behind a TLS proxy: trust its X-Forwarded-* headers, so cookies are Secure and addresses are the client's.",
-      hint: 'true or false',
+        "The proxies in front of the web app whose X-Forwarded-* headers count (for Secure cookies and the client's address): false (none), true (one TLS proxy), a number of proxies, or their addresses/CIDRs. The client is the right-most X-Forwarded-For address that is not a trusted proxy.",
+      hint: 'false, true (one proxy), a number of proxies such as 2, or proxy addresses such as 10.0.0.5,10.1.0.0/16',
     }),
     log_topic_retention_hours: setting(positive, {
       default: '4',

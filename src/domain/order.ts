@@ -38,20 +38,54 @@ export function newCustomerId(): string {
 export const ORDER_ID_PATTERN = /^[0-9a-f]{8,32}$/;
 export const CUSTOMER_ID_PATTERN = /^[0-9a-f]{32}$/;
 
+/**
+ * The most UTF-16 units a name may take: 16 of the longest common emoji (a
+ * couple with skin tones is 12). Graphemes alone would let one "character"
+ * carry hundreds of combining marks.
+ */
+export const USERNAME_MAX_UNITS = 192;
+
+// Stateless, like a regex: one segmenter for every name.
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+/** Emoji joined by zero-width joiners (a technologist with a skin tone, the rainbow flag), each with an optional skin tone or emoji presentation. */
+const EMOJI_ZWJ_SEQUENCE =
+  /^\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F)?(?:\u200D\p{Extended_Pictographic}(?:\p{Emoji_Modifier}|\uFE0F)?)+$/u;
+/** A flag spelled in tag characters (the flag of Scotland): a black flag, tag letters, a cancel tag. */
+const EMOJI_TAG_SEQUENCE = /^\p{Extended_Pictographic}[\u{E0020}-\u{E007E}]+\u{E007F}$/u;
+/** Control and format characters: bidi overrides, zero-width spaces and joiners, tags. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}]/u;
+
+/** A name's characters as a person counts them. */
+export function nameCharacters(name: string): string[] {
+  return [...graphemes.segment(name)].map((part) => part.segment);
+}
+
+/** Printable: no control or format character, but for the joiners and tags inside an emoji sequence. */
+function isPrintable(character: string): boolean {
+  return !UNPRINTABLE.test(character) || EMOJI_ZWJ_SEQUENCE.test(character) || EMOJI_TAG_SEQUENCE.test(character);
+}
+
+const TOO_LONG = `Use at most ${USERNAME_MAX_LENGTH} characters.`;
+
+/** A customer's name: 1 to 16 characters as a person counts them (graphemes: a pizza emoji is one, and so is a family). */
 export const usernameSchema = z
   .string()
   .trim()
   .min(1, 'Enter a name.')
-  .max(USERNAME_MAX_LENGTH, `Use at most ${USERNAME_MAX_LENGTH} characters.`)
-  // Printable characters only: no control characters in logs or headers.
-  .regex(/^[^\p{Cc}\p{Cf}]+$/u, 'Use printable characters only.');
+  .max(USERNAME_MAX_UNITS, TOO_LONG)
+  .refine((name) => nameCharacters(name).length <= USERNAME_MAX_LENGTH, TOO_LONG)
+  // Printable characters only: no control characters in logs or headers, no text turned around by bidi overrides.
+  .refine((name) => nameCharacters(name).every(isPrintable), 'Use printable characters only.');
 
 /** Builds the validator for a pizza choice against the configured menu. */
 export function pizzaChoiceSchema(menu: Menu) {
   const oneOf = (items: readonly string[], what: string) =>
-    z.string({ error: `Choose a ${what}.` }).refine((value) => items.includes(value), {
-      error: `Choose a ${what} from the menu.`,
-    });
+    // A field sent twice (a tampered page, a script) arrives as a list.
+    z
+      .string({ error: (issue) => (Array.isArray(issue.input) ? `Choose one ${what}.` : `Choose a ${what}.`) })
+      .refine((value) => items.includes(value), {
+        error: `Choose a ${what} from the menu.`,
+      });
   return z.object({
     sauce: oneOf(menu.sauce, 'sauce'),
     cheese: oneOf(menu.cheese, 'cheese'),

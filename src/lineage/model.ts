@@ -56,7 +56,7 @@ export interface GroupView {
 export interface ServiceView {
   name: LineageServiceName;
   label: string;
-  /** Members of its consumer groups; null where none can be seen (the Flink statement). */
+  /** Distinct members of its consumer groups (processes); null where none can be seen (the Flink statement). */
   instances: number | null;
   reads: string[];
   writes: string[];
@@ -143,9 +143,15 @@ export function buildLineage(
 
   const journey = new Set(plan.topics);
   const groupsByService = new Map<LineageServiceName, GroupView[]>();
+  // An instance is a member, counted once however many of the service's groups it is in: one
+  // `pizza serve` is the one member of both its log reader's group and its session reader's.
+  const membersByService = new Map<LineageServiceName, Set<string>>();
   for (const group of [...observations.groups].sort((a, b) => a.groupId.localeCompare(b.groupId))) {
     const owner = serviceOfGroup(plan, group.groupId);
     if (!owner) continue;
+    const members = membersByService.get(owner.service) ?? new Set<string>();
+    for (const member of group.members) members.add(member.memberId);
+    membersByService.set(owner.service, members);
     const service = plan.services.find((candidate) => candidate.name === owner.service) as ServicePlan;
     const view = groupView(group, service, journey, owner.suffixed, topicsByName, sample, previous);
     groupsByService.set(owner.service, [...(groupsByService.get(owner.service) ?? []), view]);
@@ -156,7 +162,7 @@ export function buildLineage(
     const groups = groupsByService.get(service.name) ?? [];
     const counted = groups.filter((group) => group.counted);
     const reports = freshReports.filter((report) => report.role === (service.name === 'web' ? 'serve' : service.name));
-    const members = sum(groups.map((group) => group.members));
+    const members = membersByService.get(service.name)?.size ?? 0;
     const lag = sum(counted.map((group) => group.lag));
     const stage = isStage(service.name);
     const inFlight = stage && reports.length > 0 ? sum(reports.map((report) => report.inFlight)) : null;

@@ -27,6 +27,11 @@ export interface CommittedOffset {
 }
 
 export interface MemberObservation {
+  /**
+   * Who the member is. A Kafka group member's id; for a host reader, its
+   * process (`host.pid`), the same for every reader of that process, so that
+   * the lineage page counts the process once.
+   */
   memberId: string;
   clientId: string;
 }

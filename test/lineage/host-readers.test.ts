@@ -54,6 +54,27 @@ describe('host readers on the lineage page', () => {
     expect(status?.lag).toBe(5);
   });
 
+  it('counts one pizza serve as one web instance, though it reads the logs and the sessions (issue 21)', () => {
+    const serve = (host: string): RoleReport => ({
+      role: 'serve',
+      host,
+      pid: 9,
+      inFlight: 0,
+      capacity: 0,
+      at: T0,
+      readers: [
+        { id: `pizza_status-logs.host.${host}`, positions: [] },
+        { id: `pizza_status-sessions.host.${host}`, positions: [] },
+      ],
+    });
+    const webInstances = (reports: RoleReport[]) =>
+      buildLineage({ at: T0, topics: [], groups: hostReaderGroups(reports, T0, 15_000), reports }, plan).services.find(
+        (service) => service.name === 'web',
+      )?.instances;
+    expect(webInstances([serve('a')])).toBe(1);
+    expect(webInstances([serve('a'), serve('b')])).toBe(2);
+  });
+
   it('shows a host reader in place of a memberless Kafka group of the same name left from before', () => {
     const old: GroupObservation = {
       groupId: 'pizza_status.host.a',

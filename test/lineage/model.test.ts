@@ -15,7 +15,11 @@ function topic(name: string, ...ends: number[]) {
 function group(groupId: string, members: number, committed: Record<string, number[]>): GroupObservation {
   return {
     groupId,
-    members: Array.from({ length: members }, (_, index) => ({ memberId: `m${index}`, clientId: `client-${index}` })),
+    // Members of different groups are different members, as Kafka's member ids are.
+    members: Array.from({ length: members }, (_, index) => ({
+      memberId: `${groupId}/m${index}`,
+      clientId: `client-${index}`,
+    })),
     committed: Object.entries(committed).flatMap(([name, offsets]) =>
       offsets.map((offset, partition) => ({ topic: name, partition, offset })),
     ),

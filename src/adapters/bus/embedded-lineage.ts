@@ -24,7 +24,8 @@ export function embeddedLineageSource(bus: EmbeddedBus, now: () => number = Date
             committed: group.committed,
             members: group.members.map((member) => ({ memberId: member.memberId, clientId: member.clientId })),
           })),
-          // A host reader has no group: it stands for one of its own, with this process as its one member.
+          // A host reader has no group: it stands for one of its own, with this process as its one member
+          // (the same member for every reader, so the process counts as one instance).
           ...seen.readers.map((reader) => ({
             groupId: reader.id,
             committed: reader.positions.map(({ topic, partition, offset }) => ({
@@ -32,7 +33,7 @@ export function embeddedLineageSource(bus: EmbeddedBus, now: () => number = Date
               partition,
               offset: Number(offset),
             })),
-            members: [{ memberId: reader.id, clientId: `${reader.role}@embedded` }],
+            members: [{ memberId: `embedded.${process.pid}`, clientId: `${reader.role}@embedded` }],
           })),
         ],
         // The web app's log reader works for serve, not for a stage: its load is not a stage's.

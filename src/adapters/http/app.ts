@@ -5,9 +5,10 @@ import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod
 import { TooManyOrdersError } from './admission.js';
 import type { AppOptions } from './context.js';
 import { OrderPlacement } from './order-placement.js';
+import { type ClientErrorKind, ClientErrorPages } from './plugins/client-errors.js';
 import live from './plugins/live.js';
 import metrics from './plugins/metrics.js';
-import security, { FORM_BODY_LIMIT, TooManyRequestsError } from './plugins/security.js';
+import security, { FORM_BODY_LIMIT, proxyTrust, TooManyRequestsError } from './plugins/security.js';
 import session, { inMemoryRevocations } from './plugins/session.js';
 import views from './plugins/views.js';
 import authRoutes from './routes/auth.js';
@@ -95,17 +96,12 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
     }
   });
 
-  fastify.get(BAD_REQUEST_PATH, async (_request, reply) =>
-    reply.page(
-      'error',
-      {
-        title: 'Bad address',
-        heading: 'That address is not valid',
-        message: 'Check the link, or go back to the shop.',
-      },
-      400,
-    ),
-  );
+  fastify.get(BAD_REQUEST_PATH, async (request, reply) => {
+    const { reason } = request.query as { reason?: string };
+    const page =
+      reason === 'headers' || reason === 'timeout' ? CLIENT_ERROR_PAGES[reason] : CLIENT_ERROR_PAGES.unreadable;
+    return reply.page('error', { title: page.heading, heading: page.heading, message: page.message }, page.statusCode);
+  });
 
   // Routes come after the handlers, so that they use them.
   await fastify.register(healthRoutes);
@@ -115,6 +111,26 @@ export async function shopApp(fastify: FastifyInstance, options: AppOptions) {
   await fastify.register(liveRoutes);
   await fastify.register(lineageRoutes);
 }
+
+/** The pages of BAD_REQUEST_PATH: a URL the router cannot read, and what Node refuses itself (plugins/client-errors.ts). */
+const CLIENT_ERROR_PAGES: Record<ClientErrorKind, { heading: string; message: string; statusCode: number }> = {
+  unreadable: {
+    heading: 'That address is not valid',
+    message: 'Check the link, or go back to the shop.',
+    statusCode: 400,
+  },
+  headers: {
+    heading: 'Your browser sent too much',
+    message:
+      "That request carried more headers or cookies than the shop reads. Clear this site's cookies, then try again.",
+    statusCode: 431,
+  },
+  timeout: {
+    heading: 'That request took too long',
+    message: 'It did not arrive in time. Try again.',
+    statusCode: 408,
+  },
+};
 
 function messageFor(error: FastifyError, statusCode: number): { heading: string; message: string } {
   if (error.code?.startsWith('FST_CSRF')) {
@@ -143,8 +159,11 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
     // Request lines would drown the order lines people read on the order page.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: FORM_BODY_LIMIT,
-    // Behind a TLS proxy: the client's address (for rate limits) and scheme (for Secure cookies) are the forwarded ones.
-    trustProxy: options.settings.shop.trustProxy,
+    // Behind trusted proxies: the client's address (for rate limits and stream caps) and scheme (for Secure
+    // cookies) are the forwarded ones, read from the right so that what a client writes itself never counts.
+    trustProxy: proxyTrust(options.settings.shop.trustProxy),
+    // What Node refuses before there is a request (431, raw bytes the parser cannot read): the same HTML page.
+    clientErrorHandler: (error, socket) => clientErrors.handle(error, socket),
     // The router cannot read the URL, so no hook has run: answer it again as the bad-request
     // page, through the app's routing, so it gets the security headers every page has.
     frameworkErrors: (error, request, reply) => {
@@ -154,6 +173,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
       fastify.routing(request.raw, reply.raw);
     },
   });
+  const clientErrors: ClientErrorPages = new ClientErrorPages(fastify as unknown as FastifyInstance, BAD_REQUEST_PATH);
   await fastify.register(shopApp, options);
   return fastify as unknown as FastifyInstance;
 }

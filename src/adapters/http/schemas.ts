@@ -64,7 +64,7 @@ const service = optionalParameter(z.enum(FLOW_SERVICES));
 /** A live page's cursor (see live-feed.ts); for a page that opens a new stream or polls. */
 const last = optionalParameter(z.string().max(200));
 
-export const orderPageQuery = z.object({ service, cancel: optionalParameter(z.literal('requested')) });
+export const orderPageQuery = z.object({ service });
 export const orderLiveQuery = z.object({ service, last });
 export const myOrdersLiveQuery = z.object({ last });
 export const lookupQuery = z.object({ id: optionalParameter(z.string()) });

@@ -1,9 +1,11 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import type { Settings } from '../../config/settings.js';
 import type { Bus } from '../bus/bus.js';
 import { listAndReplay } from '../bus/dead-letter.js';
 import type { ShopMetrics } from '../metrics/shop-metrics.js';
+import { operatorHosts, refusal } from './request-guard.js';
 
 export interface ReadinessCheck {
   name: string;
@@ -26,6 +28,14 @@ export interface OperatorServer {
   close(): Promise<void>;
 }
 
+/** `POST /dead-letters/replay`'s body: the ids `GET /dead-letters` lists. */
+export const replayRequest = z.object({
+  ids: z
+    .array(z.string().regex(/^\d+:\d+$/))
+    .min(1)
+    .max(10_000),
+});
+
 /**
  * The operators' address, apart from the customers' one: Prometheus metrics,
  * a liveness and a readiness probe, and the dead letters (the only way to see
@@ -34,6 +44,14 @@ export interface OperatorServer {
 export async function startOperatorServer(options: OperatorServerOptions): Promise<OperatorServer> {
   const { settings, bus, metrics } = options;
   const app: FastifyInstance = Fastify({ logger: false });
+  // Known once the port is bound (operator_port 0 picks one); nothing is answered before.
+  let hosts: ReadonlySet<string> = new Set();
+  app.addHook('onRequest', async (request, reply) => {
+    const refused = refusal(request.headers, hosts);
+    if (refused) return reply.code(refused.statusCode).send({ error: refused.error });
+  });
+  // JSON bodies only: a page can send text/plain or a form across origins without asking, never JSON.
+  app.removeContentTypeParser('text/plain');
 
   app.get('/metrics', async (_request, reply) => {
     metrics.kafkaUp.set(bus.connectivity().up ? 1 : 0);
@@ -62,12 +80,14 @@ export async function startOperatorServer(options: OperatorServerOptions): Promi
     return reply.send({ topic: settings.topics.deadLetter, entries });
   });
 
-  app.post<{ Querystring: { ids?: string } }>('/dead-letters/replay', async (request, reply) => {
-    const ids = (request.query.ids ?? '').split(',').filter(Boolean);
-    if (ids.length === 0 || ids.some((id) => !/^\d+:\d+$/.test(id))) {
-      return reply.code(400).send({ error: 'give ?ids=partition:offset,... as listed by GET /dead-letters' });
+  app.post('/dead-letters/replay', async (request, reply) => {
+    const parsed = replayRequest.safeParse(request.body);
+    if (!parsed.success) {
+      return reply
+        .code(400)
+        .send({ error: 'send {"ids": ["partition:offset", ...]} as listed by GET /dead-letters, as application/json' });
     }
-    const result = await listAndReplay(bus, settings.topics.deadLetter, ids);
+    const result = await listAndReplay(bus, settings.topics.deadLetter, parsed.data.ids);
     if (result.unknown.length > 0)
       return reply.code(404).send({ error: `no dead letter ${result.unknown.join(', ')}` });
     return reply.send({ replayed: result.replayed });
@@ -76,6 +96,7 @@ export async function startOperatorServer(options: OperatorServerOptions): Promi
   await app.listen({ host: settings.shop.operatorHost, port: settings.shop.operatorPort });
   const bound = app.server.address();
   const port = typeof bound === 'object' && bound ? bound.port : settings.shop.operatorPort;
+  hosts = operatorHosts(settings.shop.operatorHost, port);
   const host = settings.shop.operatorHost.includes(':')
     ? `[${settings.shop.operatorHost}]`
     : settings.shop.operatorHost;

@@ -46,15 +46,22 @@ function parseReplay(raw: Record<string, unknown>): string[] | 'all' {
 }
 
 /** On the embedded bus the dead letters live in `pizza all`'s memory: ask its operator address. */
-async function viaOperator(url: string, replay: string[] | 'all'): Promise<DeadLettersResult & { topic: string }> {
-  const listed = (await (await fetch(new URL('/dead-letters', url))).json()) as {
-    topic: string;
-    entries: DeadLettersResult['entries'];
-  };
+export async function viaOperator(
+  url: string,
+  replay: string[] | 'all',
+): Promise<DeadLettersResult & { topic: string }> {
+  const listing = await fetch(new URL('/dead-letters', url));
+  const listed = (await listing.json()) as { topic: string; entries: DeadLettersResult['entries']; error?: string };
+  if (!listing.ok) throw configError(`${url}: ${listed.error ?? listing.statusText}`);
   const ids = replay === 'all' ? listed.entries.map((entry) => entry.id) : replay;
   let replayed: string[] = [];
   if (ids.length > 0) {
-    const response = await fetch(new URL(`/dead-letters/replay?ids=${ids.join(',')}`, url), { method: 'POST' });
+    // The operator address changes state on a JSON POST only (see adapters/operator/request-guard.ts).
+    const response = await fetch(new URL('/dead-letters/replay', url), {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ids }),
+    });
     const body = (await response.json()) as { replayed?: string[]; error?: string };
     if (!response.ok) throw configError(`${url}: ${body.error ?? response.statusText}`);
     replayed = body.replayed ?? [];

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
 import { shopApp } from '../../../src/adapters/http/app.js';
+import { proxyTrust } from '../../../src/adapters/http/plugins/security.js';
 import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { settingVariableName } from '../../../src/config/environment.js';
@@ -417,7 +418,8 @@ describe('web app: catching up and the stream caps', () => {
     const store = OrdersStore.open(':memory:');
     const orderLogs = OrderLogStore.open(':memory:');
     const bus = new EmbeddedBus({ partitions: 1 });
-    const app = Fastify({ trustProxy: true }) as unknown as FastifyInstance;
+    // As buildApp does for trust_proxy = true: one proxy in front.
+    const app = Fastify({ trustProxy: proxyTrust({ hops: 1 }) }) as unknown as FastifyInstance;
     await app.register(shopApp, {
       settings: capped,
       store,
@@ -435,7 +437,8 @@ describe('web app: catching up and the stream caps', () => {
       for (const person of people) orderIds.push(await placedOrder(person));
       const open = (index: number, address: string) =>
         fetch(`${base}/orders/${orderIds[index]}/live`, {
-          headers: { cookie: people[index]?.cookieHeader() ?? '', 'x-forwarded-for': address },
+          // What the client wrote itself (left of the proxy's entry) changes nothing.
+          headers: { cookie: people[index]?.cookieHeader() ?? '', 'x-forwarded-for': `forged-${index}, ${address}` },
         });
       const a = await open(0, '203.0.113.7');
       const b = await open(1, '203.0.113.7');

@@ -90,7 +90,7 @@ describe('web app: placing orders', () => {
       'Choose extra toppings from the menu.',
     ],
     ['an extra twice', { ...GOOD_PIZZA, extraToppings: ['Onion', 'Onion'] }, 'Choose each extra topping once.'],
-    ['a sauce sent twice', { ...GOOD_PIZZA, sauce: ['Pesto', 'Tomato'] }, 'Choose a sauce.'],
+    ['a sauce sent twice', { ...GOOD_PIZZA, sauce: ['Pesto', 'Tomato'] }, 'Choose one sauce.'],
   ];
   for (const [what, form, message] of badForms) {
     it(`refuses ${what}: the form again, a message, 400, nothing published or stored`, async () => {

@@ -1,5 +1,7 @@
+import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EmbeddedBus } from '../../../src/adapters/bus/embedded.js';
+import { viaOperator } from '../../../src/cli/commands/dead-letters.js';
 import { encodeEvent } from '../../../src/domain/events.js';
 import { type RunningShop, startShop } from '../../../src/roles/shop.js';
 import { testSettings } from '../../support/settings.js';
@@ -28,6 +30,37 @@ async function shop(): Promise<{
   });
   cleanups.push(() => running.stop());
   return { shop: running, bus, settings };
+}
+
+/** A JSON replay request, as pizza dead-letters --from sends it. */
+function replayIds(url: string, ids: string[]): Promise<Response> {
+  return fetch(`${url}/dead-letters/replay`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ids }),
+  });
+}
+
+/** A request with the headers fetch will not let a caller set (Host), over node:http. */
+function raw(
+  url: URL,
+  method: string,
+  path: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const sent = httpRequest({ host: url.hostname, port: url.port, method, path, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: text }));
+    });
+    sent.on('error', reject);
+    sent.end(body);
+  });
 }
 
 describe('the operator address (metrics, probes, dead letters)', () => {
@@ -79,10 +112,67 @@ describe('the operator address (metrics, probes, dead letters)', () => {
     expect(fromBake).toMatchObject({ reason: 'bad-event', source: { topic: settings.topics.assembled } });
 
     const before = bus.records(settings.topics.assembled).length;
-    const replay = await fetch(`${url}/dead-letters/replay?ids=${fromBake?.id}`, { method: 'POST' });
+    const replay = await replayIds(url, [fromBake?.id ?? '']);
     expect(replay.status).toBe(200);
     expect(bus.records(settings.topics.assembled).length).toBe(before + 1);
-    expect((await fetch(`${url}/dead-letters/replay?ids=9:9`, { method: 'POST' })).status).toBe(404);
-    expect((await fetch(`${url}/dead-letters/replay?ids=nonsense`, { method: 'POST' })).status).toBe(400);
+    expect((await replayIds(url, ['9:9'])).status).toBe(404);
+    expect((await replayIds(url, ['nonsense'])).status).toBe(400);
+    // The route of before (ids in the query, no body) changes nothing.
+    expect((await fetch(`${url}/dead-letters/replay?ids=${fromBake?.id}`, { method: 'POST' })).status).toBe(400);
+    expect(bus.records(settings.topics.assembled).length).toBe(before + 1);
+
+    // pizza dead-letters --from lists and replays through the same route.
+    const viaCli = await viaOperator(url, [fromBake?.id ?? '']);
+    expect(viaCli.replayed).toEqual([fromBake?.id]);
+    expect(viaCli.entries.map((entry) => entry.id)).toContain(fromBake?.id);
+    expect(bus.records(settings.topics.assembled).length).toBe(before + 2);
+  });
+
+  it('refuses a cross-origin page, a wrong Host and a body that is not JSON, and answers its own address (issue 21)', async () => {
+    const { shop: running, bus, settings } = await shop();
+    await bus.publish(
+      settings.topics.assembled,
+      '0badcafe',
+      encodeEvent({ status: 200, baking_time: 3e7, timestamp: 1 }),
+    );
+    const url = new URL(running.operatorUrl ?? '');
+    const letter = await vi.waitFor(
+      async () => {
+        const [first] = (await viaOperator(url.href, [])).entries;
+        expect(first, 'a dead letter').toBeDefined();
+        return first as { id: string };
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    const replays = () => bus.records(settings.topics.assembled).length;
+    const before = replays();
+    const body = JSON.stringify({ ids: [letter.id] });
+    const json = { 'content-type': 'application/json' };
+
+    // What a web page can send without asking: a text/plain POST, with its Origin.
+    const crossOrigin = await raw(url, 'POST', '/dead-letters/replay', body, {
+      'content-type': 'text/plain',
+      origin: 'https://evil.example',
+    });
+    expect(crossOrigin.status).toBe(403);
+    // An Origin alone is enough, even with a JSON body.
+    expect((await raw(url, 'POST', '/dead-letters/replay', body, { ...json, origin: url.origin })).status).toBe(403);
+    // A DNS-rebinding page: the operator's own IP and port, under the attacker's name.
+    for (const host of [`evil.example:${url.port}`, `127.0.0.1:${Number(url.port) + 1}`, '127.0.0.1']) {
+      expect((await raw(url, 'POST', '/dead-letters/replay', body, { ...json, host })).status, host).toBe(421);
+      expect((await raw(url, 'GET', '/dead-letters', undefined, { host })).status, host).toBe(421);
+    }
+    // Same origin, but not JSON: text/plain and forms are refused.
+    expect((await raw(url, 'POST', '/dead-letters/replay', body, { 'content-type': 'text/plain' })).status).toBe(415);
+    const form = { 'content-type': 'application/x-www-form-urlencoded' };
+    expect((await raw(url, 'POST', '/dead-letters/replay', `ids=${letter.id}`, form)).status).toBe(415);
+    expect(replays()).toBe(before);
+
+    // Its own address, by the name it was bound to or a loopback alias, with the port it got (operator_port = 0).
+    for (const host of [url.host, `localhost:${url.port}`]) {
+      expect((await raw(url, 'GET', '/health', undefined, { host })).status, host).toBe(200);
+    }
+    expect((await raw(url, 'POST', '/dead-letters/replay', body, json)).status).toBe(200);
+    expect(replays()).toBe(before + 1);
   });
 });

@@ -5,6 +5,7 @@ import fastifyHelmet, { type FastifyHelmetOptions } from '@fastify/helmet';
 import fastifyRateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import type { TrustedProxies } from '../../../config/trust-proxy.js';
 import { PizzaError } from '../../../errors.js';
 
 export const CSRF_FIELD = '_csrf';
@@ -19,6 +20,20 @@ export class TooManyRequestsError extends PizzaError {
     super('TOO_MANY_REQUESTS', `Too many requests from one address; retry in ${retryAfterSeconds} s`);
     this.name = 'TooManyRequestsError';
   }
+}
+
+/**
+ * fastify's `trustProxy` for `trust_proxy`. A hop count is a function: fastify
+ * 5 reads a bare number as "trust nothing". Hop 0 is the peer of the socket,
+ * hop 1 the right-most X-Forwarded-For entry, and so on; the client is the
+ * first hop not trusted. The shop must then be reachable only through its
+ * proxies, or a client that goes around them names its own address.
+ */
+export function proxyTrust(trusted: TrustedProxies): false | string[] | ((address: string, hop: number) => boolean) {
+  if (trusted === false) return false;
+  if ('addresses' in trusted) return [...trusted.addresses];
+  const { hops } = trusted;
+  return (_address, hop) => hop < hops;
 }
 
 const HELMET_OPTIONS: FastifyHelmetOptions = {
@@ -37,6 +52,8 @@ const HELMET_OPTIONS: FastifyHelmetOptions = {
       baseUri: ["'self'"],
     },
   },
+  // As frame-ancestors 'none' says, for browsers that read only the older header.
+  xFrameOptions: { action: 'deny' },
   // The shop is often served over plain HTTP on a laptop; HSTS there only confuses.
   strictTransportSecurity: false,
 };

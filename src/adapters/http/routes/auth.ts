@@ -1,10 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { newCustomerId, USERNAME_MAX_LENGTH } from '../../../domain/order.js';
+import { nameCharacters, newCustomerId, USERNAME_MAX_LENGTH, USERNAME_MAX_UNITS } from '../../../domain/order.js';
 import { logOut, startSession } from '../plugins/session.js';
 import { type InvalidFormPage, loginForm, sentText } from '../schemas.js';
 
 const MINUTE_MS = 60_000;
+/** The name's limit for the page: in characters for the hint, in UTF-16 units (what maxlength counts) for the browser. */
+const NAME_LIMITS = { maxLength: USERNAME_MAX_LENGTH, maxUnits: USERNAME_MAX_UNITS };
 
 /** The login form again, with what was wrong with the name and the name as typed. */
 const invalidLogin: InvalidFormPage = async (request, reply, problems) =>
@@ -12,8 +14,11 @@ const invalidLogin: InvalidFormPage = async (request, reply, problems) =>
     'login',
     {
       title: 'Log in',
-      maxLength: USERNAME_MAX_LENGTH,
-      username: sentText(request.body, 'username')?.slice(0, 64) ?? '',
+      ...NAME_LIMITS,
+      // Cut by characters, never inside an emoji.
+      username: nameCharacters(sentText(request.body, 'username') ?? '')
+        .slice(0, 64)
+        .join(''),
       error: problems[0]?.message ?? 'Enter a name.',
     },
     400,
@@ -26,9 +31,7 @@ export default async function authRoutes(app: FastifyInstance) {
 
   fastify.get('/', async (request, reply) => reply.redirect(request.customer ? '/menu' : '/login', 303));
 
-  fastify.get('/login', async (_request, reply) =>
-    reply.page('login', { title: 'Log in', maxLength: USERNAME_MAX_LENGTH }),
-  );
+  fastify.get('/login', async (_request, reply) => reply.page('login', { title: 'Log in', ...NAME_LIMITS }));
 
   fastify.post(
     '/login',

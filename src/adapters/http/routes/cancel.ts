@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Settings } from '../../../config/settings.js';
 import { type CancelOutcome, cancelOutcomeOf, mayRequestCancel } from '../../../domain/cancel.js';
@@ -26,11 +26,41 @@ export const CANCEL_MESSAGES = {
   requested: 'We asked the kitchen to stop your pizza. This page shows the answer as soon as it comes.',
 } as const;
 
+/** Left by the cancel POST on the order's own path: this session asked to cancel this order. */
+const CANCEL_ASKED_COOKIE = 'pizza_cancel';
+/** Far longer than any answer takes; the outcome, once in the view, is shown instead. */
+const CANCEL_ASKED_SECONDS = 3600;
+
+function rememberCancelAsked(reply: FastifyReply, sessionId: string, orderId: string): void {
+  reply.setCookie(CANCEL_ASKED_COOKIE, `${sessionId}:${orderId}`, {
+    path: `/orders/${orderId}`,
+    httpOnly: true,
+    sameSite: 'lax',
+    signed: true,
+    secure: 'auto',
+    maxAge: CANCEL_ASKED_SECONDS,
+  });
+}
+
+/**
+ * Whether this session asked to cancel the order, by the signed cookie the
+ * cancel POST left. Never from the URL: a link (`?cancel=requested`, say) would
+ * then tell a customer their pizza was being stopped, and hide the button
+ * that stops it, when nobody asked.
+ */
+export function cancelAskedBy(request: FastifyRequest, orderId: string): boolean {
+  const cookie = request.cookies[CANCEL_ASKED_COOKIE];
+  const session = request.shopSession;
+  if (!cookie || !session) return false;
+  const unsigned = request.unsignCookie(cookie);
+  return unsigned.valid && unsigned.value === `${session.sessionId}:${orderId}`;
+}
+
 /**
  * The cancel panel of an order's page, from the orders view alone: the
  * outcome is what the roles announced on the outcome topic, never a guess from
- * the status. `requested` is true right after this customer asked (the
- * redirect's `?cancel=requested`), until the outcome arrives.
+ * the status. `requested` is true once this session has asked
+ * (`cancelAskedBy`), until the outcome arrives.
  */
 export function cancelPanel(settings: Settings, store: OrdersStore, order: OrderView, requested = false): CancelPanel {
   const outcome = cancelOutcomeOf(store.listEvents(order.orderId), settings.topics.cancelled, settings.statuses);
@@ -92,7 +122,8 @@ export default async function cancelRoutes(app: FastifyInstance) {
         );
       }
       request.log.info({ orderId: order.orderId }, 'cancel requested by the customer');
-      return reply.redirect(`/orders/${order.orderId}?cancel=requested`, 303);
+      if (request.shopSession) rememberCancelAsked(reply, request.shopSession.sessionId, order.orderId);
+      return reply.redirect(`/orders/${order.orderId}`, 303);
     },
   );
 }

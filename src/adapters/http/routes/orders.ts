@@ -24,7 +24,7 @@ import {
   sentBoxes,
   sentText,
 } from '../schemas.js';
-import { cancelPanel } from './cancel.js';
+import { cancelAskedBy, cancelPanel } from './cancel.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
 function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
@@ -168,7 +168,7 @@ export default async function orderRoutes(app: FastifyInstance) {
         services: FLOW_SERVICES,
         statusSource: settings.shop.statusSource,
         flowCaption: flowCaption(fastify.shop.bus.kind),
-        cancel: cancelPanel(settings, store, order, request.query.cancel === 'requested'),
+        cancel: cancelPanel(settings, store, order, cancelAskedBy(request, order.orderId)),
         estimate: ownTime,
         expectedWait: queue && expectedWait(queue, ownTime),
         timeline: timelineRows(settings, store.listEvents(order.orderId)),
