@@ -171,7 +171,8 @@ export class Toxiproxy {
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`toxiproxy ${method} ${path}: ${response.status} ${text.trim()}`);
-    return text ? (JSON.parse(text) as unknown) : undefined;
+    // `/version` answers in plain text; the rest in JSON.
+    return response.headers.get('content-type')?.includes('json') && text ? (JSON.parse(text) as unknown) : text;
   }
 
   async stop(): Promise<void> {
