@@ -77,13 +77,14 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
     async function trial(
       name: string,
       orders: { count: number; intervalMs: number; faultAfter: number },
-      fault: () => Promise<() => FaultFigures>,
+      fault: (startedAt: number) => Promise<() => FaultFigures>,
     ): Promise<void> {
+      const startedAt = Date.now();
       const watcher = new ViewWatcher(shop);
       const before = placer.placed.size;
       const placing = placer.place({ count: orders.count, intervalMs: orders.intervalMs, timeoutMs: 120_000 });
       await placer.placedAtLeast(before + orders.faultAfter);
-      const measure = await fault();
+      const measure = await fault(startedAt);
       const orderIds = await placing;
       const { missing, onTopic, inView } = await waitForDelivered(shop, orderIds, 90_000);
       watcher.stop();
@@ -117,11 +118,29 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
         .map((record) => record.seenAt)
         .filter((seenAt) => seenAt >= at)
         .sort((a, b) => a - b)[0];
-    const victimLinesBetween = (from: number, to: number) =>
-      shop
+    /** What the victim logged in a stretch: how many lines, and how many of them say Kafka is unreachable. */
+    const victimLog = (from: number, to: number) => {
+      const lines = shop
         .current(VICTIM)
         .logLines()
-        .filter((line) => Number(line.time) >= from && Number(line.time) < to).length;
+        .filter((line) => Number(line.time) >= from && Number(line.time) < to);
+      const outage = lines.filter((line) => /Kafka is (still )?unreachable/.test(String(line.msg))).length;
+      return `${VICTIM} logged ${lines.length} lines, ${outage} of them saying Kafka is unreachable`;
+    };
+    /**
+     * The median time from an order's record on pizza-assembled to its record on pizza-baked, as
+     * the recorder saw them (read-committed), for orders assembled in a stretch: bake's stage plus its link.
+     */
+    const bakeStageMs = (from: number, to: number) => {
+      const baked = new Map(shop.recorder.topic(shop.topics.baked).map((r) => [r.key?.toString('utf8'), r.seenAt]));
+      const spans = shop.recorder
+        .topic(shop.topics.assembled)
+        .filter((record) => record.seenAt >= from && record.seenAt < to)
+        .map((record) => (baked.get(record.key?.toString('utf8')) ?? Number.NaN) - record.seenAt)
+        .filter((span) => Number.isFinite(span))
+        .sort((a, b) => a - b);
+      return spans.length === 0 ? 'none' : `${spans[Math.floor(spans.length / 2)]} ms (${spans.length} orders)`;
+    };
 
     it(`${VICTIM} cut off from the broker for 30 s (packets dropped both ways), then healed: nothing lost`, async () => {
       await trial('network cut 30 s', { count: 24, intervalMs: 1_500, faultAfter: 5 }, async () => {
@@ -142,14 +161,14 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
           const firstAfter = firstBakedSeenAfter(healAt);
           return {
             failoverMs: { cut: healAt - cutAt, 'first baked after heal': firstAfter && firstAfter - healAt },
-            notes: [`${VICTIM} wrote ${victimLinesBetween(cutAt, healAt)} log lines while cut off`],
+            notes: [`while cut off, ${victimLog(cutAt, healAt)}`],
           };
         };
       });
     }, 180_000);
 
     it(`${LATENCY_MS} ms of latency on ${VICTIM}'s link for ${LATENCY_FOR_MS / 1000} s: nothing lost`, async () => {
-      await trial(`latency ${LATENCY_MS} ms`, { count: 20, intervalMs: 1_000, faultAfter: 4 }, async () => {
+      await trial(`latency ${LATENCY_MS} ms`, { count: 20, intervalMs: 1_000, faultAfter: 4 }, async (startedAt) => {
         const toxic = await proxy.addToxic({ type: 'latency', attributes: { latency: LATENCY_MS } });
         const slowAt = Date.now();
         // The stretch of latency: its length defines the fault.
@@ -160,7 +179,9 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
           failoverMs: { latency: fastAt - slowAt },
           notes: [
             `${bakedSeenBetween(slowAt, fastAt)} ${shop.topics.baked} records reached the broker during the latency`,
-            `${VICTIM} wrote ${victimLinesBetween(slowAt, fastAt)} log lines during it`,
+            `assembled to baked, median: ${bakeStageMs(slowAt, fastAt)} during the latency, ` +
+              `${bakeStageMs(startedAt, slowAt)} before it, ${bakeStageMs(fastAt, Date.now())} after it`,
+            `during the latency, ${victimLog(slowAt, fastAt)}`,
           ],
         });
       });
@@ -186,7 +207,7 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
           notes: [
             `${RESET_BURSTS} bursts of ${RESET_BURST_MS} ms, one every ${RESET_EVERY_MS} ms`,
             `${bakedSeenBetween(resetsFrom, resetsTo)} ${shop.topics.baked} records reached the broker meanwhile`,
-            `${VICTIM} wrote ${victimLinesBetween(resetsFrom, resetsTo)} log lines meanwhile`,
+            `meanwhile, ${victimLog(resetsFrom, resetsTo)}`,
           ],
         });
       });
