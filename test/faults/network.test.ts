@@ -118,14 +118,20 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
         .map((record) => record.seenAt)
         .filter((seenAt) => seenAt >= at)
         .sort((a, b) => a - b)[0];
-    /** What the victim logged in a stretch: how many lines, and how many of them say Kafka is unreachable. */
+    /** What the victim logged in a stretch (its role's log and its Kafka client's), and its outage reports. */
     const victimLog = (from: number, to: number) => {
-      const lines = shop
-        .current(VICTIM)
-        .logLines()
-        .filter((line) => Number(line.time) >= from && Number(line.time) < to);
-      const outage = lines.filter((line) => /Kafka is (still )?unreachable/.test(String(line.msg))).length;
-      return `${VICTIM} logged ${lines.length} lines, ${outage} of them saying Kafka is unreachable`;
+      const run = shop.current(VICTIM);
+      const lines = [...run.logLines(), ...run.logLines('kafka')].filter(
+        (line) => Number(line.time) >= from && Number(line.time) < to,
+      );
+      const warnings = lines.filter((line) => Number(line.level) >= 40);
+      const outage = lines
+        .map((line) => String(line.msg))
+        .filter((msg) => /^Kafka is (unreachable|still unreachable|reachable again)/.test(msg));
+      return (
+        `${VICTIM} logged ${lines.length} lines (${warnings.length} warnings), ` +
+        `outage reports: ${outage.map((msg) => `"${msg.slice(0, 40)}"`).join(', ') || 'none'}`
+      );
     };
     /**
      * The median time from an order's record on pizza-assembled to its record on pizza-baked, as
@@ -161,7 +167,7 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
           const firstAfter = firstBakedSeenAfter(healAt);
           return {
             failoverMs: { cut: healAt - cutAt, 'first baked after heal': firstAfter && firstAfter - healAt },
-            notes: [`while cut off, ${victimLog(cutAt, healAt)}`],
+            notes: [`from the cut until every order was through, ${victimLog(cutAt, Date.now())}`],
           };
         };
       });
@@ -207,7 +213,7 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
           notes: [
             `${RESET_BURSTS} bursts of ${RESET_BURST_MS} ms, one every ${RESET_EVERY_MS} ms`,
             `${bakedSeenBetween(resetsFrom, resetsTo)} ${shop.topics.baked} records reached the broker meanwhile`,
-            `meanwhile, ${victimLog(resetsFrom, resetsTo)}`,
+            `from the first burst until every order was through, ${victimLog(resetsFrom, Date.now())}`,
           ],
         });
       });

@@ -111,9 +111,12 @@ export class RoleProcess {
     return this.exitState.signal ?? `exit ${this.exitState.code}`;
   }
 
-  /** The role's current JSON log file (`<log-dir>/<role>/current.log`), one object per line. */
-  logLines(): Array<Record<string, unknown>> {
-    const path = logFilePath(this.logDir, this.role);
+  /**
+   * The role's current JSON log file (`<log-dir>/<role>/current.log`), one object per line;
+   * or another component's, such as `kafka` (the client's lines and the outage reports).
+   */
+  logLines(component: string = this.role): Array<Record<string, unknown>> {
+    const path = logFilePath(this.logDir, component);
     if (!existsSync(path)) return [];
     const lines: Array<Record<string, unknown>> = [];
     for (const text of readFileSync(path, 'utf8').split('\n')) {
