@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { toolCacheDir } from '../../tools/jvm.js';
 import { repoRoot } from './cli.js';
@@ -35,13 +35,18 @@ export interface ToxicOptions {
   toxicity?: number;
 }
 
-/** The server's path, building it first when it is not in the cache. */
+/**
+ * The server's path, building it first when it is not in the cache. The script decides (it
+ * returns at once when its version is there), so a new version in it is built here too.
+ */
 export async function ensureToxiproxy(): Promise<string> {
-  const binary = join(toolCacheDir('toxiproxy'), 'bin', 'toxiproxy-server');
-  if (existsSync(binary)) return binary;
+  const cacheDir = toolCacheDir('toxiproxy');
+  const binary = join(cacheDir, 'bin', 'toxiproxy-server');
   const script = join(repoRoot, 'scripts', 'install-toxiproxy.sh');
   const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The cache root as the Kafka jars use it, resolved here: the script runs from the repo root.
+    const env = { ...process.env, PIZZA_CACHE_DIR: dirname(cacheDir) };
+    const child = spawn('bash', [script], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let text = '';
     child.stdout.on('data', (chunk: Buffer) => {
       text += chunk.toString('utf8');
