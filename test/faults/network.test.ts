@@ -16,7 +16,7 @@ const RESET_BURSTS = 6;
 const RESET_BURST_MS = 300;
 const RESET_EVERY_MS = 2_000;
 /** Records already on their way when a cut begins reach the broker within this; later ones cannot. */
-const CUT_SETTLE_MS = 3_000;
+const CUT_SETTLE_MS = 5_000;
 
 type Processing = 'at-least-once' | 'exactly-once';
 
@@ -125,12 +125,13 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
         (line) => Number(line.time) >= from && Number(line.time) < to,
       );
       const warnings = lines.filter((line) => Number(line.level) >= 40);
-      const outage = lines
-        .map((line) => String(line.msg))
-        .filter((msg) => /^Kafka is (unreachable|still unreachable|reachable again)/.test(msg));
+      const messages = lines.map((line) => String(line.msg));
+      const outage = messages.filter((msg) => /^Kafka is (unreachable|still unreachable|reachable again)/.test(msg));
+      const failedTransactions = messages.filter((msg) => msg.startsWith('a transaction failed')).length;
       return (
         `${VICTIM} logged ${lines.length} lines (${warnings.length} warnings), ` +
-        `outage reports: ${outage.map((msg) => `"${msg.slice(0, 40)}"`).join(', ') || 'none'}`
+        `outage reports: ${outage.map((msg) => `"${msg.slice(0, 40)}"`).join(', ') || 'none'}, ` +
+        `failed transactions: ${failedTransactions}`
       );
     };
     /**
