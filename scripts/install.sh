@@ -2,7 +2,7 @@
 # Installs everything pizza needs, on a laptop with internet or on a machine
 # that reaches only package registries.
 #   scripts/install.sh          what `pizza` needs to run
-#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven)
+#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven, Toxiproxy)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -34,6 +34,19 @@ if command -v dpkg-query >/dev/null && command -v apt-get >/dev/null; then
   export CKJS_LINKING=dynamic
 else
   echo "install: not a Debian-like system; relying on the Kafka client's prebuilt binary"
+fi
+
+# Toxiproxy, for the network fault trials, is built from the Go module proxy (skipped when
+# already in .cache). Debian's Go is enough where no other Go is installed.
+if $with_tests; then
+  if ! command -v go >/dev/null && [ ! -x /usr/local/go/bin/go ] && command -v apt-get >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    echo "install: apt-get install golang-go (to build Toxiproxy)"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends golang-go >/dev/null
+  fi
+  bash scripts/install-toxiproxy.sh
 fi
 
 # npm ci builds the TypeScript too (the `prepare` script).

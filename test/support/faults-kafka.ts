@@ -110,6 +110,10 @@ export class TopicRecorder {
       'enable.auto.commit': false,
       // Poison records are up to the broker's max; the defaults read them, this keeps it explicit.
       'max.partition.fetch.bytes': 2 * BROKER_MAX_MESSAGE_BYTES,
+      // The topics were created a moment ago: one the broker's metadata did not list yet when the
+      // group formed is only assigned at the next refresh, 5 minutes later by default. Seen: a
+      // recorder that saw nothing of a new shop's topics for about 4 minutes while the view had it all.
+      'topic.metadata.refresh.interval.ms': 1_000,
     } as never);
     recorder.consumer = consumer;
     await consumer.connect();

@@ -34,6 +34,8 @@ export interface FaultShopOptions {
   sessionTimeoutMs?: number;
   /** The roles' processing guarantee. */
   processing?: 'at-least-once' | 'exactly-once';
+  /** Another bootstrap address for some roles (a proxy's, for the network trials); the rest use `bootstrap`. */
+  roleBootstrap?: Partial<Record<FaultRole, string>>;
 }
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
@@ -114,9 +116,12 @@ export class RoleProcess {
     return this.exitState.signal ?? `exit ${this.exitState.code}`;
   }
 
-  /** The role's current JSON log file (`<log-dir>/<role>/current.log`), one object per line. */
-  logLines(): Array<Record<string, unknown>> {
-    const path = logFilePath(this.logDir, this.role);
+  /**
+   * The role's current JSON log file (`<log-dir>/<role>/current.log`), one object per line;
+   * or another component's, such as `kafka` (the client's lines and the outage reports).
+   */
+  logLines(component: string = this.role): Array<Record<string, unknown>> {
+    const path = logFilePath(this.logDir, component);
     if (!existsSync(path)) return [];
     const lines: Array<Record<string, unknown>> = [];
     for (const text of readFileSync(path, 'utf8').split('\n')) {
@@ -213,12 +218,22 @@ export class FaultShop {
       Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => [key, `${run}-${iniKey.replaceAll('_', '-')}`]),
     ) as unknown as Topics;
     this.config = join(this.dir, 'client.ini');
-    writeFileSync(this.config, this.ini(run));
+    writeFileSync(this.config, this.ini(run, options.bootstrap));
+    for (const [role, bootstrap] of Object.entries(options.roleBootstrap)) {
+      writeFileSync(this.roleConfig(role as FaultRole), this.ini(run, bootstrap));
+    }
   }
 
   static async create(options: FaultShopOptions): Promise<FaultShop> {
     const shop = new FaultShop(
-      { timeScale: 0.05, partitions: 4, sessionTimeoutMs: 6_000, processing: 'at-least-once', ...options },
+      {
+        timeScale: 0.05,
+        partitions: 4,
+        sessionTimeoutMs: 6_000,
+        processing: 'at-least-once',
+        roleBootstrap: {},
+        ...options,
+      },
       await reservePort(),
     );
     await createTopicsOn(options.bootstrap, Object.values(shop.topics), shop.options.partitions);
@@ -240,7 +255,8 @@ export class FaultShop {
     const logDir = join(this.dir, 'logs', `${name}-${this.runs}`);
     const dataDir = role === 'serve' || role === 'status' ? this.viewDir : join(this.dir, role);
     mkdirSync(logDir, { recursive: true });
-    const args = ['--config', this.config, '--data-dir', dataDir, '--log-dir', logDir];
+    const config = this.options.roleBootstrap[role] ? this.roleConfig(role) : this.config;
+    const args = ['--config', config, '--data-dir', dataDir, '--log-dir', logDir];
     if (role === 'serve') args.push('--port', String(this.servePort));
     const run = new RoleProcess(role, name, logDir, args);
     this.processes.push(run);
@@ -278,11 +294,16 @@ export class FaultShop {
     if (!process.env.PIZZA_FAULTS_KEEP) rmSync(this.dir, { recursive: true, force: true });
   }
 
-  private ini(run: string): string {
+  /** The ini of a role given its own bootstrap address. */
+  private roleConfig(role: FaultRole): string {
+    return join(this.dir, `client-${role}.ini`);
+  }
+
+  private ini(run: string, bootstrap: string): string {
     const { topics, options } = this;
     return `${[
       '[kafka]',
-      `bootstrap.servers = ${options.bootstrap}`,
+      `bootstrap.servers = ${bootstrap}`,
       '[kafka-topics]',
       ...Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => `${iniKey} = ${topics[key as keyof Topics]}`),
       '[kafka-topic-config]',

@@ -18,12 +18,21 @@ import pRetry, { AbortError } from 'p-retry';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
+  /** Kafka's `node.id`: 1 for a single broker, 1..n in a cluster. */
+  nodeId: number;
   /** `127.0.0.1:PORT` of the PLAINTEXT listener. */
   bootstrapServers: string;
   /** The PLAINTEXT listener's port. */
   port: number;
   /** The KRaft controller listener's port. */
   controllerPort: number;
+  /**
+   * With `proxyListener`: the port the PROXIED listener is bound to (where a proxy forwards to),
+   * and the port it advertises (where the proxy listens).
+   */
+  proxied?: { port: number; advertisedPort: number };
+  /** The JVM's process id. */
+  pid: number;
   /** Kafka's `log.dirs`: where the broker keeps its topic data and metadata log. */
   logDir: string;
   /** The broker's own log4j log file (removed by stop() along with the temp dir). */
@@ -42,7 +51,40 @@ export interface KafkaBroker {
    * Needs a `dataDir` given at start: a temp one goes away with this broker.
    */
   restart(): Promise<KafkaBroker>;
+  /** SIGSTOP: the JVM hangs (a long GC pause, a frozen VM) with its sockets open. */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
 }
+
+/**
+ * One extra listener, `PROXIED`, bound on a port of its own but advertised on
+ * another, a proxy's: a client that bootstraps through the proxy is then told
+ * to reach every broker through it too, and a fault in the proxy cuts it off.
+ */
+export interface ProxyListenerOptions {
+  /** The advertised port for the broker at this index (0 for a single broker, 0..n-1 in a cluster). */
+  advertisedPort: (nodeIndex: number) => number;
+}
+
+/** How a broker replicates: one copy on a single broker, more on a cluster. */
+export interface ReplicationOptions {
+  /** The internal topics' replication factor (offsets, transaction state, share state). */
+  internalReplicationFactor: number;
+  /** Their `min.insync.replicas`, and the broker's default for every topic. */
+  minInsyncReplicas: number;
+  /** Partitions of `__consumer_offsets` and `__transaction_state`. */
+  internalPartitions: number;
+  /** `default.replication.factor`, for topics created without one. */
+  defaultReplicationFactor: number;
+}
+
+const SINGLE_BROKER: ReplicationOptions = {
+  internalReplicationFactor: 1,
+  minInsyncReplicas: 1,
+  internalPartitions: 1,
+  defaultReplicationFactor: 1,
+};
 
 export interface StartKafkaBrokerOptions {
   cacheDir?: string;
@@ -52,6 +94,20 @@ export interface StartKafkaBrokerOptions {
   port?: number;
   /** The controller port; a free one when omitted. */
   controllerPort?: number;
+  /** Kafka's `node.id`; 1 when omitted. */
+  nodeId?: number;
+  /** This broker's index in its cluster, for `proxyListener` (0 when omitted). */
+  nodeIndex?: number;
+  /** `controller.quorum.voters` of a cluster (`1@127.0.0.1:PORT,...`); this broker alone when omitted. */
+  quorumVoters?: string;
+  /** The cluster id to format a new data dir with; every broker of a cluster shares one. Random when omitted. */
+  clusterId?: string;
+  /** Replication settings; one copy of everything when omitted. */
+  replication?: ReplicationOptions;
+  /** An extra listener advertised on a proxy's port. */
+  proxyListener?: ProxyListenerOptions;
+  /** The PROXIED listener's own port; a free one when omitted. Fixed by restart(). */
+  proxyPort?: number;
   /** Receives the launcher's progress lines and anything the JVM prints. */
   log?: (line: string) => void;
 }
@@ -151,7 +207,7 @@ export async function ensureKafkaJars(cacheDir: string = toolCacheDir('kafka')):
   }
 }
 
-/** Two distinct free TCP ports on 127.0.0.1 (both held open at once so they differ). */
+/** Distinct free TCP ports on 127.0.0.1 (all held open at once so they differ). */
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
     Array.from(
@@ -174,28 +230,43 @@ function propertyValue(value: string): string {
   return value.replace(/\\/g, '\\\\');
 }
 
-function serverProperties(brokerPort: number, controllerPort: number, dataDir: string): string {
+interface ServerLayout {
+  nodeId: number;
+  brokerPort: number;
+  controllerPort: number;
+  quorumVoters: string;
+  proxied?: { port: number; advertisedPort: number };
+  replication: ReplicationOptions;
+  dataDir: string;
+}
+
+function serverProperties(layout: ServerLayout): string {
+  const { nodeId, brokerPort, controllerPort, proxied, replication: r, dataDir } = layout;
+  const proxiedListener = proxied ? `,PROXIED://127.0.0.1:${proxied.port}` : '';
+  const proxiedAdvertised = proxied ? `,PROXIED://127.0.0.1:${proxied.advertisedPort}` : '';
   const settings: Record<string, string | number> = {
     'process.roles': 'broker,controller',
-    'node.id': 1,
+    'node.id': nodeId,
     // A static voter set rather than controller.quorum.bootstrap.servers + --standalone:
     // a dynamic quorum stores the controller's endpoint in the metadata log, which
     // would break a persistent data dir as soon as the (free) port changes.
-    'controller.quorum.voters': `1@127.0.0.1:${controllerPort}`,
-    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}`,
+    'controller.quorum.voters': layout.quorumVoters,
+    listeners: `PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}${proxiedListener}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${brokerPort}${proxiedAdvertised}`,
     'controller.listener.names': 'CONTROLLER',
     'inter.broker.listener.name': 'PLAINTEXT',
-    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'listener.security.protocol.map': `PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${proxied ? ',PROXIED:PLAINTEXT' : ''}`,
     'log.dirs': dataDir,
     'num.partitions': 1,
-    'offsets.topic.replication.factor': 1,
-    'offsets.topic.num.partitions': 1,
-    'transaction.state.log.replication.factor': 1,
-    'transaction.state.log.min.isr': 1,
-    'transaction.state.log.num.partitions': 1,
-    'share.coordinator.state.topic.replication.factor': 1,
-    'share.coordinator.state.topic.min.isr': 1,
+    'default.replication.factor': r.defaultReplicationFactor,
+    'min.insync.replicas': r.minInsyncReplicas,
+    'offsets.topic.replication.factor': r.internalReplicationFactor,
+    'offsets.topic.num.partitions': r.internalPartitions,
+    'transaction.state.log.replication.factor': r.internalReplicationFactor,
+    'transaction.state.log.min.isr': r.minInsyncReplicas,
+    'transaction.state.log.num.partitions': r.internalPartitions,
+    'share.coordinator.state.topic.replication.factor': r.internalReplicationFactor,
+    'share.coordinator.state.topic.min.isr': r.minInsyncReplicas,
     'group.initial.rebalance.delay.ms': 0,
     'auto.create.topics.enable': 'false',
   };
@@ -292,7 +363,7 @@ export async function requestApiVersions(host: string, port: number, timeoutMs =
  * What `kafka-storage random-uuid` prints, without a JVM to start: Kafka's Uuid, 16 random
  * bytes in URL-safe base64 without padding, never starting with '-' (Uuid.randomUuid()).
  */
-function randomClusterId(): string {
+export function randomClusterId(): string {
   for (;;) {
     const id = randomBytes(16).toString('base64url');
     if (!id.startsWith('-') && id !== 'AAAAAAAAAAAAAAAAAAAAAA' && id !== 'AAAAAAAAAAAAAAAAAAAAAQ') return id;
@@ -305,13 +376,13 @@ async function formatStorage(
   configFile: string,
   dataDir: string,
   log: (line: string) => void,
+  clusterId: string = randomClusterId(),
 ): Promise<void> {
   // `format --ignore-formatted` would still reject a new cluster id, so reuse is decided here.
   if (existsSync(join(dataDir, 'meta.properties'))) {
     log(`kafka: reusing the formatted data directory ${dataDir}`);
     return;
   }
-  const clusterId = randomClusterId();
   const format = await run(javaCommand(), [
     ...jvmArgs,
     'kafka.tools.StorageTool',
@@ -342,25 +413,46 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     '-cp',
     classpath,
   ];
+  const nodeId = options.nodeId ?? 1;
   let brokerPort: number;
   let controllerPort: number;
+  let proxied: { port: number; advertisedPort: number } | undefined;
   try {
     // A free port that happens to equal a fixed one must not be used twice.
-    const free = (await freePorts(2)).filter((port) => port !== options.port && port !== options.controllerPort);
+    const fixed = [options.port, options.controllerPort, options.proxyPort];
+    const free = (await freePorts(3)).filter((port) => !fixed.includes(port));
     const pickedBroker = options.port ?? free.shift();
     const pickedController = options.controllerPort ?? free.shift();
-    if (pickedBroker === undefined || pickedController === undefined) throw new Error('could not pick free ports');
+    const pickedProxy = options.proxyPort ?? free.shift();
+    if (pickedBroker === undefined || pickedController === undefined || pickedProxy === undefined) {
+      throw new Error('could not pick free ports');
+    }
     [brokerPort, controllerPort] = [pickedBroker, pickedController];
+    if (options.proxyListener) {
+      proxied = { port: pickedProxy, advertisedPort: options.proxyListener.advertisedPort(options.nodeIndex ?? 0) };
+    }
     await mkdir(dataDir, { recursive: true });
-    await writeFile(configFile, serverProperties(brokerPort, controllerPort, dataDir));
+    const layout: ServerLayout = {
+      nodeId,
+      brokerPort,
+      controllerPort,
+      quorumVoters: options.quorumVoters ?? `${nodeId}@127.0.0.1:${controllerPort}`,
+      proxied,
+      replication: options.replication ?? SINGLE_BROKER,
+      dataDir,
+    };
+    await writeFile(configFile, serverProperties(layout));
     await writeFile(log4jFile, log4jProperties(serverLog));
-    await formatStorage(jvmArgs, configFile, dataDir, log);
+    await formatStorage(jvmArgs, configFile, dataDir, log, options.clusterId);
   } catch (error) {
     await rm(tempDir, { recursive: true, force: true });
     throw error;
   }
 
-  log(`kafka: starting broker on 127.0.0.1:${brokerPort} (controller ${controllerPort}), log ${serverLog}`);
+  log(
+    `kafka: starting broker ${nodeId} on 127.0.0.1:${brokerPort} (controller ${controllerPort}` +
+      `${proxied ? `, proxied ${proxied.port} advertised as ${proxied.advertisedPort}` : ''}), log ${serverLog}`,
+  );
   const child = spawn(javaCommand(), [...jvmArgs, '-XX:+ExitOnOutOfMemoryError', 'kafka.Kafka', configFile], {
     cwd: tempDir,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -385,9 +477,26 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   });
   const { exited } = jvm;
 
+  let paused = false;
+  const signal = (name: NodeJS.Signals): void => {
+    if (jvm.running()) child.kill(name);
+  };
+  const pause = (): void => {
+    log(`kafka: pausing broker ${nodeId} (SIGSTOP)`);
+    signal('SIGSTOP');
+    paused = true;
+  };
+  const resume = (): void => {
+    log(`kafka: resuming broker ${nodeId} (SIGCONT)`);
+    signal('SIGCONT');
+    paused = false;
+  };
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
+      // A stopped JVM would sit on SIGTERM until the grace ran out.
+      if (paused) resume();
       await jvm.terminate();
       await rm(tempDir, { recursive: true, force: true });
     })();
@@ -395,13 +504,14 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   };
 
   const kill = async (): Promise<void> => {
-    log('kafka: killing the broker (SIGKILL)');
+    log(`kafka: killing broker ${nodeId} (SIGKILL)`);
     await jvm.kill();
   };
   const restart = async (): Promise<KafkaBroker> => {
     if (!options.dataDir) throw new Error('restart() needs a broker started with a dataDir');
     await kill();
-    return startKafkaBroker({ ...options, dataDir, port: brokerPort, controllerPort });
+    await rm(tempDir, { recursive: true, force: true });
+    return startKafkaBroker({ ...options, dataDir, port: brokerPort, controllerPort, proxyPort: proxied?.port });
   };
 
   // Asked every READY_POLL_MS until it answers; a broker that exited is not asked again.
@@ -430,8 +540,11 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     await stop();
     throw failure;
   }
-  log(`kafka: broker ready at 127.0.0.1:${brokerPort}`);
+  log(`kafka: broker ${nodeId} ready at 127.0.0.1:${brokerPort}`);
   return {
+    nodeId,
+    pid: child.pid ?? -1,
+    proxied,
     bootstrapServers: `127.0.0.1:${brokerPort}`,
     port: brokerPort,
     controllerPort,
@@ -441,5 +554,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
     stop,
     kill,
     restart,
+    pause,
+    resume,
   };
 }
