@@ -18,8 +18,11 @@ export interface DispatcherOptions {
   commit: (topic: string, partition: number, nextOffset: string) => void;
   /** Back-off waits and the stop's grace period; the system clock when not given. */
   clock?: Clock | undefined;
-  /** Publishes a record that can never be worked on to the dead-letter topic; rejects when it could not. */
-  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown) => Promise<void>;
+  /**
+   * Publishes a record that can never be worked on to the dead-letter topic; rejects when it could not.
+   * `signal` is the record's: it aborts when its partition is taken back, and the letter is not needed then.
+   */
+  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown, signal: AbortSignal) => Promise<void>;
   log: Logger;
   /** Transient failures: attempts before dead-lettering, and the back-off between them. */
   retry?: RetryPolicy | undefined;
@@ -326,7 +329,7 @@ export class Dispatcher {
     this.options.log.error({ ...where(record), reason, error: detail }, `sending the record to the dead-letter topic`);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.options.deadLetter(record, reason, error);
+        await this.options.deadLetter(record, reason, error, signal);
         return 'dead_lettered';
       } catch (err) {
         if (signal.aborted) return 'abandoned';

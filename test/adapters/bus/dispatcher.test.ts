@@ -308,4 +308,67 @@ describe('dispatcher: revoke', () => {
     expect(outcomes).toEqual(['0:0 handled', '0:1 abandoned', '0:2 handled', '1:0 handled']);
     await dispatcher.drain(100);
   });
+
+  it('drops work whose output is refused at publish time because its partition was revoked: not retried, dead-lettered or committed (issue 20)', async () => {
+    const clock = new FakeClock();
+    const outcomes: string[] = [];
+    const commits: string[] = [];
+    const deadLetters: string[] = [];
+    let attempts = 0;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async (_item, signal) => {
+        attempts += 1;
+        // The oven's timer: not on the signal, as one that fired just before the revoke.
+        await clock.sleep(500);
+        // The publish's gate, as the Kafka bus checks it: the partition must still be ours.
+        signal.throwIfAborted();
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async (item) => {
+        deadLetters.push(item.offset);
+      },
+      observer: {
+        started: () => {},
+        failed: () => {},
+        finished: (item, _seconds, outcome) => outcomes.push(`${item.partition}:${item.offset} ${outcome}`),
+      },
+    });
+    dispatcher.dispatch(record('cccc0001', 0, 0));
+    dispatcher.dispatch(record('cccc0002', 0, 1));
+    await clock.whenSleeping(2);
+    dispatcher.revoke('t', 0);
+    await clock.advance(500);
+    await until(() => outcomes.length === 2, 'both records over');
+    expect(outcomes.sort()).toEqual(['0:0 abandoned', '1:0 handled']);
+    expect(attempts).toBe(2);
+    expect(deadLetters).toEqual([]);
+    await until(() => commits.length === 1, 'the kept partition committed');
+    expect(commits).toEqual(['1:1']);
+    await dispatcher.drain(100);
+  });
+
+  it('hands the dead-letter publish the record’s signal, so a revoked partition’s letter is not sent', async () => {
+    const signals: AbortSignal[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      classify: () => 'bad-event',
+      handle: async () => {
+        throw new Error('not an order');
+      },
+      commit: () => {},
+      deadLetter: async (_item, _reason, _error, signal) => {
+        signals.push(signal);
+      },
+    });
+    dispatcher.dispatch(record('dddd0001', 3));
+    await until(() => signals.length === 1, 'the dead letter');
+    expect(signals[0]?.aborted).toBe(false);
+    dispatcher.revoke('t', 0);
+    expect(signals[0]?.aborted).toBe(true);
+    await dispatcher.drain(100);
+  });
 });

@@ -2,12 +2,13 @@ import type { Clock } from '../../../domain/clock.js';
 import type { DeadLetterReason } from '../../../domain/headers.js';
 import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscription } from '../../bus/bus.js';
 import { Dispatcher } from '../../bus/dispatcher.js';
-import type { KafkaClients, KafkaProducer } from '../client.js';
+import type { KafkaClients, KafkaConsumer, KafkaProducer } from '../client.js';
 import { PACED_FETCH_SETTINGS } from '../fetch-pacer.js';
-import { type CapturedMessage, captureOutputs } from '../transaction-context.js';
+import { behindGate, type CapturedMessage, captureOutputs } from '../transaction-context.js';
 import { HeldOutputs, TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
+import { OwnershipGuard } from './ownership-guard.js';
 import { partitionKey } from './partitions.js';
 import { RebalanceHandler } from './rebalance.js';
 import { ExactlyOnceRestart } from './restart.js';
@@ -47,6 +48,8 @@ const JOIN_WAIT_MS = 30_000;
 const COMMIT_INTERVAL_MS = 100;
 /** Most records per `eachBatch` call (the client's default is 32). */
 const MAX_BATCH_SIZE = 500;
+/** How long asking the group for its committed offsets may take, after a gap. */
+const COMMITTED_TIMEOUT_MS = 5_000;
 
 /**
  * One consumer group member, wired from its parts: the consume loop hands each
@@ -82,6 +85,60 @@ export async function subscribeKafka(
     : undefined;
   /** Exactly-once: each done record's outputs, until the transaction that commits its offset. */
   const outputs = new HeldOutputs();
+  /** At-least-once: the furthest offset handed to a commit, per owned partition; a gap's check commits it again. */
+  const committing = new Map<string, PartitionOffset>();
+  /**
+   * At-least-once: no transaction fences a member that hung, so its outputs pass
+   * this gate. The coordinator may expire a session as soon as `session - heartbeat`
+   * after the last heartbeat it received, so a gap that long is enough to doubt.
+   */
+  const guard = sender
+    ? undefined
+    : new OwnershipGuard({
+        clock,
+        log,
+        maxGapMs: Math.max(settings.sessionTimeoutMs - settings.heartbeatIntervalMs, settings.sessionTimeoutMs / 2),
+        tickMs: Math.min(settings.heartbeatIntervalMs, 1_000),
+        unaskableHoldMs: settings.sessionTimeoutMs,
+        confirm: () => confirmOwnership(),
+      });
+
+  /**
+   * At-least-once, after a gap: a commit in this member's generation goes through
+   * only while the group still gives it these partitions (the coordinator refuses
+   * it from an expired member, or once a rebalance began). What it commits is
+   * what is committed already, or on its way: nothing moves.
+   */
+  const confirmOwnership = async (): Promise<boolean | undefined> => {
+    const consumer = consumerRef.current;
+    const owned = rebalance.ownedPartitions();
+    // Never once stopping: the native client is gone after the disconnect.
+    if (!consumer || stopping || owned.length === 0 || assignmentLost(consumer)) return false;
+    const rebalances = rebalance.rebalances;
+    let positions = owned.flatMap((tp) => committing.get(partitionKey(tp.topic, tp.partition)) ?? []);
+    if (positions.length === 0) {
+      const stored = await consumer.committed(owned, COMMITTED_TIMEOUT_MS);
+      // Read after the wait: a commit sent meanwhile is further on, and must not be undone.
+      positions = stored
+        .filter((tp) => BigInt(tp.offset) >= 0n)
+        .map(
+          (tp) =>
+            committing.get(partitionKey(tp.topic, tp.partition)) ?? {
+              topic: tp.topic,
+              partition: tp.partition,
+              offset: tp.offset,
+            },
+        );
+    }
+    // A client that gave the assignment up may commit as no member at all (seen: one went
+    // through just after the revoke): only a commit with the assignment unchanged counts, and
+    // none is sent once it changed, lest it move back what the partitions' new owner committed.
+    const unchanged = () => !stopping && rebalance.rebalances === rebalances && !assignmentLost(consumer);
+    if (!unchanged()) return false;
+    if (positions.length === 0) return undefined;
+    await consumer.commitOffsets(positions);
+    return unchanged();
+  };
 
   // The consumer comes last (its config names the rebalance callback): the parts reach it through this.
   const consumerRef: { current?: ReturnType<KafkaClients['consumer']> } = {};
@@ -104,6 +161,7 @@ export async function subscribeKafka(
       const consumer = consumerRef.current;
       if (!consumer) return;
       if (sender) return commitTransaction(sender, positions);
+      for (const tp of positions) committing.set(partitionKey(tp.topic, tp.partition), tp);
       await consumer.commitOffsets(positions);
       clients.watch.reachable();
     },
@@ -146,7 +204,10 @@ export async function subscribeKafka(
           await captureOutputs(messages, () => options.handle(record, signal));
           if (!signal.aborted) outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
         }
-      : options.handle,
+      : guard
+        ? // At-least-once: what the handler publishes goes only while the record's partition is ours.
+          (record, signal) => behindGate(guard.gate(signal), () => options.handle(record, signal))
+        : options.handle,
     retry: options.retry,
     observer: options.observer,
     deadLetter: sender
@@ -155,7 +216,10 @@ export async function subscribeKafka(
           await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
           outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
         }
-      : settings.deadLetter,
+      : guard
+        ? (record, reason, error, signal) =>
+            behindGate(guard.gate(signal), () => settings.deadLetter(record, reason, error))
+        : settings.deadLetter,
     onRoom: () => fetching.resumeAll(),
     log,
     commit: (topic, partition, nextOffset) => {
@@ -211,6 +275,7 @@ export async function subscribeKafka(
     stopping: isStopping,
     joined: () => joined(),
     assigned: (partitions) => {
+      guard?.assigned();
       for (const tp of partitions) restart?.forget(partitionKey(tp.topic, tp.partition));
       // The client runs this after applying the assignment.
       fetching.resumeAssigned(partitions);
@@ -226,7 +291,10 @@ export async function subscribeKafka(
     flush: (keys) => commits.flush(keys),
     forget: (keys) => {
       commits.drop(keys);
-      for (const key of keys) outputs.forget(key);
+      for (const key of keys) {
+        outputs.forget(key);
+        committing.delete(key);
+      }
     },
   });
 
@@ -278,6 +346,7 @@ export async function subscribeKafka(
   }
 
   await consumer.run({ eachBatch: loop.eachBatch as never, eachBatchAutoResolve: false });
+  guard?.start();
   const joinWait = new AbortController();
   const timedOut = clock.sleep(JOIN_WAIT_MS, joinWait.signal).then(
     () => true,
@@ -302,6 +371,7 @@ export async function subscribeKafka(
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        guard?.stop();
         await dispatcher.drain(settings.shutdownGraceMs);
         await commits.flush();
         // Leaving the group revokes our partitions (the callback above) and hands them to the others.
@@ -312,4 +382,12 @@ export async function subscribeKafka(
       return stopped;
     },
   };
+}
+
+/** The client's own word (librdkafka's `rd_kafka_assignment_lost`): its session expired, or it left the group. */
+function assignmentLost(consumer: KafkaConsumer): boolean {
+  const native = (
+    consumer as unknown as { _getInternalClient?(): { assignmentLost?(): boolean } }
+  )._getInternalClient?.();
+  return native?.assignmentLost?.() ?? false;
 }
