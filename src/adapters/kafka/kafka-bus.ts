@@ -112,7 +112,8 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     if (captured) return captured;
     // At-least-once: a record's outputs go only while its partition is ours (a hung member's were not).
     const gate = currentGate();
-    await gate?.pass();
+    const held = gate?.pass();
+    if (held) await held;
     const delivery = await turns.publish(topic, { key, value, headers }, gate?.signal);
     clients.watch.reachable();
     return delivery;

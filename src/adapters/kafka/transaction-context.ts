@@ -35,8 +35,11 @@ export function captureIfTransactional(message: CapturedMessage): Delivery | und
  * through the handler's awaits like the transaction's outputs.
  */
 export interface OutputGate {
-  /** Resolves when the outputs may go; rejects (with the abort reason) once the record's partition is taken back. */
-  pass(): Promise<void>;
+  /**
+   * Undefined when the outputs may go now; else a promise that resolves when
+   * they may, or rejects (with the abort reason) once the record's partition is taken back.
+   */
+  pass(): Promise<void> | undefined;
   /** Aborts when the record's partition is taken back: an output not yet handed to the client is dropped then. */
   readonly signal: AbortSignal;
 }

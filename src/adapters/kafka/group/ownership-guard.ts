@@ -76,16 +76,17 @@ export class OwnershipGuard {
   }
 
   /**
-   * Resolves when an output of work under `signal` may go; rejects with the
-   * abort reason once its partition is taken back, before or while it waits.
+   * Undefined when an output of work under `signal` may go at once (the common
+   * case, which costs no promise); else a promise that resolves when it may go,
+   * or rejects with the abort reason once its partition is taken back, before
+   * or while it waits.
    */
-  async pass(signal: AbortSignal): Promise<void> {
-    signal.throwIfAborted();
+  pass(signal: AbortSignal): Promise<void> | undefined {
+    if (signal.aborted) return Promise.reject(signal.reason);
     // Here too, not only on the tick: on resuming, an oven's timer may fire before the tick's.
     this.look();
     const hold = this.hold;
-    if (hold) await untilReleased(hold, signal);
-    signal.throwIfAborted();
+    return hold ? untilReleased(hold, signal) : undefined;
   }
 
   /** The group gave this member an assignment: what it owns is known again. */
@@ -159,7 +160,9 @@ function untilReleased(hold: Hold, signal: AbortSignal): Promise<void> {
     signal.addEventListener('abort', onAbort, { once: true });
     void hold.released.then(() => {
       signal.removeEventListener('abort', onAbort);
-      resolve();
+      // Revoked while held, and released after: the revoke wins.
+      if (signal.aborted) reject(signal.reason);
+      else resolve();
     });
   });
 }
