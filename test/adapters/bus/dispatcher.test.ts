@@ -371,4 +371,98 @@ describe('dispatcher: revoke', () => {
     expect(signals[0]?.aborted).toBe(true);
     await dispatcher.drain(100);
   });
+
+  it('at-least-once, commits what a revoked partition had already sent, instead of leaving it for the next owner to redo (issue 20)', async () => {
+    const clock = new FakeClock();
+    const commits: string[] = [];
+    const outcomes: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async (item, signal) => {
+        // Offset 0's output is on its way (its delivery report pending); offset 1 is in the oven.
+        if (item.offset === '0') return delivered;
+        await clock.sleep(10_000, signal);
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+      observer: {
+        started: () => {},
+        failed: () => {},
+        finished: (item, _seconds, outcome) => outcomes.push(`${item.offset} ${outcome}`),
+      },
+    });
+    dispatcher.dispatchBatch([record('eeee0001', 0), record('eeee0002', 1)]);
+    await clock.whenSleeping(1);
+    dispatcher.revoke('t', 0, { settle: true });
+    const settling = dispatcher.settleRevoked('t', 0, 1_000);
+    deliver();
+    await settling;
+    expect(outcomes.sort()).toEqual(['0 handled', '1 abandoned']);
+    expect(commits).toEqual(['0:1']);
+    // Once settled, the old epoch's work is no longer told.
+    await dispatcher.drain(100);
+    expect(commits).toEqual(['0:1']);
+  });
+
+  it('gives up waiting for a revoked partition’s send after its bound, and tells nothing of it', async () => {
+    const clock = new FakeClock();
+    const commits: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    let started = false;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async () => {
+        started = true;
+        await delivered;
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('ffff0001', 0));
+    await until(() => started, 'the send under way');
+    dispatcher.revoke('t', 0, { settle: true });
+    const settling = dispatcher.settleRevoked('t', 0, 1_000);
+    await clock.advance(1_000);
+    await settling;
+    deliver();
+    await dispatcher.drain(100);
+    expect(commits).toEqual([]);
+  });
+
+  it('without settle (exactly-once), a revoked partition’s late finish is never told', async () => {
+    const commits: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    let started = false;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      handle: async () => {
+        started = true;
+        await delivered;
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('abab0001', 0));
+    await until(() => started, 'the work under way');
+    dispatcher.revoke('t', 0);
+    await dispatcher.settleRevoked('t', 0, 1_000);
+    deliver();
+    await dispatcher.drain(100);
+    expect(commits).toEqual([]);
+  });
 });

@@ -1,6 +1,12 @@
 import type { Logger } from 'pino';
 import type { Clock } from '../../../domain/clock.js';
+import type { PartitionOffset, PartitionRef } from '../../bus/bus.js';
+import type { KafkaConsumer } from '../client.js';
 import type { OutputGate } from '../transaction-context.js';
+import { partitionKey } from './partitions.js';
+
+/** How long asking the group for its committed offsets may take, after a gap. */
+const COMMITTED_TIMEOUT_MS = 5_000;
 
 export interface OwnershipGuardOptions {
   clock: Clock;
@@ -165,4 +171,56 @@ function untilReleased(hold: Hold, signal: AbortSignal): Promise<void> {
       else resolve();
     });
   });
+}
+
+export interface CommitProbeOptions {
+  consumer: () => KafkaConsumer | undefined;
+  owned: () => PartitionRef[];
+  /** Moves at every rebalance event. */
+  rebalances: () => number;
+  /** The furthest offset handed to a commit, per owned partition. */
+  committing: ReadonlyMap<string, PartitionOffset>;
+  stopping: () => boolean;
+}
+
+/**
+ * The guard's question, asked of a Kafka group: a commit in this member's
+ * generation goes through only while the group still gives it its partitions
+ * (the coordinator refuses it from an expired member, or once a rebalance
+ * began). What it commits is what is committed already, or on its way:
+ * nothing moves.
+ */
+export function confirmByCommit(options: CommitProbeOptions): () => Promise<boolean | undefined> {
+  return async () => {
+    const consumer = options.consumer();
+    const owned = options.owned();
+    // Never once stopping: the native client is gone after the disconnect.
+    if (!consumer || options.stopping() || owned.length === 0 || assignmentLost(consumer)) return false;
+    const rebalances = options.rebalances();
+    const known = (tp: PartitionRef) => options.committing.get(partitionKey(tp.topic, tp.partition));
+    let positions = owned.flatMap((tp) => known(tp) ?? []);
+    if (positions.length === 0) {
+      const stored = await consumer.committed(owned, COMMITTED_TIMEOUT_MS);
+      // Read after the wait: a commit sent meanwhile is further on, and must not be undone.
+      positions = stored
+        .filter((tp) => BigInt(tp.offset) >= 0n)
+        .map((tp) => known(tp) ?? { topic: tp.topic, partition: tp.partition, offset: tp.offset });
+    }
+    // A client that gave the assignment up may commit as no member at all (seen: one went
+    // through just after the revoke): only a commit with the assignment unchanged counts, and
+    // none is sent once it changed, lest it move back what the partitions' new owner committed.
+    const unchanged = () => !options.stopping() && options.rebalances() === rebalances && !assignmentLost(consumer);
+    if (!unchanged()) return false;
+    if (positions.length === 0) return undefined;
+    await consumer.commitOffsets(positions);
+    return unchanged();
+  };
+}
+
+/** The client's own word (librdkafka's `rd_kafka_assignment_lost`): its session expired, or it left the group. */
+function assignmentLost(consumer: KafkaConsumer): boolean {
+  const native = (
+    consumer as unknown as { _getInternalClient?(): { assignmentLost?(): boolean } }
+  )._getInternalClient?.();
+  return native?.assignmentLost?.() ?? false;
 }

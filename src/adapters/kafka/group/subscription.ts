@@ -2,14 +2,14 @@ import type { Clock } from '../../../domain/clock.js';
 import type { DeadLetterReason } from '../../../domain/headers.js';
 import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscription } from '../../bus/bus.js';
 import { Dispatcher } from '../../bus/dispatcher.js';
-import type { KafkaClients, KafkaConsumer, KafkaProducer } from '../client.js';
+import type { KafkaClients, KafkaProducer } from '../client.js';
 import { PACED_FETCH_SETTINGS } from '../fetch-pacer.js';
 import { behindGate, type CapturedMessage, captureOutputs } from '../transaction-context.js';
 import { HeldOutputs, TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
-import { OwnershipGuard } from './ownership-guard.js';
-import { partitionKey } from './partitions.js';
+import { confirmByCommit, OwnershipGuard } from './ownership-guard.js';
+import { partitionKey, partitionOf } from './partitions.js';
 import { RebalanceHandler } from './rebalance.js';
 import { ExactlyOnceRestart } from './restart.js';
 
@@ -48,8 +48,11 @@ const JOIN_WAIT_MS = 30_000;
 const COMMIT_INTERVAL_MS = 100;
 /** Most records per `eachBatch` call (the client's default is 32). */
 const MAX_BATCH_SIZE = 500;
-/** How long asking the group for its committed offsets may take, after a gap. */
-const COMMITTED_TIMEOUT_MS = 5_000;
+/**
+ * At-least-once, how long a revoke waits for the partitions' sends already on their way:
+ * they are committed, not redone by the next owner. A delivery report takes milliseconds.
+ */
+const REVOKE_SETTLE_MS = 1_000;
 
 /**
  * One consumer group member, wired from its parts: the consume loop hands each
@@ -87,6 +90,8 @@ export async function subscribeKafka(
   const outputs = new HeldOutputs();
   /** At-least-once: the furthest offset handed to a commit, per owned partition; a gap's check commits it again. */
   const committing = new Map<string, PartitionOffset>();
+  /** At-least-once: partitions being revoked, no longer ours to work on but still to commit. */
+  const revoking = new Set<string>();
   /**
    * At-least-once: no transaction fences a member that hung, so its outputs pass
    * this gate. The coordinator may expire a session as soon as `session - heartbeat`
@@ -100,45 +105,14 @@ export async function subscribeKafka(
         maxGapMs: Math.max(settings.sessionTimeoutMs - settings.heartbeatIntervalMs, settings.sessionTimeoutMs / 2),
         tickMs: Math.min(settings.heartbeatIntervalMs, 1_000),
         unaskableHoldMs: settings.sessionTimeoutMs,
-        confirm: () => confirmOwnership(),
+        confirm: confirmByCommit({
+          consumer: () => consumerRef.current,
+          owned: () => rebalance.ownedPartitions(),
+          rebalances: () => rebalance.rebalances,
+          committing,
+          stopping: isStopping,
+        }),
       });
-
-  /**
-   * At-least-once, after a gap: a commit in this member's generation goes through
-   * only while the group still gives it these partitions (the coordinator refuses
-   * it from an expired member, or once a rebalance began). What it commits is
-   * what is committed already, or on its way: nothing moves.
-   */
-  const confirmOwnership = async (): Promise<boolean | undefined> => {
-    const consumer = consumerRef.current;
-    const owned = rebalance.ownedPartitions();
-    // Never once stopping: the native client is gone after the disconnect.
-    if (!consumer || stopping || owned.length === 0 || assignmentLost(consumer)) return false;
-    const rebalances = rebalance.rebalances;
-    let positions = owned.flatMap((tp) => committing.get(partitionKey(tp.topic, tp.partition)) ?? []);
-    if (positions.length === 0) {
-      const stored = await consumer.committed(owned, COMMITTED_TIMEOUT_MS);
-      // Read after the wait: a commit sent meanwhile is further on, and must not be undone.
-      positions = stored
-        .filter((tp) => BigInt(tp.offset) >= 0n)
-        .map(
-          (tp) =>
-            committing.get(partitionKey(tp.topic, tp.partition)) ?? {
-              topic: tp.topic,
-              partition: tp.partition,
-              offset: tp.offset,
-            },
-        );
-    }
-    // A client that gave the assignment up may commit as no member at all (seen: one went
-    // through just after the revoke): only a commit with the assignment unchanged counts, and
-    // none is sent once it changed, lest it move back what the partitions' new owner committed.
-    const unchanged = () => !stopping && rebalance.rebalances === rebalances && !assignmentLost(consumer);
-    if (!unchanged()) return false;
-    if (positions.length === 0) return undefined;
-    await consumer.commitOffsets(positions);
-    return unchanged();
-  };
 
   // The consumer comes last (its config names the rebalance callback): the parts reach it through this.
   const consumerRef: { current?: ReturnType<KafkaClients['consumer']> } = {};
@@ -224,7 +198,7 @@ export async function subscribeKafka(
     log,
     commit: (topic, partition, nextOffset) => {
       const key = partitionKey(topic, partition);
-      if (!rebalance.owns(key)) return;
+      if (!rebalance.owns(key) && !revoking.has(key)) return;
       if (sender) outputs.release(key, nextOffset);
       const position = { topic, partition, offset: nextOffset };
       options.onCommit?.(position);
@@ -285,15 +259,27 @@ export async function subscribeKafka(
         const key = partitionKey(topic, partition);
         fetching.forget(key);
         restart?.forget(key);
-        dispatcher.revoke(topic, partition);
+        if (!sender) revoking.add(key);
+        dispatcher.revoke(topic, partition, { settle: !sender });
       }
     },
-    flush: (keys) => commits.flush(keys),
+    flush: async (keys) => {
+      if (!sender) {
+        await Promise.all(
+          [...keys].map((key) => {
+            const { topic, partition } = partitionOf(key);
+            return dispatcher.settleRevoked(topic, partition, REVOKE_SETTLE_MS);
+          }),
+        );
+      }
+      await commits.flush(keys);
+    },
     forget: (keys) => {
       commits.drop(keys);
       for (const key of keys) {
         outputs.forget(key);
         committing.delete(key);
+        revoking.delete(key);
       }
     },
   });
@@ -382,12 +368,4 @@ export async function subscribeKafka(
       return stopped;
     },
   };
-}
-
-/** The client's own word (librdkafka's `rd_kafka_assignment_lost`): its session expired, or it left the group. */
-function assignmentLost(consumer: KafkaConsumer): boolean {
-  const native = (
-    consumer as unknown as { _getInternalClient?(): { assignmentLost?(): boolean } }
-  )._getInternalClient?.();
-  return native?.assignmentLost?.() ?? false;
 }

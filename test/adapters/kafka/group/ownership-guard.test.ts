@@ -2,7 +2,13 @@ import pino from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import type { BusRecord } from '../../../../src/adapters/bus/bus.js';
 import { Dispatcher } from '../../../../src/adapters/bus/dispatcher.js';
-import { OwnershipGuard, type OwnershipGuardOptions } from '../../../../src/adapters/kafka/group/ownership-guard.js';
+import type { KafkaConsumer } from '../../../../src/adapters/kafka/client.js';
+import {
+  confirmByCommit,
+  OwnershipGuard,
+  type OwnershipGuardOptions,
+} from '../../../../src/adapters/kafka/group/ownership-guard.js';
+import { partitionKey } from '../../../../src/adapters/kafka/group/partitions.js';
 import { behindGate, currentGate } from '../../../../src/adapters/kafka/transaction-context.js';
 import { type OutgoingMessage, TurnProducer } from '../../../../src/adapters/kafka/turn-producer.js';
 import { FakeClock } from '../../../support/fake-clock.js';
@@ -272,5 +278,69 @@ describe('a hung bake instance, resumed (issue 20)', () => {
     await vi.waitFor(() => expect(sent).toEqual(['bbbb0001']));
     guard.stop();
     await dispatcher.drain(100);
+  });
+});
+
+/** A consumer as the probe uses it: what it committed, and what the client says of its assignment. */
+function probeConsumer(stored: Array<{ topic: string; partition: number; offset: string }> = []) {
+  const state = { lost: false, commits: [] as unknown[], onCommit: () => {} };
+  const consumer = {
+    committed: async () => stored,
+    commitOffsets: async (positions: unknown) => {
+      state.commits.push(positions);
+      state.onCommit();
+    },
+    _getInternalClient: () => ({ assignmentLost: () => state.lost }),
+  } as unknown as KafkaConsumer;
+  return { consumer, state };
+}
+
+describe('asking the group by a commit', () => {
+  const owned = [{ topic: 't', partition: 0 }];
+
+  it('commits again what it last committed, and says the partitions are still its own', async () => {
+    const { consumer, state } = probeConsumer();
+    const committing = new Map([[partitionKey('t', 0), { topic: 't', partition: 0, offset: '42' }]]);
+    const ask = confirmByCommit({
+      consumer: () => consumer,
+      owned: () => owned,
+      rebalances: () => 3,
+      committing,
+      stopping: () => false,
+    });
+    expect(await ask()).toBe(true);
+    expect(state.commits).toEqual([[{ topic: 't', partition: 0, offset: '42' }]]);
+  });
+
+  it('does not count a commit during which a rebalance came, nor ask when the client lost its assignment', async () => {
+    const { consumer, state } = probeConsumer([{ topic: 't', partition: 0, offset: '7' }]);
+    let rebalances = 3;
+    state.onCommit = () => {
+      rebalances += 2;
+    };
+    const ask = confirmByCommit({
+      consumer: () => consumer,
+      owned: () => owned,
+      rebalances: () => rebalances,
+      committing: new Map(),
+      stopping: () => false,
+    });
+    expect(await ask()).toBe(false);
+    state.lost = true;
+    expect(await ask()).toBe(false);
+    expect(state.commits).toHaveLength(1);
+  });
+
+  it('has nothing to ask with when the group never committed these partitions', async () => {
+    const { consumer, state } = probeConsumer([{ topic: 't', partition: 0, offset: '-1001' }]);
+    const ask = confirmByCommit({
+      consumer: () => consumer,
+      owned: () => owned,
+      rebalances: () => 1,
+      committing: new Map(),
+      stopping: () => false,
+    });
+    expect(await ask()).toBeUndefined();
+    expect(state.commits).toEqual([]);
   });
 });
