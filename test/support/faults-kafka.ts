@@ -110,6 +110,10 @@ export class TopicRecorder {
       'enable.auto.commit': false,
       // Poison records are up to the broker's max; the defaults read them, this keeps it explicit.
       'max.partition.fetch.bytes': 2 * BROKER_MAX_MESSAGE_BYTES,
+      // The topics were created a moment ago: one the broker's metadata did not show yet when the
+      // group formed is left out of the assignment until the next refresh (5 min by default), and
+      // the trial then sees none of its records (seen on a loaded machine, for the second shop of a file).
+      'topic.metadata.refresh.interval.ms': 1_000,
     } as never);
     recorder.consumer = consumer;
     await consumer.connect();
