@@ -31,7 +31,7 @@ export function captureIfTransactional(message: CapturedMessage): Delivery | und
 
 /**
  * At-least-once, what a record's outputs must pass before they are sent: the
- * work's partition must still be ours (see `group/output-gate.ts`). Carried
+ * work's partition must still be ours (see `group/ownership-guard.ts`). Carried
  * through the handler's awaits like the transaction's outputs.
  */
 export interface OutputGate {
