@@ -137,7 +137,23 @@ describe('the fake clock', () => {
     expect(clock.now()).toBe(10_000);
   });
 
+  it('jumps as a resumed process sees it: the due sleeps wake late, soonest first, at the new time', async () => {
+    const clock = new FakeClock(0);
+    const woke: Array<[string, number]> = [];
+    const nap = (name: string, ms: number) => clock.sleep(ms).then(() => woke.push([name, clock.now()]));
+    const all = [nap('b', 200), nap('a', 100), nap('late', 30_000)];
+    await clock.jump(20_000);
+    expect(woke).toEqual([
+      ['a', 20_000],
+      ['b', 20_000],
+    ]);
+    expect(clock.sleeping).toEqual([{ ms: 30_000, dueAt: 30_000 }]);
+    await clock.runUntilIdle();
+    await Promise.all(all);
+  });
+
   it('never goes back', async () => {
     await expect(new FakeClock().advance(-1)).rejects.toThrow(RangeError);
+    await expect(new FakeClock().jump(-1)).rejects.toThrow(RangeError);
   });
 });

@@ -114,6 +114,22 @@ export class FakeClock implements Clock {
   }
 
   /**
+   * Moves the time forward by `ms` as a process that was stopped (SIGSTOP) and
+   * resumed sees it: nothing runs on the way, then every sleep that came due
+   * wakes, soonest first, each one already seeing the time at the end.
+   */
+  async jump(ms: number): Promise<void> {
+    if (ms < 0) throw new RangeError(`a clock does not go back (jump by ${ms} ms)`);
+    this.time += ms;
+    for (let next = this.sleepers[0]; next && next.dueAt <= this.time; next = this.sleepers[0]) {
+      this.remove(next);
+      next.wake();
+      await settle();
+    }
+    await settle();
+  }
+
+  /**
    * Wakes sleeps, soonest first, moving the time to each one's due time, until
    * none is left. Gives up after `maxWakes` (work that sleeps forever in a loop).
    */

@@ -146,6 +146,16 @@ export class RoleProcess {
     await this.exited;
   }
 
+  /** SIGSTOP: a hung process, which keeps its sockets and its state and does nothing. */
+  freeze(): void {
+    if (this.alive) this.child.kill('SIGSTOP');
+  }
+
+  /** SIGCONT: the hung process goes on as if no time had passed. */
+  thaw(): void {
+    if (this.alive) this.child.kill('SIGCONT');
+  }
+
   /** A graceful stop, for cleanup. */
   async stop(): Promise<void> {
     if (this.alive) this.child.kill('SIGTERM');

@@ -18,8 +18,11 @@ export interface DispatcherOptions {
   commit: (topic: string, partition: number, nextOffset: string) => void;
   /** Back-off waits and the stop's grace period; the system clock when not given. */
   clock?: Clock | undefined;
-  /** Publishes a record that can never be worked on to the dead-letter topic; rejects when it could not. */
-  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown) => Promise<void>;
+  /**
+   * Publishes a record that can never be worked on to the dead-letter topic; rejects when it could not.
+   * `signal` is the record's: it aborts when its partition is taken back, and the letter is not needed then.
+   */
+  deadLetter: (record: BusRecord, reason: DeadLetterReason, error: unknown, signal: AbortSignal) => Promise<void>;
   log: Logger;
   /** Transient failures: attempts before dead-lettering, and the back-off between them. */
   retry?: RetryPolicy | undefined;
@@ -75,6 +78,8 @@ export class Dispatcher {
   private readonly keyTails = new Map<string, Accepted>();
   /** The current epoch of each partition that has records. */
   private readonly epochs = new Map<string, Epoch>();
+  /** Revoked epochs whose work still in flight may end done, until `settleRevoked` (at-least-once). */
+  private readonly settling = new Map<string, Epoch>();
   private readonly roomWaiters: Array<() => void> = [];
   /** Committable positions reached this turn, told to `commit` together at its end. */
   private readonly positions = new Map<string, { topic: string; partition: number; nextOffset: string }>();
@@ -153,10 +158,11 @@ export class Dispatcher {
    * flight are aborted, so a rebalance never waits for a long bake. None of
    * them is acknowledged; the next owner reads them again.
    */
-  revoke(topic: string, partition: number): void {
+  revoke(topic: string, partition: number, options?: { settle?: boolean }): void {
     const partitionKey = OffsetTracker.key(topic, partition);
     const epoch = this.epochs.get(partitionKey);
     this.epochs.delete(partitionKey);
+    if (epoch && options?.settle) this.settling.set(partitionKey, epoch);
     // What finished before the revoke is done: its position is told now, while the
     // partition can still be committed, not dropped with the rest.
     const reached = this.positions.get(partitionKey);
@@ -168,6 +174,30 @@ export class Dispatcher {
     // Aborts exactly the partition's records in flight: its queued ones are gone, and those done are done.
     epoch?.abort.abort(new Error(`${topic}[${partition}] was revoked`));
     this.signalRoom();
+  }
+
+  /**
+   * After `revoke(…, { settle: true })`, while the partition can still be
+   * committed: waits up to `maxMs` for its work still in flight to end, and
+   * tells the position of what ended done. Aborted work ends at once; what
+   * ends done is work whose outputs were already on their way when the revoke
+   * came (a send awaiting its delivery report). At-least-once, committing it
+   * spares the next owner a duplicate; exactly-once must not use this (the
+   * outputs of work taken back are dropped, and the record must be read again).
+   */
+  async settleRevoked(topic: string, partition: number, maxMs: number): Promise<void> {
+    const partitionKey = OffsetTracker.key(topic, partition);
+    const epoch = this.settling.get(partitionKey);
+    if (!epoch) return;
+    const running = [...this.inFlight].filter((item) => item.epoch === epoch).map((item) => item.done);
+    if (running.length > 0) {
+      const wait = new AbortController();
+      await Promise.race([Promise.allSettled(running), pauseFor(this.clock, maxMs, wait.signal)]);
+      wait.abort();
+    }
+    if (this.settling.get(partitionKey) === epoch) this.settling.delete(partitionKey);
+    // The caller commits next: it must hear of it now, not next turn.
+    this.tellPositions();
   }
 
   /** Stops taking records; waits up to `graceMs` for those in flight, then aborts them. */
@@ -240,7 +270,7 @@ export class Dispatcher {
 
   private acknowledge(item: Accepted): void {
     const { record, epoch } = item;
-    if (this.epochs.get(item.partitionKey) !== epoch) return;
+    if (this.epochs.get(item.partitionKey) !== epoch && this.settling.get(item.partitionKey) !== epoch) return;
     const nextOffset = epoch.offsets.finish(record.offset);
     if (nextOffset === undefined) return;
     const position = this.positions.get(item.partitionKey);
@@ -326,7 +356,7 @@ export class Dispatcher {
     this.options.log.error({ ...where(record), reason, error: detail }, `sending the record to the dead-letter topic`);
     for (let attempt = 1; ; attempt += 1) {
       try {
-        await this.options.deadLetter(record, reason, error);
+        await this.options.deadLetter(record, reason, error, signal);
         return 'dead_lettered';
       } catch (err) {
         if (signal.aborted) return 'abandoned';

@@ -21,7 +21,7 @@ import { subscribeKafka } from './group/subscription.js';
 import { KafkaHostReader } from './host-reader.js';
 import { readRanges, readWholeTopic } from './read.js';
 import { requireTopics } from './topics.js';
-import { captureIfTransactional } from './transaction-context.js';
+import { captureIfTransactional, currentGate } from './transaction-context.js';
 import { type NativeProducer, produceEach, TurnProducer } from './turn-producer.js';
 
 export interface KafkaBusOptions {
@@ -110,7 +110,11 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     // Exactly-once: inside a role's work on a record, the output waits for the record's transaction.
     const captured = captureIfTransactional({ topic, key, value, headers });
     if (captured) return captured;
-    const delivery = await turns.publish(topic, { key, value, headers });
+    // At-least-once: a record's outputs go only while its partition is ours (a hung member's were not).
+    const gate = currentGate();
+    const held = gate?.pass();
+    if (held) await held;
+    const delivery = await turns.publish(topic, { key, value, headers }, gate?.signal);
     clients.watch.reachable();
     return delivery;
   };

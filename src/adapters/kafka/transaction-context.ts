@@ -29,7 +29,33 @@ export function captureIfTransactional(message: CapturedMessage): Delivery | und
   return { topic: message.topic, partition: -1, offset: '-1' };
 }
 
-/** Leaves the current record's transaction for work that must not wait for it (log lines, reports). */
+/**
+ * At-least-once, what a record's outputs must pass before they are sent: the
+ * work's partition must still be ours (see `group/ownership-guard.ts`). Carried
+ * through the handler's awaits like the transaction's outputs.
+ */
+export interface OutputGate {
+  /**
+   * Undefined when the outputs may go now; else a promise that resolves when
+   * they may, or rejects (with the abort reason) once the record's partition is taken back.
+   */
+  pass(): Promise<void> | undefined;
+  /** Aborts when the record's partition is taken back: an output not yet handed to the client is dropped then. */
+  readonly signal: AbortSignal;
+}
+
+const gate = new AsyncLocalStorage<OutputGate>();
+
+export function behindGate<T>(outputGate: OutputGate, work: () => Promise<T>): Promise<T> {
+  return gate.run(outputGate, work);
+}
+
+/** The gate of the record being worked on; undefined outside one. */
+export function currentGate(): OutputGate | undefined {
+  return gate.getStore();
+}
+
+/** Leaves the current record's transaction and gate, for work that must not wait for them (log lines, reports). */
 export function outsideTransaction<T>(work: () => T): T {
-  return current.exit(work);
+  return current.exit(() => gate.exit(work));
 }

@@ -68,6 +68,8 @@ export const DEFAULT_TURN_MAX_MESSAGES = 500;
 
 interface Waiting {
   message: OutgoingMessage;
+  /** Aborted before the turn's send: the message is dropped, never handed to the client. */
+  signal?: AbortSignal | undefined;
   resolve(delivery: Delivery): void;
   reject(error: unknown): void;
 }
@@ -88,14 +90,20 @@ export class TurnProducer {
     this.schedule = options.schedule ?? afterTurn;
   }
 
-  publish(topic: string, message: OutgoingMessage): Promise<Delivery> {
+  /**
+   * Queues the message for this turn's send. With a `signal` that aborts before
+   * the send (its record's partition was taken back meanwhile), the message is
+   * dropped and the promise rejects with the abort reason.
+   */
+  publish(topic: string, message: OutgoingMessage, signal?: AbortSignal): Promise<Delivery> {
     return new Promise<Delivery>((resolve, reject) => {
+      if (signal?.aborted) return reject(signal.reason);
       let waiting = this.byTopic.get(topic);
       if (!waiting) {
         waiting = [];
         this.byTopic.set(topic, waiting);
       }
-      waiting.push({ message, resolve, reject });
+      waiting.push({ message, signal, resolve, reject });
       this.queued += 1;
       if (this.queued >= this.maxMessages) this.flush();
       else if (!this.scheduled) {
@@ -117,7 +125,14 @@ export class TurnProducer {
     for (const [topic, waiting] of byTopic) this.sendTopic(topic, waiting);
   }
 
-  private sendTopic(topic: string, waiting: Waiting[]): void {
+  private sendTopic(topic: string, queued: Waiting[]): void {
+    // The last look before the client has it: after this, the message is in flight.
+    const waiting = queued.filter((each) => {
+      if (!each.signal?.aborted) return true;
+      each.reject(each.signal.reason);
+      return false;
+    });
+    if (waiting.length === 0) return;
     this.sends += 1;
     let results: Array<Promise<Delivery>>;
     try {

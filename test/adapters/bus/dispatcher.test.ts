@@ -308,4 +308,161 @@ describe('dispatcher: revoke', () => {
     expect(outcomes).toEqual(['0:0 handled', '0:1 abandoned', '0:2 handled', '1:0 handled']);
     await dispatcher.drain(100);
   });
+
+  it('drops work whose output is refused at publish time because its partition was revoked: not retried, dead-lettered or committed (issue 20)', async () => {
+    const clock = new FakeClock();
+    const outcomes: string[] = [];
+    const commits: string[] = [];
+    const deadLetters: string[] = [];
+    let attempts = 0;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async (_item, signal) => {
+        attempts += 1;
+        // The oven's timer: not on the signal, as one that fired just before the revoke.
+        await clock.sleep(500);
+        // The publish's gate, as the Kafka bus checks it: the partition must still be ours.
+        signal.throwIfAborted();
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async (item) => {
+        deadLetters.push(item.offset);
+      },
+      observer: {
+        started: () => {},
+        failed: () => {},
+        finished: (item, _seconds, outcome) => outcomes.push(`${item.partition}:${item.offset} ${outcome}`),
+      },
+    });
+    dispatcher.dispatch(record('cccc0001', 0, 0));
+    dispatcher.dispatch(record('cccc0002', 0, 1));
+    await clock.whenSleeping(2);
+    dispatcher.revoke('t', 0);
+    await clock.advance(500);
+    await until(() => outcomes.length === 2, 'both records over');
+    expect(outcomes.sort()).toEqual(['0:0 abandoned', '1:0 handled']);
+    expect(attempts).toBe(2);
+    expect(deadLetters).toEqual([]);
+    await until(() => commits.length === 1, 'the kept partition committed');
+    expect(commits).toEqual(['1:1']);
+    await dispatcher.drain(100);
+  });
+
+  it('hands the dead-letter publish the record’s signal, so a revoked partition’s letter is not sent', async () => {
+    const signals: AbortSignal[] = [];
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      classify: () => 'bad-event',
+      handle: async () => {
+        throw new Error('not an order');
+      },
+      commit: () => {},
+      deadLetter: async (_item, _reason, _error, signal) => {
+        signals.push(signal);
+      },
+    });
+    dispatcher.dispatch(record('dddd0001', 3));
+    await until(() => signals.length === 1, 'the dead letter');
+    expect(signals[0]?.aborted).toBe(false);
+    dispatcher.revoke('t', 0);
+    expect(signals[0]?.aborted).toBe(true);
+    await dispatcher.drain(100);
+  });
+
+  it('at-least-once, commits what a revoked partition had already sent, instead of leaving it for the next owner to redo (issue 20)', async () => {
+    const clock = new FakeClock();
+    const commits: string[] = [];
+    const outcomes: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async (item, signal) => {
+        // Offset 0's output is on its way (its delivery report pending); offset 1 is in the oven.
+        if (item.offset === '0') return delivered;
+        await clock.sleep(10_000, signal);
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+      observer: {
+        started: () => {},
+        failed: () => {},
+        finished: (item, _seconds, outcome) => outcomes.push(`${item.offset} ${outcome}`),
+      },
+    });
+    dispatcher.dispatchBatch([record('eeee0001', 0), record('eeee0002', 1)]);
+    await clock.whenSleeping(1);
+    dispatcher.revoke('t', 0, { settle: true });
+    const settling = dispatcher.settleRevoked('t', 0, 1_000);
+    deliver();
+    await settling;
+    expect(outcomes.sort()).toEqual(['0 handled', '1 abandoned']);
+    expect(commits).toEqual(['0:1']);
+    // Once settled, the old epoch's work is no longer told.
+    await dispatcher.drain(100);
+    expect(commits).toEqual(['0:1']);
+  });
+
+  it('gives up waiting for a revoked partition’s send after its bound, and tells nothing of it', async () => {
+    const clock = new FakeClock();
+    const commits: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    let started = false;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      clock,
+      log,
+      handle: async () => {
+        started = true;
+        await delivered;
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('ffff0001', 0));
+    await until(() => started, 'the send under way');
+    dispatcher.revoke('t', 0, { settle: true });
+    const settling = dispatcher.settleRevoked('t', 0, 1_000);
+    await clock.advance(1_000);
+    await settling;
+    deliver();
+    await dispatcher.drain(100);
+    expect(commits).toEqual([]);
+  });
+
+  it('without settle (exactly-once), a revoked partition’s late finish is never told', async () => {
+    const commits: string[] = [];
+    let deliver!: () => void;
+    const delivered = new Promise<void>((resolve) => {
+      deliver = resolve;
+    });
+    let started = false;
+    const dispatcher = new Dispatcher({
+      capacity: 4,
+      log,
+      handle: async () => {
+        started = true;
+        await delivered;
+      },
+      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
+      deadLetter: async () => {},
+    });
+    dispatcher.dispatch(record('abab0001', 0));
+    await until(() => started, 'the work under way');
+    dispatcher.revoke('t', 0);
+    await dispatcher.settleRevoked('t', 0, 1_000);
+    deliver();
+    await dispatcher.drain(100);
+    expect(commits).toEqual([]);
+  });
 });

@@ -64,6 +64,26 @@ describe('TurnProducer', () => {
     ]);
   });
 
+  it('drops a message whose partition was taken back before the turn sent it (issue 20: a paused process still publishes)', async () => {
+    const { calls, send } = fakeSend();
+    const turns = manualTurns();
+    const producer = new TurnProducer({ send, schedule: turns.schedule });
+    const revokedEpoch = new AbortController();
+    const keptEpoch = new AbortController();
+    const dropped = producer.publish('baked', message('zombie'), revokedEpoch.signal);
+    const sent = producer.publish('baked', message('owned'), keptEpoch.signal);
+    revokedEpoch.abort(new Error('t[0] was revoked'));
+    turns.endTurn();
+    expect(calls.map((call) => call.keys)).toEqual([['owned']]);
+    await expect(dropped).rejects.toThrow('t[0] was revoked');
+    calls[0]?.settle[0]?.resolve({ topic: 'baked', partition: 1, offset: '7' });
+    await expect(sent).resolves.toEqual({ topic: 'baked', partition: 1, offset: '7' });
+    // Revoked already: not even queued.
+    await expect(producer.publish('baked', message('late'), revokedEpoch.signal)).rejects.toThrow('was revoked');
+    turns.endTurn();
+    expect(calls).toHaveLength(1);
+  });
+
   it('coalesces the publishes a turn makes after awaits, on the default setImmediate turn', async () => {
     const { calls, send } = fakeSend();
     const producer = new TurnProducer({ send });

@@ -4,11 +4,12 @@ import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscr
 import { Dispatcher } from '../../bus/dispatcher.js';
 import type { KafkaClients, KafkaProducer } from '../client.js';
 import { PACED_FETCH_SETTINGS } from '../fetch-pacer.js';
-import { type CapturedMessage, captureOutputs } from '../transaction-context.js';
+import { behindGate, type CapturedMessage, captureOutputs } from '../transaction-context.js';
 import { HeldOutputs, TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
-import { partitionKey } from './partitions.js';
+import { confirmByCommit, OwnershipGuard } from './ownership-guard.js';
+import { partitionKey, partitionOf } from './partitions.js';
 import { RebalanceHandler } from './rebalance.js';
 import { ExactlyOnceRestart } from './restart.js';
 
@@ -47,6 +48,11 @@ const JOIN_WAIT_MS = 30_000;
 const COMMIT_INTERVAL_MS = 100;
 /** Most records per `eachBatch` call (the client's default is 32). */
 const MAX_BATCH_SIZE = 500;
+/**
+ * At-least-once, how long a revoke waits for the partitions' sends already on their way:
+ * they are committed, not redone by the next owner. A delivery report takes milliseconds.
+ */
+const REVOKE_SETTLE_MS = 1_000;
 
 /**
  * One consumer group member, wired from its parts: the consume loop hands each
@@ -82,6 +88,31 @@ export async function subscribeKafka(
     : undefined;
   /** Exactly-once: each done record's outputs, until the transaction that commits its offset. */
   const outputs = new HeldOutputs();
+  /** At-least-once: the furthest offset handed to a commit, per owned partition; a gap's check commits it again. */
+  const committing = new Map<string, PartitionOffset>();
+  /** At-least-once: partitions being revoked, no longer ours to work on but still to commit. */
+  const revoking = new Set<string>();
+  /**
+   * At-least-once: no transaction fences a member that hung, so its outputs pass
+   * this gate. The coordinator may expire a session as soon as `session - heartbeat`
+   * after the last heartbeat it received, so a gap that long is enough to doubt.
+   */
+  const guard = sender
+    ? undefined
+    : new OwnershipGuard({
+        clock,
+        log,
+        maxGapMs: Math.max(settings.sessionTimeoutMs - settings.heartbeatIntervalMs, settings.sessionTimeoutMs / 2),
+        tickMs: Math.min(settings.heartbeatIntervalMs, 1_000),
+        unaskableHoldMs: settings.sessionTimeoutMs,
+        confirm: confirmByCommit({
+          consumer: () => consumerRef.current,
+          owned: () => rebalance.ownedPartitions(),
+          rebalances: () => rebalance.rebalances,
+          committing,
+          stopping: isStopping,
+        }),
+      });
 
   // The consumer comes last (its config names the rebalance callback): the parts reach it through this.
   const consumerRef: { current?: ReturnType<KafkaClients['consumer']> } = {};
@@ -104,6 +135,7 @@ export async function subscribeKafka(
       const consumer = consumerRef.current;
       if (!consumer) return;
       if (sender) return commitTransaction(sender, positions);
+      for (const tp of positions) committing.set(partitionKey(tp.topic, tp.partition), tp);
       await consumer.commitOffsets(positions);
       clients.watch.reachable();
     },
@@ -146,7 +178,10 @@ export async function subscribeKafka(
           await captureOutputs(messages, () => options.handle(record, signal));
           if (!signal.aborted) outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
         }
-      : options.handle,
+      : guard
+        ? // At-least-once: what the handler publishes goes only while the record's partition is ours.
+          (record, signal) => behindGate(guard.gate(signal), () => options.handle(record, signal))
+        : options.handle,
     retry: options.retry,
     observer: options.observer,
     deadLetter: sender
@@ -155,12 +190,15 @@ export async function subscribeKafka(
           await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
           outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
         }
-      : settings.deadLetter,
+      : guard
+        ? (record, reason, error, signal) =>
+            behindGate(guard.gate(signal), () => settings.deadLetter(record, reason, error))
+        : settings.deadLetter,
     onRoom: () => fetching.resumeAll(),
     log,
     commit: (topic, partition, nextOffset) => {
       const key = partitionKey(topic, partition);
-      if (!rebalance.owns(key)) return;
+      if (!rebalance.owns(key) && !revoking.has(key)) return;
       if (sender) outputs.release(key, nextOffset);
       const position = { topic, partition, offset: nextOffset };
       options.onCommit?.(position);
@@ -211,6 +249,7 @@ export async function subscribeKafka(
     stopping: isStopping,
     joined: () => joined(),
     assigned: (partitions) => {
+      guard?.assigned();
       for (const tp of partitions) restart?.forget(partitionKey(tp.topic, tp.partition));
       // The client runs this after applying the assignment.
       fetching.resumeAssigned(partitions);
@@ -220,13 +259,28 @@ export async function subscribeKafka(
         const key = partitionKey(topic, partition);
         fetching.forget(key);
         restart?.forget(key);
-        dispatcher.revoke(topic, partition);
+        if (!sender) revoking.add(key);
+        dispatcher.revoke(topic, partition, { settle: !sender });
       }
     },
-    flush: (keys) => commits.flush(keys),
+    flush: async (keys) => {
+      if (!sender) {
+        await Promise.all(
+          [...keys].map((key) => {
+            const { topic, partition } = partitionOf(key);
+            return dispatcher.settleRevoked(topic, partition, REVOKE_SETTLE_MS);
+          }),
+        );
+      }
+      await commits.flush(keys);
+    },
     forget: (keys) => {
       commits.drop(keys);
-      for (const key of keys) outputs.forget(key);
+      for (const key of keys) {
+        outputs.forget(key);
+        committing.delete(key);
+        revoking.delete(key);
+      }
     },
   });
 
@@ -278,6 +332,7 @@ export async function subscribeKafka(
   }
 
   await consumer.run({ eachBatch: loop.eachBatch as never, eachBatchAutoResolve: false });
+  guard?.start();
   const joinWait = new AbortController();
   const timedOut = clock.sleep(JOIN_WAIT_MS, joinWait.signal).then(
     () => true,
@@ -302,6 +357,7 @@ export async function subscribeKafka(
     stop() {
       stopped ??= (async () => {
         stopping = true;
+        guard?.stop();
         await dispatcher.drain(settings.shutdownGraceMs);
         await commits.flush();
         // Leaving the group revokes our partitions (the callback above) and hands them to the others.
