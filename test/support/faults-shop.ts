@@ -34,6 +34,8 @@ export interface FaultShopOptions {
   sessionTimeoutMs?: number;
   /** The roles' processing guarantee. */
   processing?: 'at-least-once' | 'exactly-once';
+  /** More ini lines, sections and all, after the shop's own (a quicker watchdog, say). */
+  extraIni?: string[];
 }
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
@@ -213,7 +215,14 @@ export class FaultShop {
 
   static async create(options: FaultShopOptions): Promise<FaultShop> {
     const shop = new FaultShop(
-      { timeScale: 0.05, partitions: 4, sessionTimeoutMs: 6_000, processing: 'at-least-once', ...options },
+      {
+        timeScale: 0.05,
+        partitions: 4,
+        sessionTimeoutMs: 6_000,
+        processing: 'at-least-once',
+        extraIni: [],
+        ...options,
+      },
       await reservePort(),
     );
     await createTopicsOn(options.bootstrap, Object.values(shop.topics), shop.options.partitions);
@@ -296,6 +305,7 @@ export class FaultShop {
       `heartbeat_interval_ms = ${Math.floor(options.sessionTimeoutMs / 4)}`,
       `data_dir = ${this.viewDir}`,
       `log_dir = ${join(this.dir, 'logs')}`,
+      ...options.extraIni,
     ].join('\n')}\n`;
   }
 }
