@@ -14,7 +14,7 @@ import { isComplete, statusLabel, statusName } from '../domain/statuses.js';
 import { consumingRole } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
 import type { Role, RoleDeps } from './role.js';
-import { decodeOutcomeRecord, decodeStageRecord } from './status-records.js';
+import { decodeOutcomeRecord, stageRecordDecoder } from './status-records.js';
 import { FlinkSilence } from './status-silence.js';
 
 export interface StatusDeps {
@@ -117,6 +117,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       ]
     : [settings.topics.ordered, settings.topics.status, settings.topics.cancelled];
   const statusTopicDecoder = options.statusTopicDecoder ?? statusTopicDecoderFor(settings.schemaRegistry);
+  const decodeStageRecord = stageRecordDecoder(settings.topics);
   const retentionMs = settings.orders.statusRetentionHours * 3_600_000;
   let store: OrdersStore | undefined;
   let view: ViewWriter | undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { PartitionRange } from '../../src/adapters/bus/bus.js';
 import { InvalidEventError } from '../../src/domain/events.js';
 import { type BakeDeps, bakePizza } from '../../src/roles/bake.js';
 import { CancelRegistry } from '../../src/roles/cancels.js';
@@ -97,5 +98,59 @@ describe('bakePizza, called directly', () => {
     const { deps, clock, bus } = bake('1');
     await expect(clock.withoutSleeping(() => bakePizza(record, deps))).rejects.toBeInstanceOf(InvalidEventError);
     expect(bus.published).toEqual([]);
+  });
+
+  describe('a redo after a crash between publishing pizza-baked and committing (at-least-once, issue 20)', () => {
+    /** The bus as the redo finds it: `pizza-baked` holds what an earlier run published. */
+    function redo(bakedKeys: string[]) {
+      const context = bake('1');
+      const asked: PartitionRange[] = [];
+      context.bus.readRanges = async (ranges) => {
+        asked.push(...ranges);
+        return bakedKeys.map((key, index) =>
+          busRecord(
+            'pizza-baked',
+            key,
+            { status: 300, timestamp: FAKE_EPOCH - 1_000 },
+            { partition: 2, offset: String(index) },
+          ),
+        );
+      };
+      return { ...context, asked };
+    }
+    const assembledAgain = () =>
+      busRecord(
+        'pizza-assembled',
+        ORDER_ID,
+        { status: 200, baking_time: 12, timestamp: FAKE_EPOCH - 20_000 },
+        { partition: 2, offset: '41', timestamp: FAKE_EPOCH - 20_000 },
+      );
+
+    it('announces no cancel for a pizza already baked: the order stays baked and goes on to delivery', async () => {
+      const { deps, clock, bus, cancels, asked } = redo([ORDER_ID]);
+      await cancels.learn(ORDER_ID, clock.now());
+      await clock.withoutSleeping(() => bakePizza(assembledAgain(), deps));
+      expect(bus.sent()).toEqual([]);
+      // Its own partition of pizza-baked, from a little before the assembled record was written.
+      expect(asked).toEqual([{ topic: 'pizza-baked', partition: 2, fromTimestamp: FAKE_EPOCH - 20_000 - 15 * 60_000 }]);
+    });
+
+    it('still cancels a pizza never baked, whatever else pizza-baked holds', async () => {
+      const { deps, clock, bus, cancels } = redo(['ffff0000', '0a1b2c3e']);
+      await cancels.learn(ORDER_ID, clock.now());
+      await clock.withoutSleeping(() => bakePizza(assembledAgain(), deps));
+      expect(bus.sent()).toEqual([
+        { topic: 'pizza-cancelled', key: ORDER_ID, json: { status: 499, timestamp: FAKE_EPOCH } },
+      ]);
+    });
+
+    it('announces no cancel when it comes mid-bake of a pizza an earlier run baked', async () => {
+      const { deps, clock, bus, cancels } = redo([ORDER_ID]);
+      const baking = bakePizza(assembledAgain(), deps);
+      await clock.whenSleeping();
+      await cancels.learn(ORDER_ID, clock.now());
+      await baking;
+      expect(bus.sent()).toEqual([]);
+    });
   });
 });

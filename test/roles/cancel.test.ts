@@ -200,4 +200,37 @@ describe('cancelling an order on the embedded bus', () => {
     // The order's arrival (pending, cancelled) did not refuse a second time.
     expect(outcomes(bus, settings, order)).toHaveLength(1);
   });
+
+  // Issue 20: at-least-once, bake published pizza-baked and stopped before its commit; the redo
+  // met the cancel that came meanwhile, and announced 499 for a pizza that was baked and delivered.
+  it('announces no cancel when bake redoes a pizza it had baked before a crash: too late, and delivered', async () => {
+    const clock = new FakeClock(Date.now());
+    const { settings, bus } = await shop(['bake', 'deliver', 'status'], { clock });
+    const order = await placeOrder(bus, settings);
+    // The run that crashed: its pizza-baked is on the topic, its input was never committed.
+    await bus.publish(settings.topics.baked, order.orderId, encodeEvent({ status: 300, timestamp: Date.now() }));
+    await requestCancel(bus, settings, order);
+    await waitFor(() => heardCancel('bake', order), 'bake heard the cancel');
+    // The redo: the same pizza-assembled, read again.
+    await bus.publish(
+      settings.topics.assembled,
+      order.orderId,
+      encodeEvent({ status: 200, baking_time: 15, timestamp: Date.now() }),
+    );
+    await waitFor(
+      () =>
+        logs.lines.some(
+          // Whatever it decided: announced the cancel, or let the pizza go on.
+          (line) =>
+            line.role === 'bake' && line.orderId === order.orderId && /cancelled|baked before/.test(String(line.msg)),
+        ),
+      "bake's redo done",
+    );
+    await clock.runUntilIdle();
+    await waitFor(() => viewStatus(settings, order.orderId) === 999, 'delivered in the view');
+    expect(outcomes(bus, settings, order)).toEqual([
+      { status: 300, refused: 'too-late', timestamp: expect.any(Number) },
+    ]);
+    expect(outcomeInView(settings, order)).toBe('refused');
+  });
 });

@@ -1,24 +1,34 @@
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
 import { OrdersStore } from '../../src/adapters/sqlite/orders-store.js';
 import { ViewWriter } from '../../src/adapters/sqlite/view-writer.js';
-import { InvalidEventError, OrderIdCollisionError } from '../../src/domain/events.js';
+import { encodeEvent, InvalidEventError, OrderIdCollisionError } from '../../src/domain/events.js';
+import { HEADERS } from '../../src/domain/headers.js';
 import type { StatusRecordDecoder } from '../../src/domain/status-update.js';
+import { startShop } from '../../src/roles/shop.js';
 import { applyStatusRecord, type StatusDeps } from '../../src/roles/status.js';
-import { decodeOutcomeRecord, decodeStageRecord } from '../../src/roles/status-records.js';
+import { decodeOutcomeRecord, stageRecordDecoder } from '../../src/roles/status-records.js';
 import { busRecord } from '../support/fake-bus.js';
 import { FAKE_EPOCH } from '../support/fake-clock.js';
 import { handlerDeps } from '../support/handler-deps.js';
-import { sampleOrder } from '../support/shop.js';
+import { testSettings } from '../support/settings.js';
+import { openOrders, sampleOrder, silentLogs, waitFor } from '../support/shop.js';
 
 const ORDER_ID = '3c4d5e6f';
 const CUSTOMER = '8f14e45fceea167a5a36dedd4bea2543';
 
 /** applyStatusRecord's collaborators: the orders view in memory, a fake clock; `decode` for the topic. */
-function statusView(decode: StatusRecordDecoder = decodeStageRecord) {
+function statusView(decode?: StatusRecordDecoder) {
   const { settings, clock, log } = handlerDeps('1');
   const store = OrdersStore.open(':memory:');
   onTestFinished(() => store.close());
-  const deps: StatusDeps = { settings, clock, log, view: new ViewWriter(store, settings.statuses), decode };
+  const deps: StatusDeps = {
+    settings,
+    clock,
+    log,
+    view: new ViewWriter(store, settings.statuses),
+    decode: decode ?? stageRecordDecoder(settings.topics),
+  };
   return { deps, store, clock, settings };
 }
 
@@ -42,8 +52,14 @@ const ordered = (customerId = CUSTOMER, offset = '0') =>
     { offset },
   );
 
+/** A stage's event as the stage writes it: pizza-assembled also carries the baking time. */
 const stage = (topic: string, status: number, offset: string, timestamp = FAKE_EPOCH) =>
-  busRecord(topic, ORDER_ID, { status, timestamp }, { partition: 1, offset });
+  busRecord(
+    topic,
+    ORDER_ID,
+    topic === 'pizza-assembled' ? { status, baking_time: 12, timestamp } : { status, timestamp },
+    { partition: 1, offset },
+  );
 
 describe('applyStatusRecord, called directly', () => {
   it('adds an order placed by another web app to the view, with its choices, at status 100', async () => {
@@ -129,11 +145,76 @@ describe('applyStatusRecord, called directly', () => {
     expect(store.listEvents(ORDER_ID)).toEqual([]);
   });
 
+  // Bake dead-letters these: the view refusing them too keeps them from becoming orders nobody placed.
+  it.each([
+    ['a baking time no recipe has (3e7 s)', { status: 200, baking_time: 3e7, timestamp: FAKE_EPOCH }, 'baking_time'],
+    ['a negative baking time', { status: 200, baking_time: -5, timestamp: FAKE_EPOCH }, 'baking_time'],
+    ['no baking time', { status: 200, timestamp: FAKE_EPOCH }, 'baking_time'],
+  ])('refuses a pizza-assembled with %s, as bake does, and writes no row', async (_what, value, field) => {
+    const { deps, store } = statusView();
+    const record = busRecord('pizza-assembled', ORDER_ID, value, { partition: 1, offset: '5' });
+    const refused = await applyStatusRecord(record, deps).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(InvalidEventError);
+    expect((refused as Error).message).toContain(`"${field}"`);
+    expect(store.getStatus(ORDER_ID)).toBeUndefined();
+    expect(store.listEvents(ORDER_ID)).toEqual([]);
+  });
+
+  it('refuses a pizza-ordered that assemble would refuse (no customer id), and writes no order', async () => {
+    const { deps, store } = statusView();
+    const record = busRecord('pizza-ordered', ORDER_ID, { status: 100, timestamp: FAKE_EPOCH, order: {} });
+    await expect(applyStatusRecord(record, deps)).rejects.toBeInstanceOf(InvalidEventError);
+    expect(store.getOrder(ORDER_ID)).toBeUndefined();
+    expect(store.getStatus(ORDER_ID)).toBeUndefined();
+  });
+
+  it('applies a pizza-assembled with a baking time from the recipes', async () => {
+    const { deps, store } = statusView();
+    await applyStatusRecord(ordered(), deps);
+    await applyStatusRecord(
+      busRecord('pizza-assembled', ORDER_ID, { status: 200, baking_time: 12, timestamp: FAKE_EPOCH }, { offset: '6' }),
+      deps,
+    );
+    expect(store.getStatus(ORDER_ID)?.status).toBe(200);
+  });
+
   it('refuses a second pizza-ordered for a known order id from another customer: two orders never merge', async () => {
     const { deps, store, settings } = statusView();
     const mine = sampleOrder({ orderId: ORDER_ID });
     store.placeOrder(mine, { status: 100, timestamp: FAKE_EPOCH }, settings.statuses, FAKE_EPOCH);
     await expect(applyStatusRecord(ordered(CUSTOMER, '4'), deps)).rejects.toBeInstanceOf(OrderIdCollisionError);
     expect(store.getOrder(ORDER_ID)).toMatchObject({ customerId: mine.customerId, username: mine.username });
+  });
+});
+
+describe('the status view checks what it applies, as the stages do (issue 20)', () => {
+  it('dead-letters a pizza-assembled that bake refuses, with its reason, and makes no status row of it', async () => {
+    const bus = new EmbeddedBus({ partitions: 2, deadLetterTopic: 'dead' });
+    onTestFinished(() => bus.close());
+    const fixture = testSettings({ timeScale: '0' });
+    onTestFinished(fixture.cleanup);
+    const settings = { ...fixture.settings, topics: { ...fixture.settings.topics, deadLetter: 'dead' } };
+    const shop = await startShop({ settings, roles: ['status', 'bake'], logs: silentLogs(), bus });
+    onTestFinished(() => shop.stop());
+
+    const poison = encodeEvent({ status: 200, baking_time: 3e7, timestamp: Date.now() });
+    await bus.publish(settings.topics.assembled, ORDER_ID, poison);
+    const letters = await waitFor(() => {
+      const found = bus.records('dead');
+      return found.length >= 2 ? found : undefined;
+    }, 'the bad record dead-lettered by bake and by the view');
+    const byRole = new Map(letters.map((letter) => [letter.headers[HEADERS.deadLetter.role]?.toString(), letter]));
+    expect([...byRole.keys()].sort()).toEqual(['bake', 'status']);
+    const viewLetter = byRole.get('status');
+    expect(viewLetter?.headers[HEADERS.deadLetter.reason]?.toString()).toBe('bad-event');
+    expect(viewLetter?.headers[HEADERS.deadLetter.error]?.toString()).toMatch(/baking_time.*longer than any recipe/);
+    expect(viewLetter?.value?.equals(poison)).toBe(true);
+    const store = openOrders(settings);
+    try {
+      expect(store.getStatus(ORDER_ID)).toBeUndefined();
+      expect(store.listEvents(ORDER_ID)).toEqual([]);
+    } finally {
+      store.close();
+    }
   });
 });

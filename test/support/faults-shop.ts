@@ -36,6 +36,8 @@ export interface FaultShopOptions {
   processing?: 'at-least-once' | 'exactly-once';
   /** Another bootstrap address for some roles (a proxy's, for the network trials); the rest use `bootstrap`. */
   roleBootstrap?: Partial<Record<FaultRole, string>>;
+  /** More ini lines, sections and all, after the shop's own (a quicker watchdog, say). */
+  extraIni?: string[];
 }
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
@@ -242,6 +244,7 @@ export class FaultShop {
         sessionTimeoutMs: 6_000,
         processing: 'at-least-once',
         roleBootstrap: {},
+        extraIni: [],
         ...options,
       },
       await reservePort(),
@@ -335,6 +338,7 @@ export class FaultShop {
       // One session places every order of a trial, far faster than a person: admission is off
       // (on a PIZZA_FAULTS_ROOT from before admission, which would refuse the key, there is none).
       ...(KNOWS_ADMISSION ? ['order_admission = false'] : []),
+      ...options.extraIni,
     ].join('\n')}\n`;
   }
 }

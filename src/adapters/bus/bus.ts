@@ -113,7 +113,8 @@ export interface PartitionRange extends PartitionRef {
   fromOffset?: string;
   /** Epoch ms: start at the first record at or after it. */
   fromTimestamp?: number;
-  toOffset: string;
+  /** Left out: up to the end the partition has when the read begins. */
+  toOffset?: string;
 }
 
 export interface RetryPolicy {

@@ -111,7 +111,7 @@ export class EmbeddedBus implements Bus {
   async readRanges(ranges: readonly PartitionRange[]): Promise<BusRecord[]> {
     return ranges.flatMap((range) => {
       const log = this.log(range.topic)[range.partition] ?? [];
-      const end = Number(range.toOffset);
+      const end = range.toOffset === undefined ? log.length : Number(range.toOffset);
       const from = Math.max(0, Number(range.fromOffset ?? 0));
       return log
         .slice(from, end)

@@ -1,6 +1,7 @@
 import pkg, { type KafkaJS as KafkaJSTypes } from '@confluentinc/kafka-javascript';
 import type { Logger } from 'pino';
 import { PizzaError } from '../../errors.js';
+import { ClientLogFilter, clientLogger } from './client-log-filter.js';
 import { BrokerWatch } from './connectivity.js';
 
 // The package is CommonJS: its namespaces come from the default export under ESM.
@@ -26,13 +27,17 @@ export class KafkaClients {
   lastBrokerError: string | undefined;
   /** Whether the cluster can be reached; quiets librdkafka during an outage. */
   readonly watch: BrokerWatch;
+  /** Folds what librdkafka repeats outside an outage (and before one is confirmed). */
+  private readonly filter: ClientLogFilter;
   private readonly kafka: KafkaJSTypes.Kafka;
 
   constructor(
     readonly properties: Record<string, string>,
     private readonly log: Logger,
+    now: () => number = Date.now,
   ) {
-    this.watch = new BrokerWatch({ log });
+    this.watch = new BrokerWatch({ log, now });
+    this.filter = new ClientLogFilter({ now });
     this.kafka = new KafkaJS.Kafka({
       // `brokers` is typed as required, but bootstrap.servers from [kafka] takes its place.
       kafkaJS: {
@@ -92,29 +97,17 @@ export class KafkaClients {
     );
   }
 
-  private complain(log: Logger, message: string, extra: object | undefined): void {
-    // A record our consumer hands back on purpose (its partition moved) is seeked back, not an error.
-    const expected = message.includes(HANDED_BACK) || this.watch.complaint(message);
-    if (expected) log.debug(extra, message);
-    else log.warn(extra, message);
-  }
-
   private logger(): KafkaJSTypes.Logger {
-    const log = this.log.child({ component: 'librdkafka' });
-    const logger: KafkaJSTypes.Logger = {
-      debug: (message, extra) => log.debug(extra, message),
-      info: (message, extra) => log.info(extra, message),
-      // librdkafka retries connection errors by itself, so they are warnings until we give up;
-      // during an outage the watch reports them as a summary instead.
-      warn: (message, extra) => this.complain(log, message, extra),
-      error: (message, extra) => {
+    return clientLogger({
+      log: this.log.child({ component: 'librdkafka' }),
+      watch: this.watch,
+      filter: this.filter,
+      // A record our consumer hands back on purpose (its partition moved) is seeked back, not an error.
+      ignore: (message) => message.includes(HANDED_BACK),
+      onError: (message) => {
         this.lastBrokerError = message;
-        this.complain(log, message, extra);
       },
-      namespace: () => logger,
-      setLogLevel: () => {},
-    };
-    return logger;
+    });
   }
 }
 

@@ -19,9 +19,10 @@ const TROUBLE =
 /**
  * Knows whether the cluster can be reached, and keeps an outage to three kinds
  * of log line: one when it starts, a summary every `summaryIntervalMs`, and one
- * when it ends with how long it lasted. librdkafka's own complaints during the
- * outage are counted, not printed. A complaint alone does not start an outage
- * (an idle connection closing looks the same): a failed probe does.
+ * when it ends with how long it lasted. librdkafka's own lines during the
+ * outage, and while a probe confirms it, are counted, not printed. A complaint
+ * alone does not start an outage (an idle connection closing looks the same):
+ * a failed probe does.
  */
 export class BrokerWatch {
   private up = true;
@@ -46,19 +47,29 @@ export class BrokerWatch {
 
   /**
    * A warning or error from librdkafka. Returns true when it belongs to an
-   * outage already reported, so the caller should not print it.
+   * outage, or to one being confirmed (a probe is out), so the caller should
+   * not print it: the watch counts it for its own lines. The first sign of
+   * trouble is printed, and starts the probe.
    */
   complaint(message: string): boolean {
-    if (!this.up) {
+    if (this.troubled()) {
       this.suppressed += 1;
       this.lastDetail = message;
       return true;
     }
     if (TROUBLE.test(message)) {
       this.lastDetail = message;
+      this.suppressed = 0;
       this.check();
     }
     return false;
+  }
+
+  /** Any other client line (info): true, and counted, when it belongs to an outage or one being confirmed. */
+  aside(): boolean {
+    if (!this.troubled()) return false;
+    this.suppressed += 1;
+    return true;
   }
 
   /** Something reached the cluster (a commit, a delivery report): it is up. */
@@ -85,15 +96,21 @@ export class BrokerWatch {
       });
   }
 
+  private troubled(): boolean {
+    return !this.up || this.probing !== undefined;
+  }
+
   private wentDown(): void {
     if (this.closed) return;
     if (this.up) {
       this.up = false;
       this.outages += 1;
       this.since = this.now();
+      // The client's lines since the first sign of trouble, while the probe was out.
+      const confirming = this.suppressed;
       this.suppressed = 0;
       this.options.log.warn(
-        { detail: cleanDetail(this.lastDetail) },
+        { detail: cleanDetail(this.lastDetail), messagesSuppressed: confirming },
         'Kafka is unreachable: work waits for it, nothing is dropped. Reporting progress every ' +
           `${Math.round(this.summaryMs / 1000)} s until it is back.`,
       );

@@ -17,8 +17,9 @@ const OFFSET_BEGINNING = -2;
 export async function readRanges(
   clients: KafkaClients,
   admin: KafkaAdmin,
-  ranges: readonly PartitionRange[],
+  openRanges: readonly PartitionRange[],
 ): Promise<BusRecord[]> {
+  const ranges = await withEnds(admin, openRanges);
   const starts: PartitionOffset[] = [];
   for (const range of ranges) {
     if (BigInt(range.toOffset) <= 0n) continue;
@@ -74,6 +75,22 @@ export async function readRanges(
     (a, b) =>
       a.topic.localeCompare(b.topic) || a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)),
   );
+}
+
+/** The ranges, each with an end: a range that has none ends where its partition ends now. */
+async function withEnds(
+  admin: KafkaAdmin,
+  ranges: readonly PartitionRange[],
+): Promise<Array<PartitionRange & { toOffset: string }>> {
+  const ends = new Map<string, string>();
+  for (const topic of new Set(ranges.filter((range) => range.toOffset === undefined).map((range) => range.topic))) {
+    for (const { partition, high } of await admin.fetchTopicOffsets(topic))
+      ends.set(`${topic}\u0000${partition}`, high);
+  }
+  return ranges.map((range) => ({
+    ...range,
+    toOffset: range.toOffset ?? ends.get(`${range.topic}\u0000${range.partition}`) ?? '0',
+  }));
 }
 
 /** Every record of a small topic, up to the end it had when the read began. */

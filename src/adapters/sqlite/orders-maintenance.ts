@@ -10,13 +10,18 @@ export class OrdersMaintenance {
     private readonly rows: OrderRows,
   ) {}
 
-  /** Flags orders whose status has not moved for too long; returns their ids. */
+  /**
+   * Flags orders whose status has not moved for too long; returns their ids.
+   * Only orders the view knows were placed: stage events for an id no
+   * `pizza-ordered` ever named have no customer waiting on them.
+   */
   markStuck(catalog: StatusCatalog, now: number, stuckAfterMs: number): string[] {
     const { sql } = this.file;
     return this.file.db.transaction(() => {
       const candidates = sql(
         `SELECT order_id, status, event_status, event_timestamp, updated_at FROM status
-           WHERE updated_at <= ? AND status != ?`,
+           WHERE updated_at <= ? AND status != ?
+             AND EXISTS (SELECT 1 FROM orders WHERE orders.order_id = status.order_id)`,
       ).all(now - stuckAfterMs, catalog.ids.stuck) as Array<{
         order_id: string;
         status: number;

@@ -422,6 +422,9 @@ export function busContract(name: string, makeFixture: () => Promise<BusFixture>
         { topic, partition: 0, fromTimestamp: Date.now() + 3_600_000, toOffset: '4' },
       ]);
       expect(future).toEqual([]);
+      // With no end: up to where the partition ends when the read begins.
+      const toEnd = await fixture.bus.readRanges([{ topic, partition: 0, fromOffset: '2' }]);
+      expect(toEnd.map((record) => record.key)).toEqual(['rng00002', 'rng00003']);
 
       const groupId = fixture.newGroupId();
       expect(await fixture.bus.committedOffsets(groupId, [{ topic, partition: 0 }])).toEqual([]);

@@ -73,6 +73,17 @@ describe('the orders view', () => {
     expect(store.getStatus(waiting.orderId)?.status).toBe(50);
   });
 
+  it('never flags an order that was never placed: stage events alone leave nobody waiting', () => {
+    const store = memory();
+    const placed = sampleOrder();
+    store.placeOrder(placed, { status: 100, timestamp: 0 }, catalog, 0);
+    // Baked and pending under an id no pizza-ordered ever named: the stages work on it, nobody waits.
+    store.applyEvent(event('0123abcd', 300, 0), catalog);
+    store.applyEvent(event('0123abcd', 150, 0), catalog);
+    expect(store.markStuck(catalog, 50_000, 45_000)).toEqual([placed.orderId]);
+    expect(store.getStatus('0123abcd')?.status).toBe(150);
+  });
+
   it('numbers changes so readers can follow them, and purging never resets the numbers', () => {
     const store = memory();
     const old = sampleOrder();
