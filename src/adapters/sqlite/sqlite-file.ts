@@ -11,7 +11,17 @@ export interface SqliteFileOptions {
   log?: Logger | undefined;
   /** The setting that caps it, named in the full line; e.g. `[state-store-orders] max_size_mb`. */
   capSetting?: string | undefined;
+  /** How long writes must go through, none refused for want of room, before the file has room again. */
+  roomConfirmMs?: number | undefined;
 }
+
+/**
+ * Near its limit a file still takes a write that fits in a page it has, and
+ * refuses the next that needs a new page (another process writing the file
+ * makes such pages): one commit going through says little. Writes must go
+ * through this long with none refused before the file counts as having room.
+ */
+const ROOM_CONFIRM_MS = 5_000;
 
 /**
  * One SQLite file as this process writes it: one connection and one write
@@ -29,8 +39,12 @@ export class SqliteFile {
   /** Statements prepared once per file, shared by its stores. */
   readonly sql: StatementCache;
   private readonly turn: TurnTransaction;
-  /** When writes began to fail for want of room (performance.now()), while they do. */
+  /** When writes began to fail for want of room (performance.now()), until the file has room again. */
   private fullSince: number | undefined;
+  /** The last write refused, and the last commit, for want of room (performance.now()). */
+  private lastFullAt = Number.NEGATIVE_INFINITY;
+  private lastCommitAt = Number.NEGATIVE_INFINITY;
+  private roomCheck: NodeJS.Timeout | undefined;
 
   /** `commitIntervalMs`: how often a busy file commits at most (0: at the end of every turn that wrote). */
   constructor(
@@ -46,7 +60,7 @@ export class SqliteFile {
     }
     this.sql = statementCache(this.db);
     this.turn = new TurnTransaction(this.db, commitIntervalMs, {
-      committed: () => this.roomAgain(),
+      committed: () => this.committed(),
       full: (error) => this.full(error),
     });
   }
@@ -76,29 +90,45 @@ export class SqliteFile {
 
   /** Commits what has been written, then closes. Idempotent. */
   close(): void {
+    clearTimeout(this.roomCheck);
     if (!this.db.open) return;
     this.turn.flush();
     this.db.close();
   }
 
   private full(error: PizzaError): void {
+    this.lastFullAt = performance.now();
     if (this.fullSince !== undefined) return;
-    this.fullSince = performance.now();
+    this.fullSince = this.lastFullAt;
     const pages = this.db.open ? (this.db.pragma('page_count', { simple: true }) as number) : undefined;
-    const cap =
-      this.options.maxSizeMb === undefined
-        ? ''
-        : ` or its cap (${this.options.capSetting ?? 'max_size_mb'} = ${this.options.maxSizeMb})`;
+    const { maxSizeMb, capSetting = 'max_size_mb' } = this.options;
+    const cap = maxSizeMb === undefined ? '' : ` or its cap (${capSetting} = ${maxSizeMb})`;
     this.options.log?.error(
-      { file: this.path, pages, maxSizeMb: this.options.maxSizeMb, reason: error.message },
+      { file: this.path, pages, maxSizeMb, reason: error.message },
       `${this.path} is full: the disk${cap} leaves no room to write. Nothing read is skipped or committed past ` +
         'what was written: the work waits, and carries on by itself once there is room. Free disk space' +
         (cap ? ', or raise the cap and restart.' : '.'),
     );
   }
 
-  private roomAgain(): void {
-    if (this.fullSince === undefined) return;
+  private committed(): void {
+    this.lastCommitAt = performance.now();
+    this.checkRoom();
+  }
+
+  /** Room again once a commit went through and none was refused for `roomConfirmMs`; looks again until then. */
+  private checkRoom(): void {
+    if (this.fullSince === undefined || this.roomCheck !== undefined) return;
+    if (this.lastCommitAt <= this.lastFullAt) return; // The next commit looks again.
+    const wait = this.lastFullAt + (this.options.roomConfirmMs ?? ROOM_CONFIRM_MS) - performance.now();
+    if (wait > 0) {
+      this.roomCheck = setTimeout(() => {
+        this.roomCheck = undefined;
+        this.checkRoom();
+      }, wait);
+      this.roomCheck.unref();
+      return;
+    }
     const fullForMs = Math.round(performance.now() - this.fullSince);
     this.fullSince = undefined;
     this.options.log?.info({ file: this.path, fullForMs }, `${this.path} has room again: writes go through`);

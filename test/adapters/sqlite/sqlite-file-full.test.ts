@@ -2,8 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { classifyFailure } from '../../../src/adapters/bus/failures.js';
+import { OrderLogStore } from '../../../src/adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../../../src/adapters/sqlite/orders-store.js';
 import { SqliteFile, SqliteFiles } from '../../../src/adapters/sqlite/sqlite-file.js';
 import { ViewWriter } from '../../../src/adapters/sqlite/view-writer.js';
@@ -21,7 +22,7 @@ afterEach(() => {
 });
 
 /** A file capped at 1 MB, its log lines, and a second connection (another process, say) that fills and frees the disk. */
-function cappedFile() {
+function cappedFile(roomConfirmMs = 0) {
   const dir = mkdtempSync(join(tmpdir(), 'pizza-sqlite-full-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'orders.db');
@@ -30,6 +31,7 @@ function cappedFile() {
     maxSizeMb: 1,
     log: logs.root,
     capSetting: '[state-store-orders] max_size_mb',
+    roomConfirmMs,
   });
   cleanups.push(() => file.close());
   const store = new OrdersStore(file);
@@ -112,9 +114,34 @@ describe('a SQLite file that cannot grow', () => {
     expect([fullLines().length, roomLines().length]).toEqual([1, 1]);
   });
 
+  it('stays full, and silent, while it takes some writes and refuses others, until writes go through for a while', async () => {
+    const { file, fill, free, fullLines, roomLines } = cappedFile(200);
+    file.db.exec('CREATE TABLE memory (bytes BLOB)');
+    const insert = (bytes: number) =>
+      file.write(() => file.db.prepare('INSERT INTO memory VALUES (?)').run(Buffer.alloc(bytes)));
+    fill();
+    await expect(insert(5_000)).rejects.toThrow(/is full/);
+    // A little room (another process freed some): a small write fits, the next large one does not.
+    free();
+    fill();
+    file.db.exec('DELETE FROM memory');
+    await insert(1);
+    await expect(insert(50_000)).rejects.toThrow(/is full/);
+    await insert(1);
+    expect(file.notReady()).toBeDefined();
+    expect([fullLines().length, roomLines().length]).toEqual([1, 0]);
+
+    free();
+    await insert(50_000);
+    // Room once writes have gone through, none refused, for the confirm time: the file looks again by itself.
+    await vi.waitFor(() => expect(file.notReady()).toBeUndefined(), { timeout: 2_000, interval: 20 });
+    expect([fullLines().length, roomLines().length]).toEqual([1, 1]);
+  });
+
   it("writes neither the view's events nor its read position while full, and both once there is room", async () => {
-    const { store, fill, free } = cappedFile();
-    const view = new ViewWriter(store, catalog);
+    const { file, store, fill, free } = cappedFile();
+    // With the status lines, as the status role writes them, in the same transaction.
+    const view = new ViewWriter(store, catalog, new OrderLogStore(file));
     const orders = Array.from({ length: 100 }, () => sampleOrder());
     const applyAll = () =>
       Promise.allSettled(
