@@ -4,10 +4,33 @@
  * shift its clock. A fault shop's processes inherit the test's environment,
  * so the variables are set for the spawn alone and put back at once.
  */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FaultRole, FaultShop, RoleProcess } from './faults-shop.js';
 
 /** Debian's libfaketime (package `faketime`), as `faketime` itself preloads it. */
 export const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+
+let cndShim: string | undefined;
+
+/** faketime-cnd.c, compiled once per test process (see there why librdkafka needs it under libfaketime). */
+function cndTimedwaitShim(): string {
+  if (cndShim) return cndShim;
+  const output = join(mkdtempSync(join(tmpdir(), 'pizza-faketime-')), 'libfaketime-cnd.so');
+  execFileSync('cc', [
+    '-shared',
+    '-fPIC',
+    '-O2',
+    '-o',
+    output,
+    fileURLToPath(new URL('./faketime-cnd.c', import.meta.url)),
+  ]);
+  cndShim = output;
+  return output;
+}
 
 /** Launches one process of a role with `env` added to its environment; resolves once it runs. */
 export async function startWithEnv(
@@ -38,7 +61,13 @@ export async function startWithEnv(
  * clock that is off; its monotonic clock means nothing to any other host anyway.
  */
 export function skewedClock(offset: string): Record<string, string> {
-  return { LD_PRELOAD: LIBFAKETIME, FAKETIME: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1' };
+  if (!existsSync(LIBFAKETIME))
+    throw new Error(`${LIBFAKETIME} is missing: apt-get install faketime (scripts/install.sh --test)`);
+  return {
+    LD_PRELOAD: `${cndTimedwaitShim()} ${LIBFAKETIME}`,
+    FAKETIME: offset,
+    FAKETIME_DONT_FAKE_MONOTONIC: '1',
+  };
 }
 
 /** The operator address a role process printed at start (its /ready, /metrics, ...). */
