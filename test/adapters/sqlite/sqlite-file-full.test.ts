@@ -171,6 +171,19 @@ describe('a SQLite file that cannot grow', () => {
     ]);
   });
 
+  it("does not let writes made now (deliver's memory) vanish unseen when a full file ends their transaction", () => {
+    const { file, fill } = cappedFile();
+    file.db.exec('CREATE TABLE memory (bytes BLOB)');
+    const insert = (bytes: number) => file.db.prepare('INSERT INTO memory VALUES (?)').run(Buffer.alloc(bytes));
+    fill();
+    // Fits in the table's empty first page: no new page needed.
+    file.writeNow(() => insert(1));
+    expect(() => file.writeNow(() => insert(50_000))).toThrow(expect.objectContaining({ code: 'STORE_FULL' }));
+    // The first write went with the transaction: its commit fails loudly rather than commit an empty one.
+    expect(() => file.close()).toThrow(/is full/);
+    expect(file.db.prepare('SELECT count(*) AS n FROM memory').get()).toEqual({ n: 0 });
+  });
+
   it('caps a file at its max_size_mb from the first write', () => {
     const { file } = cappedFile();
     const pageSize = file.db.pragma('page_size', { simple: true }) as number;
