@@ -2,7 +2,7 @@
 # Installs everything pizza needs, on a laptop with internet or on a machine
 # that reaches only package registries.
 #   scripts/install.sh          what `pizza` needs to run
-#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven, faketime)
+#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
