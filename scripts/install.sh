@@ -13,7 +13,8 @@ with_tests=false
 # cannot, it builds one, linked against these system libraries.
 packages=(g++ make python3 libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev)
 if $with_tests; then
-  packages+=(chromium)
+  # faketime: the clock-skew fault trial runs roles with their wall clock shifted (libfaketime).
+  packages+=(chromium faketime)
   command -v java >/dev/null || packages+=(openjdk-17-jdk-headless)
   command -v mvn >/dev/null || packages+=(maven)
 fi

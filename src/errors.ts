@@ -28,6 +28,8 @@ const CODES = {
   ORDER_CANCELLED: { canRetry: false, userFacing: false },
   /** Work that no retry can fix (an output the broker will never accept, say). */
   PERMANENT: { canRetry: false, userFacing: false },
+  /** A SQLite file that cannot grow (a full disk, or its size cap): writes wait until there is room. */
+  STORE_FULL: { canRetry: true, userFacing: false },
   /** A client asked too often; it may ask again after a while. */
   TOO_MANY_REQUESTS: { canRetry: true, userFacing: true },
 } as const satisfies Record<string, { canRetry: boolean; userFacing: boolean }>;

@@ -103,6 +103,14 @@ function minutes(defaultMinutes: string, description: string) {
   return setting(positive, { default: defaultMinutes, description, hint: 'a number of minutes' });
 }
 
+function maxSizeMb(file: string) {
+  return setting(z.coerce.number().min(0), {
+    default: '0',
+    description: `Caps ${file}'s file size: past it, writes wait as on a full disk (the role turns not-ready, and carries on once there is room). 0: no cap.`,
+    hint: 'a number of megabytes, such as 512 (0 for no cap)',
+  });
+}
+
 const ordersStoreSection = section(
   {
     name: setting(name, {
@@ -118,6 +126,7 @@ const ordersStoreSection = section(
       'An order whose status has not moved this long, and is not complete, is stuck.',
     ),
     status_completed_when: completedWhenSetting,
+    max_size_mb: maxSizeMb('the orders view'),
   },
   { description: 'The orders view the status service keeps.' },
 );
@@ -130,6 +139,7 @@ const deliveryStoreSection = section(
       hint: 'a file name such as delivery.db',
     }),
     table_customers_retention_hours: hours('4', 'How long delivery remembers which customer an order is for.'),
+    max_size_mb: maxSizeMb("delivery's state"),
   },
   { description: "Delivery's own state." },
 );
@@ -231,8 +241,15 @@ function shapeSettings(sections: Sections) {
       statusRetentionHours: orders.table_status_retention_hours,
       watchdogIntervalMinutes: orders.status_watchdog_minutes,
       stuckAfterMinutes: orders.status_invalid_timeout_minutes,
+      /** 0: no cap. */
+      maxSizeMb: orders.max_size_mb,
     },
-    delivery: { fileName: delivery.name, retentionHours: delivery.table_customers_retention_hours },
+    delivery: {
+      fileName: delivery.name,
+      retentionHours: delivery.table_customers_retention_hours,
+      /** 0: no cap. */
+      maxSizeMb: delivery.max_size_mb,
+    },
     shop: shopSettings(sections['pizza-shop'], kafka !== undefined),
   };
 }

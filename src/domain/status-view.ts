@@ -79,9 +79,17 @@ export function applyStatusEvent(
   return rank > currentRank ? next : undefined;
 }
 
-/** True when the watchdog should flag this order as stuck. */
-export function isStuck(row: OrderStatus, catalog: StatusCatalog, now: number, stuckAfterMs: number): boolean {
-  return (
-    row.status !== catalog.ids.stuck && !isComplete(catalog, row.eventStatus) && now - row.updatedAt >= stuckAfterMs
-  );
+/**
+ * True when the watchdog should flag this order as stuck: it is open (neither
+ * complete nor flagged already) and has not changed for `unchangedForMs`, as
+ * the watchdog measured it on its own clock. Not from the row's `updatedAt`:
+ * that is the time of whichever service wrote the row, on its own clock.
+ */
+export function isStuck(
+  row: Pick<OrderStatus, 'status' | 'eventStatus'>,
+  catalog: StatusCatalog,
+  unchangedForMs: number,
+  stuckAfterMs: number,
+): boolean {
+  return row.status !== catalog.ids.stuck && !isComplete(catalog, row.eventStatus) && unchangedForMs >= stuckAfterMs;
 }

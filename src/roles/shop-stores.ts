@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { Logger } from 'pino';
 import { DeliveryStore } from '../adapters/sqlite/delivery-store.js';
 import { OrderLogStore } from '../adapters/sqlite/order-log-store.js';
 import { OrdersStore } from '../adapters/sqlite/orders-store.js';
@@ -23,16 +24,33 @@ export class ShopStores {
     delivery?: DeliveryStore;
   } = {};
 
-  constructor(private readonly settings: Settings) {}
+  /** `log`: where a file says that it is full, and that it has room again. */
+  constructor(
+    private readonly settings: Settings,
+    private readonly log?: Logger,
+  ) {}
 
   /** The web host's file: the orders view, its copy of the roles' lines, logouts (and read positions). */
   ordersFile(): SqliteFile {
-    return this.files.open(join(this.settings.shop.dataDir, this.settings.orders.fileName));
+    return this.files.open(join(this.settings.shop.dataDir, this.settings.orders.fileName), {
+      maxSizeMb: this.settings.orders.maxSizeMb || undefined,
+      capSetting: '[state-store-orders] max_size_mb',
+      log: this.log,
+    });
   }
 
   /** Deliver's memory of the orders it holds. */
   deliveryFile(): SqliteFile {
-    return this.files.open(join(this.settings.shop.dataDir, this.settings.delivery.fileName));
+    return this.files.open(join(this.settings.shop.dataDir, this.settings.delivery.fileName), {
+      maxSizeMb: this.settings.delivery.maxSizeMb || undefined,
+      capSetting: '[state-store-delivery] max_size_mb',
+      log: this.log,
+    });
+  }
+
+  /** Why some file takes no writes (it is full), for the readiness probe; undefined when all do. */
+  notReady(): string | undefined {
+    return this.files.notReady();
   }
 
   orders(): OrdersStore {

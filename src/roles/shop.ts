@@ -67,7 +67,9 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   // The roles see a traced bus when tracing is on; the shop keeps the bus itself.
   const roleBus = options.traced ? tracedBus(bus) : bus;
   // Each SQLite file is opened once for all the roles of this process, and closed after them.
-  const stores = new ShopStores(settings);
+  // A full file is said in the role's own log when the process runs one role (its file is where operators look).
+  const [onlyRole, ...otherRoles] = options.roles;
+  const stores = new ShopStores(settings, onlyRole && otherRoles.length === 0 ? logs.forRole(onlyRole) : logs.root);
   const deps = (role: RoleName): RoleDeps => ({
     bus: roleBus,
     settings,
@@ -134,7 +136,11 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
       bus,
       metrics,
       log: logs.root,
-      checks: () => roles.map((role) => ({ name: role.name, notReady: () => role.readiness?.() })),
+      checks: () => [
+        ...roles.map((role) => ({ name: role.name, notReady: () => role.readiness?.() })),
+        // A full file: the roles wait for room and take no new work from it meanwhile.
+        { name: 'sqlite', notReady: () => stores.notReady() },
+      ],
       beforeScrape: async () => {
         for (const role of roles) await role.refreshMetrics?.();
         await lag.refresh();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BusRecord, Connectivity } from '../adapters/bus/bus.js';
 import { STATUS_VIEW_COMPONENT } from '../adapters/logs/order-log-line.js';
 import type { OrdersStore } from '../adapters/sqlite/orders-store.js';
+import { isSqliteFull } from '../adapters/sqlite/store-full.js';
 import { ViewWriter } from '../adapters/sqlite/view-writer.js';
 import { statusTopicDecoderFor } from '../adapters/status-topic/decode.js';
 import type { Settings } from '../config/settings.js';
@@ -15,7 +16,7 @@ import { consumingRole } from './consuming-role.js';
 import { perHostGroupId, resolveHostId } from './host.js';
 import type { Role, RoleDeps } from './role.js';
 import { decodeOutcomeRecord, stageRecordDecoder } from './status-records.js';
-import { FlinkSilence } from './status-silence.js';
+import { FlinkSilence, OrderStalls } from './status-silence.js';
 
 export interface StatusDeps {
   settings: Settings;
@@ -141,19 +142,30 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
     );
   };
 
+  const stalls = new OrderStalls();
   const tick = (activeStore: OrdersStore) => {
     const { stuckAfterMs } = watchdogTimings(settings);
     const now = clock.now();
-    const flagging = watchdogMayFlag(deps.bus.connectivity(), now, stuckAfterMs);
-    for (const orderId of flagging ? activeStore.markStuck(settings.statuses, now, stuckAfterMs) : []) {
-      log.warn({ orderId }, `watchdog: no progress for ${Math.round(stuckAfterMs / 1000)} s, order flagged as stuck`);
+    try {
+      // Broker outages are measured by the wall clock (connectivity.since); the orders' stalls on this
+      // process's own monotonic clock, so no other host's clock, and no clock being set, makes one look stuck.
+      const flagging = watchdogMayFlag(deps.bus.connectivity(), now, stuckAfterMs);
+      const flagged = stalls.sweep(clock.monotonic(), (unchangedFor) =>
+        flagging ? activeStore.markStuck(settings.statuses, now, stuckAfterMs, unchangedFor) : [],
+      );
+      for (const orderId of flagged) {
+        log.warn({ orderId }, `watchdog: no progress for ${Math.round(stuckAfterMs / 1000)} s, order flagged as stuck`);
+      }
+      const purged = activeStore.purge(
+        now,
+        settings.orders.ordersRetentionHours * 3_600_000,
+        settings.orders.statusRetentionHours * 3_600_000,
+      );
+      if (purged > 0) log.info({ purged }, 'retention: old orders removed');
+    } catch (error) {
+      // A full file has said so itself (SqliteFile); the next tick tries again.
+      if (!isSqliteFull(error)) log.warn({ err: error }, 'watchdog: could not look at the view; trying again');
     }
-    const purged = activeStore.purge(
-      now,
-      settings.orders.ordersRetentionHours * 3_600_000,
-      settings.orders.statusRetentionHours * 3_600_000,
-    );
-    if (purged > 0) log.info({ purged }, 'retention: old orders removed');
   };
 
   return consumingRole(deps, {
@@ -193,13 +205,13 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
       watchdog.unref();
       if (!fromTopics) {
         const quietMs = options.flinkQuietMs ?? 30_000 * Math.max(1, settings.shop.timeScale);
-        const monitor = new FlinkSilence(clock.now(), activeStore.latestStatusSeq(), quietMs);
+        const monitor = new FlinkSilence(clock.monotonic(), activeStore.latestStatusSeq(), quietMs);
         silence = monitor;
         silenceCheck = setInterval(() => {
           const waiting = activeStore
             .statusChangesSince(monitor.seenSeq)
             .some((change) => !isComplete(settings.statuses, change.status));
-          if (monitor.check(clock.now(), waiting)) {
+          if (monitor.check(clock.monotonic(), waiting)) {
             log.warn(
               { topic: settings.topics.status, quietSeconds: Math.round(quietMs / 1000) },
               `nothing has arrived on ${settings.topics.status} for ${Math.round(quietMs / 1000)} s while orders are waiting: ` +
@@ -232,7 +244,7 @@ export function createStatusRole(deps: RoleDeps, options: StatusRoleOptions = {}
         reportOnce(record, error, orderLog);
       } finally {
         // Anything on the topic, readable or not, shows the Flink statement is writing.
-        silence?.arrived(clock.now(), store.latestStatusSeq());
+        silence?.arrived(clock.monotonic(), store.latestStatusSeq());
       }
     },
   });

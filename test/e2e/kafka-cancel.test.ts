@@ -17,6 +17,9 @@ class GatedClock implements Clock {
   now(): number {
     return Date.now();
   }
+  monotonic(): number {
+    return performance.now();
+  }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

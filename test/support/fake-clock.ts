@@ -37,6 +37,11 @@ export class FakeClock implements Clock {
     return this.time;
   }
 
+  /** The same time: a fake clock neither skews nor jumps unless the test says so. */
+  monotonic(): number {
+    return this.time;
+  }
+
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

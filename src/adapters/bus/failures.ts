@@ -27,14 +27,15 @@ const FROM_KAFKA: Record<KafkaErrorKind, FailureKind> = {
  * error itself (its code and retry verdict):
  * - bad-event: the record breaks the domain's rules; dead-lettered at once;
  * - permanent: no retry can succeed; dead-lettered at once;
- * - unavailable: the broker is away; wait for it, however long, and never give up the record;
+ * - unavailable: the broker is away, or a file is full; wait for it, however long, and never give up the record;
  * - transient: anything else (a busy SQLite file, a timeout); retried a bounded number of times.
  */
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof PizzaError) {
     if (error.code === 'INVALID_EVENT' || error.code === 'ORDER_ID_COLLISION') return 'bad-event';
     if (!error.canRetry) return 'permanent';
-    return error.code === 'KAFKA_UNREACHABLE' ? 'unavailable' : 'transient';
+    // A full file is an outage of the disk: no number of retries makes room, and no record may be given up.
+    return error.code === 'KAFKA_UNREACHABLE' || error.code === 'STORE_FULL' ? 'unavailable' : 'transient';
   }
   const kafka = kafkaErrorVerdict(error);
   if (kafka) return FROM_KAFKA[kafka.kind];

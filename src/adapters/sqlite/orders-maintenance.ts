@@ -1,5 +1,5 @@
 import { isStuck } from '../../domain/status-view.js';
-import type { StatusCatalog } from '../../domain/statuses.js';
+import { isComplete, type StatusCatalog } from '../../domain/statuses.js';
 import type { OrderRows } from './order-rows.js';
 import type { SqliteFile } from './sqlite-file.js';
 
@@ -11,37 +11,34 @@ export class OrdersMaintenance {
   ) {}
 
   /**
-   * Flags orders whose status has not moved for too long; returns their ids.
-   * Only orders the view knows were placed: stage events for an id no
-   * `pizza-ordered` ever named have no customer waiting on them.
+   * Flags the open orders that have not moved for `stuckAfterMs`; returns
+   * their ids. `unchangedFor` says how long an order has shown its change
+   * `seq` (the watchdog's own measure, see OrderStalls); it is asked of every
+   * open order. `now` stamps the flag. Only orders the view knows were placed:
+   * stage events for an id no `pizza-ordered` ever named have no customer waiting on them.
    */
-  markStuck(catalog: StatusCatalog, now: number, stuckAfterMs: number): string[] {
+  markStuck(
+    catalog: StatusCatalog,
+    now: number,
+    stuckAfterMs: number,
+    unchangedFor: (orderId: string, seq: number) => number,
+  ): string[] {
     const { sql } = this.file;
     return this.file.db.transaction(() => {
       const candidates = sql(
-        `SELECT order_id, status, event_status, event_timestamp, updated_at FROM status
-           WHERE updated_at <= ? AND status != ?
-             AND EXISTS (SELECT 1 FROM orders WHERE orders.order_id = status.order_id)`,
-      ).all(now - stuckAfterMs, catalog.ids.stuck) as Array<{
-        order_id: string;
-        status: number;
-        event_status: number;
-        event_timestamp: number;
-        updated_at: number;
-      }>;
-      const stuck = candidates.filter((row) =>
-        isStuck(
-          {
-            status: row.status,
-            eventStatus: row.event_status,
-            eventTimestamp: row.event_timestamp,
-            updatedAt: row.updated_at,
-          },
-          catalog,
-          now,
-          stuckAfterMs,
-        ),
-      );
+        `SELECT order_id, status, event_status, seq FROM status
+           WHERE status != ? AND EXISTS (SELECT 1 FROM orders WHERE orders.order_id = status.order_id)`,
+      ).all(catalog.ids.stuck) as Array<{ order_id: string; status: number; event_status: number; seq: number }>;
+      const stuck = candidates
+        .filter((row) => !isComplete(catalog, row.event_status))
+        .filter((row) =>
+          isStuck(
+            { status: row.status, eventStatus: row.event_status },
+            catalog,
+            unchangedFor(row.order_id, row.seq),
+            stuckAfterMs,
+          ),
+        );
       const update = sql('UPDATE status SET status = ?, updated_at = ?, seq = ? WHERE order_id = ?');
       for (const row of stuck) update.run(catalog.ids.stuck, now, this.rows.nextSeq(), row.order_id);
       return stuck.map((row) => row.order_id);

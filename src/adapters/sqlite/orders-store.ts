@@ -229,8 +229,14 @@ export class OrdersStore {
     return this.timeline.statusChangesSince(since, limit);
   }
 
-  markStuck(catalog: StatusCatalog, now: number, stuckAfterMs: number): string[] {
-    return this.maintenance.markStuck(catalog, now, stuckAfterMs);
+  /** See OrdersMaintenance.markStuck. */
+  markStuck(
+    catalog: StatusCatalog,
+    now: number,
+    stuckAfterMs: number,
+    unchangedFor: (orderId: string, seq: number) => number,
+  ): string[] {
+    return this.maintenance.markStuck(catalog, now, stuckAfterMs, unchangedFor);
   }
 
   purge(now: number, ordersRetentionMs: number, statusRetentionMs: number): number {

@@ -1,5 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { PizzaError } from '../../errors.js';
 import type { SqliteDatabase } from './database.js';
+import { isSqliteFull, storeFullError } from './store-full.js';
 
 interface Pending {
   work: () => unknown;
@@ -14,6 +16,14 @@ interface Pending {
  * scripts/micro/sqlite-turns.ts.
  */
 export const DEFAULT_COMMIT_INTERVAL_MS = 2;
+
+/** Told how writes fare, so the file can say when it is full and when it has room again. */
+export interface TurnWatch {
+  /** A transaction with writes committed. */
+  committed(): void;
+  /** A write or a commit failed for want of room (SQLITE_FULL). */
+  full(error: PizzaError): void;
+}
 
 /**
  * A file's one write batcher: everything written to the file goes into one
@@ -31,7 +41,8 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 2;
  *   follow (delivery's memory, a logout).
  * Each work runs in a savepoint of its own: one that throws is undone alone
  * and fails alone. Each still sees the ones before it, so a check-then-insert
- * stays one atomic step.
+ * stays one atomic step. SQLITE_FULL is the exception: SQLite ends the whole
+ * transaction, so every work of that commit fails with it (as STORE_FULL).
  */
 export class TurnTransaction {
   /** Commits made, for measuring. */
@@ -43,6 +54,8 @@ export class TurnTransaction {
   private lastCommitAt = Number.NEGATIVE_INFINITY;
   /** Set when `now` wrote since the last commit: nobody awaits those writes, so a failed commit must not pass unseen. */
   private unawaited = false;
+  /** Set when SQLite ended the open transaction under `now`'s writes (a full file): they are gone. */
+  private unawaitedLost: unknown;
   private readonly statements: Record<
     'begin' | 'commit' | 'rollback' | 'savepoint' | 'release' | 'undo',
     Database.Statement
@@ -51,6 +64,7 @@ export class TurnTransaction {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly intervalMs = DEFAULT_COMMIT_INTERVAL_MS,
+    private readonly watch?: TurnWatch,
   ) {
     // Prepared once: `exec` parses its text on every call, twice per commit and twice per work.
     this.statements = {
@@ -78,7 +92,14 @@ export class TurnTransaction {
     this.begin();
     this.schedule();
     this.unawaited = true;
-    return this.inSavepoint(work);
+    try {
+      return this.inSavepoint(work);
+    } catch (error) {
+      const failure = this.failed(error);
+      // SQLite rolled the transaction back: the earlier `now` writes went with it, unseen by their writers.
+      if (!this.db.inTransaction) this.unawaitedLost ??= failure;
+      throw failure;
+    }
   }
 
   /** Commits what has been written so far, queued works included (before closing the file). */
@@ -89,36 +110,51 @@ export class TurnTransaction {
     this.scheduled = undefined;
     const batch = this.queue;
     const unawaited = this.unawaited;
+    const lost = this.unawaitedLost;
     this.queue = [];
     this.unawaited = false;
+    this.unawaitedLost = undefined;
     const outcomes: Array<{ value: unknown } | { error: unknown }> = [];
     // From the start: a busy file commits every interval, however long its commits take.
     this.lastCommitAt = performance.now();
     try {
+      if (lost !== undefined) throw lost;
       if (!this.db.open) throw new Error(`${this.db.name} is closed`);
       this.begin();
       for (const pending of batch) {
         try {
           outcomes.push({ value: this.inSavepoint(pending.work) });
         } catch (error) {
-          outcomes.push({ error });
+          // SQLite ended the whole transaction (SQLITE_FULL does): the works before this one went with it.
+          if (!this.db.inTransaction) throw error;
+          outcomes.push({ error: this.failed(error) });
         }
       }
       this.statements.commit.run();
       this.commits += 1;
     } catch (error) {
+      const failure = this.failed(error);
       if (this.db.open && this.db.inTransaction) this.statements.rollback.run();
-      for (const pending of batch) pending.reject(error);
+      for (const pending of batch) pending.reject(failure);
       // A failed commit (a full or failing disk) of writes their writer already acted on (deliver's
       // memory) ends the process rather than pass unseen; a restart rebuilds that memory from Kafka.
-      if (unawaited) throw error;
+      if (unawaited) throw failure;
       return;
     }
+    if (batch.length > 0 || unawaited) this.watch?.committed();
     batch.forEach((pending, index) => {
       const outcome = outcomes[index] as { value: unknown } | { error: unknown };
       if ('error' in outcome) pending.reject(outcome.error);
       else pending.resolve(outcome.value);
     });
+  }
+
+  /** The error a writer sees: SQLITE_FULL as STORE_FULL (retried, never dead-lettered), told to the watch. */
+  private failed(error: unknown): unknown {
+    if (!isSqliteFull(error)) return error;
+    const full = storeFullError(this.db.name, error);
+    this.watch?.full(full);
+    return full;
   }
 
   private inSavepoint<T>(work: () => T): T {

@@ -4,6 +4,7 @@ import type { PartitionOffset } from '../bus/bus.js';
 import type { OrderLogStore } from './order-log-store.js';
 import type { OrderEvent } from './orders-schema.js';
 import type { OrdersStore } from './orders-store.js';
+import { isSqliteFull } from './store-full.js';
 import { TurnBatch } from './turn-batch.js';
 
 interface ViewItem {
@@ -29,7 +30,9 @@ export class ViewWriter {
       if (lines && changed.length > 0) {
         try {
           lines.appendMany(changed.map(({ event }) => statusLine(event, catalog)));
-        } catch {
+        } catch (error) {
+          // A full file ended the whole transaction, the view's changes with it: the batch fails and is retried.
+          if (isSqliteFull(error)) throw error;
           // The changes are in the view, which is what counts; the lines are words for people,
           // and the order page shows the status itself either way.
         }

@@ -190,7 +190,7 @@ describe('KitchenBacklog', () => {
 
       // A long queue outlasts the watchdog: shown as delayed, a and c still wait where they were.
       time += 60_000;
-      expect(store.markStuck(settings.statuses, time, 45_000).sort()).toEqual([a, b, c].sort());
+      expect(store.markStuck(settings.statuses, time, 45_000, () => 60_000).sort()).toEqual([a, b, c].sort());
       backlog.refresh();
       expect(backlog.size).toBe(2);
       expect(backlog.ahead(b)).toBeUndefined();

@@ -68,9 +68,26 @@ describe('the orders view', () => {
     store.placeOrder(waiting, { status: 100, timestamp: 0 }, catalog, 0);
     store.placeOrder(done, { status: 100, timestamp: 0 }, catalog, 0);
     store.applyEvent(event(done.orderId, 999, 10), catalog);
-    expect(store.markStuck(catalog, 10_000, 45_000)).toEqual([]);
-    expect(store.markStuck(catalog, 50_000, 45_000)).toEqual([waiting.orderId]);
+    const asked: string[] = [];
+    const unchangedFor = (ms: number) => (orderId: string) => {
+      asked.push(orderId);
+      return ms;
+    };
+    expect(store.markStuck(catalog, 10_000, 45_000, unchangedFor(10_000))).toEqual([]);
+    // Only open orders are asked about: a completed one is never stuck.
+    expect(asked).toEqual([waiting.orderId]);
+    expect(store.markStuck(catalog, 50_000, 45_000, unchangedFor(45_000))).toEqual([waiting.orderId]);
     expect(store.getStatus(waiting.orderId)?.status).toBe(50);
+    expect(store.getStatus(waiting.orderId)?.updatedAt).toBe(50_000);
+  });
+
+  it("judges an order by how long the watchdog saw it unchanged, not by its row's time from another clock", () => {
+    const store = memory();
+    const order = sampleOrder();
+    // Placed by a web app whose clock is 10 minutes behind the watchdog's.
+    store.placeOrder(order, { status: 100, timestamp: 0 }, catalog, 0);
+    expect(store.markStuck(catalog, 600_000, 45_000, () => 1_000)).toEqual([]);
+    expect(store.getStatus(order.orderId)?.status).toBe(100);
   });
 
   it('never flags an order that was never placed: stage events alone leave nobody waiting', () => {
@@ -80,7 +97,7 @@ describe('the orders view', () => {
     // Baked and pending under an id no pizza-ordered ever named: the stages work on it, nobody waits.
     store.applyEvent(event('0123abcd', 300, 0), catalog);
     store.applyEvent(event('0123abcd', 150, 0), catalog);
-    expect(store.markStuck(catalog, 50_000, 45_000)).toEqual([placed.orderId]);
+    expect(store.markStuck(catalog, 50_000, 45_000, () => 50_000)).toEqual([placed.orderId]);
     expect(store.getStatus('0123abcd')?.status).toBe(150);
   });
 
@@ -109,7 +126,7 @@ describe('the view history, from the events', () => {
     expect(store.applyEvent(event(order.orderId, 100, 1_000, '8'), catalog)).toBe(false);
     expect(store.applyEvent(event(order.orderId, 300, 3_000, '9'), catalog)).toBe(true);
     const bakedSeq = store.latestStatusSeq();
-    expect(store.markStuck(catalog, 100_000, 45_000)).toEqual([order.orderId]);
+    expect(store.markStuck(catalog, 100_000, 45_000, () => 45_000)).toEqual([order.orderId]);
 
     expect(store.appliedEvents(order.orderId).map(({ seq, status, offset }) => ({ seq, status, offset }))).toEqual([
       { seq: assembledSeq, status: 200, offset: '7' },
