@@ -58,7 +58,7 @@ export class OwnershipGuard {
   private readonly ticking = new AbortController();
 
   constructor(private readonly options: OwnershipGuardOptions) {
-    this.lastSeen = options.clock.now();
+    this.lastSeen = options.clock.monotonic();
   }
 
   /** Outputs wait: a gap was seen and the group has not confirmed the assignment since. */
@@ -102,7 +102,7 @@ export class OwnershipGuard {
 
   /** Notices a gap since the last look; while holding, asks the group again. */
   look(): void {
-    const now = this.options.clock.now();
+    const now = this.options.clock.monotonic();
     const gapMs = now - this.lastSeen;
     this.lastSeen = Math.max(this.lastSeen, now);
     if (gapMs > this.options.maxGapMs && !this.hold) {
@@ -125,7 +125,7 @@ export class OwnershipGuard {
     try {
       const owned = await this.options.confirm();
       if (owned) this.release('a commit in its generation');
-      else if (owned === undefined && this.options.clock.now() - hold.since >= this.options.unaskableHoldMs) {
+      else if (owned === undefined && this.options.clock.monotonic() - hold.since >= this.options.unaskableHoldMs) {
         this.release('no rebalance within the session timeout');
       }
     } catch (err) {
@@ -141,7 +141,7 @@ export class OwnershipGuard {
     this.hold = undefined;
     hold.release();
     this.options.log.info(
-      { gapMs: hold.gapMs, heldMs: this.options.clock.now() - hold.since, why },
+      { gapMs: hold.gapMs, heldMs: this.options.clock.monotonic() - hold.since, why },
       'outputs go again after the gap',
     );
   }
