@@ -4,10 +4,10 @@ import { type Clock, systemClock } from '../../domain/clock.js';
 import type {
   Bus,
   BusRecord,
+  CommittedOffset,
   Delivery,
   HostReadOptions,
   OutgoingHeaders,
-  PartitionOffset,
   PartitionRange,
   PartitionRef,
   SubscribeOptions,
@@ -15,6 +15,7 @@ import type {
 } from '../bus/bus.js';
 import { deadLetterFor } from '../bus/dead-letter.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
+import { decodeCompleted } from './completed-offsets.js';
 import { FetchPacer } from './fetch-pacer.js';
 import type { FetchPacer as Pacer } from './group/consume-loop.js';
 import { subscribeKafka } from './group/subscription.js';
@@ -121,7 +122,7 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
    * them is still being completed (after a broker restart, say), the group's
    * consumers wait for it, and so must whoever rebuilds state up to them.
    */
-  const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> => {
+  const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<CommittedOffset[]> => {
     const topics = [...new Set(partitions.map((tp) => tp.topic))];
     const committed = await admin.fetchOffsets({ groupId, topics, requireStableOffsets: true } as never);
     const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
@@ -138,7 +139,16 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     }
     return found
       .filter((entry) => BigInt(entry.offset) >= 0n)
-      .map((entry) => ({ topic: entry.topic, partition: entry.partition, offset: entry.offset }));
+      .map((entry) => {
+        // Exactly-once: the records a transaction committed past its offset (completed-offsets.ts).
+        const done = decodeCompleted(BigInt(entry.offset), (entry as { metadata?: string | null }).metadata);
+        return {
+          topic: entry.topic,
+          partition: entry.partition,
+          offset: entry.offset,
+          ...(done.length > 0 ? { done: done.map(String) } : {}),
+        };
+      });
   };
 
   /** One per subscription: a transactional producer sends one transaction at a time. */
