@@ -205,6 +205,13 @@ export async function subscribeKafka(
               const key = partitionKey(topic, partition);
               outputs.restore(key, byKey.get(key));
             }
+            const skipped = committed.filter((position) => position.done && position.done.length > 0);
+            if (skipped.length > 0) {
+              log.info(
+                { records: Object.fromEntries(skipped.map((p) => [`${p.topic}[${p.partition}]`, p.done?.length])) },
+                'records done past the last committed offset: skipping them',
+              );
+            }
           },
           settleAfterMs: transactional.settleAfterMs,
           settle: async (partitions) => {
