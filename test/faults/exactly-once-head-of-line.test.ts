@@ -1,4 +1,6 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished, vi } from 'vitest';
+import { KafkaClients } from '../../src/adapters/kafka/client.js';
 import { decodeEvent, statusEventSchema } from '../../src/domain/events.js';
 import { duplicates, reportAndCheck } from '../support/faults-checks.js';
 import { OrderPlacer, recordSummary, waitForDelivered } from '../support/faults-orders.js';
@@ -70,9 +72,22 @@ describe('exactly-once: outputs do not wait for slower records of their partitio
 
   it('kill -9 of bake mid-flow: records done past the commit are skipped, 0 lost, 0 duplicates', async () => {
     const victim = shop.current('bake');
-    const before = placer.placed.size;
-    const placing = placer.place({ count: 20, intervalMs: 100, maxInFlight: 8, timeoutMs: 60_000 });
-    await placer.placedAtLeast(before + 12);
+    const placing = placer.place({ count: 24, intervalMs: 150, maxInFlight: 8, timeoutMs: 60_000 });
+    // Killed while a commit names pizzas done behind a slower one still in the oven.
+    const admin = new KafkaClients({ 'bootstrap.servers': kafkaBootstrap() }, pino({ level: 'silent' })).admin();
+    await admin.connect();
+    onTestFinished(() => admin.disconnect());
+    const groupId = `${shop.topics.baked.slice(0, -'-pizza-baked'.length)}-bake`;
+    const namedPast = async () => {
+      const [offsets] = await admin.fetchOffsets({ groupId, topics: [shop.topics.assembled] });
+      return (offsets?.partitions ?? []).filter((entry) => (entry as { metadata?: string | null }).metadata).length;
+    };
+    await vi.waitFor(
+      async () => {
+        if ((await namedPast()) === 0) throw new Error('no commit names a record done past its offset yet');
+      },
+      { timeout: 60_000, interval: 20 },
+    );
     await victim.kill9();
     const restarted = await shop.start('bake');
     const orderIds = await placing;
