@@ -13,16 +13,30 @@ const ORDERS = 30;
 const BROKER_DOWN_MS = 6_000;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** What a restarted broker's log says of the transactions the kill caught between their commit and their markers. */
+/**
+ * What the broker's log (one file across its restarts) says of the transactions
+ * the kills caught: ongoing ones it rolled back when their timeout passed, any
+ * loaded half-way through their commit or abort, and markers it gave up on.
+ */
 function markerFigures(broker: KafkaBroker) {
   const text = existsSync(broker.serverLog) ? readFileSync(broker.serverLog, 'utf8') : '';
   if (process.env.PIZZA_FAULTS_KEEP) writeFileSync(join(tmpdir(), `pizza-faults-eos-markers-${Date.now()}.log`), text);
   const count = (pattern: RegExp) => text.split('\n').filter((line) => pattern.test(line)).length;
   return {
-    // Loaded from the transaction log half done: the coordinator sends their markers again.
-    completedAtLoad: count(/Sending .* transaction markers for .*(PrepareCommit|PrepareAbort)/),
-    // Markers the coordinator gave up on ("Couldn't find leader endpoint ... can be skipped").
+    rolledBack: count(/Completed rollback of ongoing transaction/),
+    prepared: count(/PrepareCommit|PrepareAbort/),
     skipped: count(/Couldn't find leader endpoint/),
+  };
+}
+
+/** What the roles logged of the transactions the outages broke. */
+function roleFigures(shop: FaultShop) {
+  const lines = (['assemble', 'bake', 'deliver'] as const).flatMap((role) => shop.current(role).logLines());
+  const count = (msg: string) => lines.filter((line) => line.msg === msg).length;
+  return {
+    failed: count('a transaction failed; working on its records again from the last commit'),
+    replaced: count('transactional producer replaced'),
+    settled: count('committed offsets stay unsettled: ending the transaction a broker left open under this producer'),
   };
 }
 
@@ -66,14 +80,19 @@ describe('exactly-once: the broker killed -9 twice while transactions commit', (
     }
     const orderIds = await placing;
     const { missing, onTopic, inView } = await waitForDelivered(shop, orderIds, 150_000);
+    const broken = roleFigures(shop);
+    const last = markers.at(-1);
     reportAndCheck(shop, {
       trial: 'exactly-once kill -9 broker twice during commits',
       orderIds,
       deadLetters: 0,
       failoverMs: Object.fromEntries(outages.map((ms, index) => [`broker ${index + 1} back`, ms])),
       notes: [
-        `transactions the restarted broker completed from its log: ${markers.map((m) => m.completedAtLoad).join(' and ')}; ` +
-          `markers it skipped: ${markers.map((m) => m.skipped).join(' and ')}`,
+        `broker log after both restarts: ${last?.rolledBack} ongoing transactions rolled back at their timeout, ` +
+          `${last?.prepared} lines on transactions loaded half-way through their commit or abort, ` +
+          `${last?.skipped} markers skipped`,
+        `roles: ${broken.failed} transactions failed and were redone from the last commit, ` +
+          `${broken.replaced} transactional producers replaced, ${broken.settled} settles of offsets left pending`,
         `${missing.length} orders undelivered when the wait ended: ` +
           `${orderIds.filter((id) => !onTopic.has(id)).length} not on pizza-delivered, ` +
           `${orderIds.filter((id) => !inView.has(id)).length} not in the view`,

@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { logFilePath } from '../../src/adapters/logs/logger.js';
 import { repoRoot } from '../support/cli.js';
 import { duplicates, reportAndCheck } from '../support/faults-checks.js';
 import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
-import { type FaultRole, FaultShop, randomId } from '../support/faults-shop.js';
+import { type FaultRole, FaultShop, type RoleProcess, randomId } from '../support/faults-shop.js';
 import { kafkaBootstrap } from '../support/kafka.js';
 
 const ROLES: FaultRole[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
@@ -42,6 +44,21 @@ function startMember(args: string[]): { child: ChildProcess; lines: MemberLine[]
     output += chunk.toString('utf8');
   });
   return { child, lines, output: () => output.slice(-4_000) };
+}
+
+/** The client's lines, which the role writes to its `kafka` log. */
+function kafkaLogLines(run: RoleProcess): Array<Record<string, unknown>> {
+  const path = logFilePath(run.logDir, 'kafka');
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .flatMap((text) => {
+      try {
+        return [JSON.parse(text) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
 }
 
 /**
@@ -116,11 +133,16 @@ describe('exactly-once: an instance killed -9 mid-transaction, offsets sent', ()
       .logLines()
       .filter((line) => line.msg === 'partitions assigned' && Number(line.time) >= killedAt)
       .map((line) => Number(line.time))[0];
+    // The client's own line as the rebalance hands bake the partitions, before it waits for their offsets.
+    const offeredAt = kafkaLogLines(bake)
+      .filter((line) => /Assign partitions/.test(String(line.msg)) && Number(line.time) >= killedAt)
+      .map((line) => Number(line.time))[0];
     reportAndCheck(shop, {
       trial: 'exactly-once kill -9 mid-transaction, survivor with another transactional id',
       orderIds,
       deadLetters: 0,
       failoverMs: {
+        'partitions offered by the rebalance': offeredAt === undefined ? undefined : offeredAt - killedAt,
         'partitions assigned (offsets settled)': assignedAt === undefined ? undefined : assignedAt - killedAt,
         'stranded records redone': redoneAt - killedAt,
         'open transaction began before the kill': killedAt - (strandedLine?.at ?? killedAt),
