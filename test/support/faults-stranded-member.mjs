@@ -33,6 +33,7 @@ const producer = kafka.producer({
   'transactional.id': transactionalId,
   // As the shop's roles (kafka-bus.ts): the coordinator aborts it this long after it began.
   'transaction.timeout.ms': 10_000,
+  'socket.timeout.ms': 10_000,
 });
 await producer.connect();
 await consumer.connect();
