@@ -123,7 +123,12 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
    * consumers wait for it, and so must whoever rebuilds state up to them.
    */
   const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<CommittedOffset[]> => {
-    const topics = [...new Set(partitions.map((tp) => tp.topic))];
+    // By partition, not by topic: asked for a whole topic, the group answers for the partitions
+    // it has a committed offset of, and says nothing of one whose first commit is still pending,
+    // which the group's consumers then wait on, unseen.
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const topics = [...byTopic].map(([topic, numbers]) => ({ topic, partitions: numbers }));
     const committed = await admin.fetchOffsets({ groupId, topics, requireStableOffsets: true } as never);
     const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
     const found = committed.flatMap(({ topic, partitions: entries }) =>
