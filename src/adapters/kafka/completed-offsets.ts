@@ -15,6 +15,9 @@
  */
 export const MAX_COMPLETED_METADATA = 4_000;
 
+/** More records than any metadata of ours names (4,000 characters as a bitset): anything beyond is not ours. */
+const MAX_DECODED = 100_000;
+
 const BITSET = 'b1:';
 const RUNS = 'r1:';
 
@@ -144,6 +147,7 @@ function decodeRuns(bytes: Buffer, base: bigint): bigint[] {
   for (let index = 0; index < lengths.length; index += 2) {
     position += BigInt(lengths[index] as number);
     const run = lengths[index + 1] as number;
+    if (offsets.length + run > MAX_DECODED) throw new Error('more run lengths than any commit of ours names');
     for (let step = 0; step < run; step += 1) offsets.push(position + BigInt(step));
     position += BigInt(run);
   }

@@ -40,6 +40,10 @@ describe('offsets done past the committed one, in the commit metadata', () => {
     expect(decodeCompleted(5n, 'done:5,7')).toEqual([]);
     // Run lengths cut off mid-varint: naming nothing is safe, the records are worked on again.
     expect(decodeCompleted(5n, `r1:${Buffer.from([0x81]).toString('base64url')}`)).toEqual([]);
+    // A run of a billion records is no commit of ours: it names nothing rather than filling the memory.
+    expect(
+      decodeCompleted(5n, `r1:${Buffer.from([0x00, 0x80, 0x94, 0xeb, 0xdc, 0x03]).toString('base64url')}`),
+    ).toEqual([]);
   });
 
   it('stays under the broker cap: the lowest new offsets that fit are named, the rest wait', () => {
