@@ -131,13 +131,30 @@ export async function restoreDeliveryState(
   const started = clock.now();
   const committed = await bus.committedOffsets(settings.groupIds.deliver, partitions);
   const since = clock.now() - settings.delivery.retentionHours * 3_600_000;
-  const records = await bus.readRanges(
+  // Exactly-once: records a transaction committed as done past its offset (their outputs are out) count too.
+  const where = (topic: string, partition: number, offset: string) => `${topic}\u0000${partition}\u0000${offset}`;
+  const donePast = new Set(
+    committed.flatMap((position) =>
+      (position.done ?? []).map((offset) => where(position.topic, position.partition, offset)),
+    ),
+  );
+  const committedAt = new Map(
+    committed.map((position) => [where(position.topic, position.partition, ''), position.offset]),
+  );
+  const ranged = await bus.readRanges(
     committed.map((position) => ({
       topic: position.topic,
       partition: position.partition,
       fromTimestamp: since,
-      toOffset: position.offset,
+      toOffset: [position.offset, ...(position.done ?? []).map((offset) => (BigInt(offset) + 1n).toString())].reduce(
+        (end, offset) => (BigInt(offset) > BigInt(end) ? offset : end),
+      ),
     })),
+  );
+  const records = ranged.filter(
+    (record) =>
+      BigInt(record.offset) < BigInt(committedAt.get(where(record.topic, record.partition, '')) ?? '0') ||
+      donePast.has(where(record.topic, record.partition, record.offset)),
   );
   const inputs: Array<DeliveryInput & { partition: number }> = [];
   for (const record of records) {

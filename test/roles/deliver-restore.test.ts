@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import type { PartitionRange } from '../../src/adapters/bus/bus.js';
 import { EmbeddedBus } from '../../src/adapters/bus/embedded.js';
+import { DeliveryStore } from '../../src/adapters/sqlite/delivery-store.js';
 import { replayDeliveries } from '../../src/domain/delivery.js';
 import { encodeEvent, orderedEvent } from '../../src/domain/events.js';
+import { restoreDeliveryState } from '../../src/roles/deliver.js';
 import { startShop } from '../../src/roles/shop.js';
+import { busRecord } from '../support/fake-bus.js';
+import { handlerDeps } from '../support/handler-deps.js';
 import { testSettings } from '../support/settings.js';
 import { sampleOrder, silentLogs, waitFor } from '../support/shop.js';
 
@@ -75,5 +80,36 @@ describe("deliver's memory comes back from the topics (issue 9)", () => {
     expect(pending.sort()).toEqual(bakedFirst.map((order) => order.orderId).sort());
     const delivered = bus.records(settings.topics.delivered).map((record) => record.key);
     expect(delivered.sort()).toEqual([...all].sort());
+  });
+});
+
+describe("deliver's memory in exactly-once mode, without head-of-line blocking", () => {
+  it('counts the records a commit named done past its offset, and none of those still in progress', async () => {
+    const base = handlerDeps('0');
+    const store = DeliveryStore.open(':memory:');
+    const { ordered } = base.settings.topics;
+    const orderIds = ['0000000a', '0000000b', '0000000c', '0000000d', '0000000e'];
+    const records = orderIds.map((orderId, offset) =>
+      busRecord(ordered, orderId, orderedEvent({ ...sampleOrder(), orderId }, 100, Date.now()), {
+        offset: String(offset),
+      }),
+    );
+    const asked: PartitionRange[] = [];
+    base.bus.committedOffsets = async () => [{ topic: ordered, partition: 0, offset: '2', done: ['3'] }];
+    base.bus.readRanges = async (ranges) => {
+      asked.push(...ranges);
+      return records.filter((record) => BigInt(record.offset) < BigInt(ranges[0]?.toOffset ?? '0'));
+    };
+    await restoreDeliveryState([{ topic: ordered, partition: 0 }], { ...base, store });
+    expect(asked.map((range) => range.toOffset)).toEqual(['4']);
+    // 0 and 1 before the offset, 3 named done past it; 2 is still being worked on, 4 was not reached.
+    expect(orderIds.map((orderId) => store.get(orderId)?.state ?? 'unknown')).toEqual([
+      'awaiting-pizza',
+      'awaiting-pizza',
+      'unknown',
+      'awaiting-pizza',
+      'unknown',
+    ]);
+    store.close();
   });
 });

@@ -108,6 +108,16 @@ export interface PartitionOffset extends PartitionRef {
   metadata?: string;
 }
 
+/** A group's committed offset of a partition. */
+export interface CommittedOffset extends PartitionOffset {
+  /**
+   * Exactly-once: records past `offset` that were already worked on, their
+   * outputs committed with this offset (named in its metadata). Whoever reads
+   * the partition next skips them, and state rebuilt up to the offset includes them.
+   */
+  done?: readonly string[];
+}
+
 /** Part of a partition to read: from an offset or a time (or the start), up to an end offset (exclusive). */
 export interface PartitionRange extends PartitionRef {
   fromOffset?: string;
@@ -220,7 +230,7 @@ export interface Bus {
   /** Reads parts of partitions without joining a group: for restoring a role's state from its inputs. */
   readRanges(ranges: readonly PartitionRange[]): Promise<BusRecord[]>;
   /** A group's committed next offsets for these partitions; partitions with none are left out. */
-  committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]>;
+  committedOffsets(groupId: string, partitions: readonly PartitionRef[]): Promise<CommittedOffset[]>;
   /** Stops every subscription and releases the bus. Idempotent. */
   close(): Promise<void>;
 }

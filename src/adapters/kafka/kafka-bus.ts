@@ -4,10 +4,10 @@ import { type Clock, systemClock } from '../../domain/clock.js';
 import type {
   Bus,
   BusRecord,
+  CommittedOffset,
   Delivery,
   HostReadOptions,
   OutgoingHeaders,
-  PartitionOffset,
   PartitionRange,
   PartitionRef,
   SubscribeOptions,
@@ -15,6 +15,7 @@ import type {
 } from '../bus/bus.js';
 import { deadLetterFor } from '../bus/dead-letter.js';
 import { type KafkaAdmin, KafkaClients, type KafkaProducer } from './client.js';
+import { decodeCompleted } from './completed-offsets.js';
 import { FetchPacer } from './fetch-pacer.js';
 import type { FetchPacer as Pacer } from './group/consume-loop.js';
 import { subscribeKafka } from './group/subscription.js';
@@ -125,8 +126,13 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
    * them is still being completed (after a broker restart, say), the group's
    * consumers wait for it, and so must whoever rebuilds state up to them.
    */
-  const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<PartitionOffset[]> => {
-    const topics = [...new Set(partitions.map((tp) => tp.topic))];
+  const settledOffsets = async (groupId: string, partitions: readonly PartitionRef[]): Promise<CommittedOffset[]> => {
+    // By partition, not by topic: asked for a whole topic, the group answers for the partitions
+    // it has a committed offset of, and says nothing of one whose first commit is still pending,
+    // which the group's consumers then wait on, unseen.
+    const byTopic = new Map<string, number[]>();
+    for (const { topic, partition } of partitions) byTopic.set(topic, [...(byTopic.get(topic) ?? []), partition]);
+    const topics = [...byTopic].map(([topic, numbers]) => ({ topic, partitions: numbers }));
     const committed = await admin.fetchOffsets({ groupId, topics, requireStableOffsets: true } as never);
     const wanted = new Set(partitions.map((tp) => `${tp.topic}\u0000${tp.partition}`));
     const found = committed.flatMap(({ topic, partitions: entries }) =>
@@ -142,7 +148,16 @@ export async function createKafkaBus(options: KafkaBusOptions): Promise<Bus> {
     }
     return found
       .filter((entry) => BigInt(entry.offset) >= 0n)
-      .map((entry) => ({ topic: entry.topic, partition: entry.partition, offset: entry.offset }));
+      .map((entry) => {
+        // Exactly-once: the records a transaction committed past its offset (completed-offsets.ts).
+        const done = decodeCompleted(BigInt(entry.offset), (entry as { metadata?: string | null }).metadata);
+        return {
+          topic: entry.topic,
+          partition: entry.partition,
+          offset: entry.offset,
+          ...(done.length > 0 ? { done: done.map(String) } : {}),
+        };
+      });
   };
 
   /** One per subscription: a transactional producer sends one transaction at a time. */

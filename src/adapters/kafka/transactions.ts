@@ -25,57 +25,6 @@ interface WithInternalClient<T> {
 /** How long librdkafka may take to add the offsets to the transaction (the client's own default). */
 const SEND_OFFSETS_TIMEOUT_MS = 5_000;
 
-/**
- * Exactly-once: what each done record published, held until the transaction
- * that commits its offset. A record's outputs become ready once every record
- * before it in its partition is done too (the committable prefix), so a
- * transaction never carries the outputs of a record whose offset it does not commit.
- */
-export class HeldOutputs {
-  private readonly byPartition = new Map<string, Map<bigint, CapturedMessage[]>>();
-  private readonly ready = new Map<string, CapturedMessage[]>();
-
-  keep(partitionKey: string, offset: string, messages: CapturedMessage[]): void {
-    const byOffset = this.byPartition.get(partitionKey) ?? new Map<bigint, CapturedMessage[]>();
-    byOffset.set(BigInt(offset), messages);
-    this.byPartition.set(partitionKey, byOffset);
-  }
-
-  /** The partition's committable position moved to `nextOffset`: what lies before it is ready, in offset order. */
-  release(partitionKey: string, nextOffset: string): void {
-    const byOffset = this.byPartition.get(partitionKey);
-    if (!byOffset) return;
-    const upTo = BigInt(nextOffset);
-    const offsets = [...byOffset.keys()].filter((offset) => offset < upTo).sort((a, b) => (a < b ? -1 : 1));
-    const batch = this.ready.get(partitionKey) ?? [];
-    for (const offset of offsets) {
-      batch.push(...(byOffset.get(offset) ?? []));
-      byOffset.delete(offset);
-    }
-    this.ready.set(partitionKey, batch);
-  }
-
-  /** Hands over the ready outputs of these partitions; what is released later belongs to the next transaction. */
-  take(partitionKeys: Iterable<string>): CapturedMessage[] {
-    const messages: CapturedMessage[] = [];
-    for (const key of partitionKeys) {
-      messages.push(...(this.ready.get(key) ?? []));
-      this.ready.delete(key);
-    }
-    return messages;
-  }
-
-  forget(partitionKey: string): void {
-    this.byPartition.delete(partitionKey);
-    this.ready.delete(partitionKey);
-  }
-
-  clear(): void {
-    this.byPartition.clear();
-    this.ready.clear();
-  }
-}
-
 export interface TransactionalSenderOptions {
   producer: KafkaProducer;
   /**

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { KafkaConsumer, KafkaProducer } from '../../../src/adapters/kafka/client.js';
-import { HeldOutputs, TransactionalSender } from '../../../src/adapters/kafka/transactions.js';
+import { TransactionalSender } from '../../../src/adapters/kafka/transactions.js';
 import { FakeClock } from '../../support/fake-clock.js';
 
 const log = pino({ level: 'silent' });
@@ -244,30 +244,5 @@ describe('exactly-once: offsets a broker left pending', () => {
     release();
     await Promise.all([sending, settling]);
     expect(producer.calls).toEqual(['transaction', 'sendOffsets', 'commit', 'transaction', 'sendOffsets', 'abort']);
-  });
-});
-
-describe('exactly-once held outputs', () => {
-  it('releases a record’s outputs only once every record before it in its partition is done, in offset order', () => {
-    const outputs = new HeldOutputs();
-    outputs.keep('p0', '7', [message('seven')]);
-    outputs.keep('p0', '5', [message('five')]);
-    outputs.keep('p1', '1', [message('other partition')]);
-    outputs.release('p0', '6');
-    expect(outputs.take(['p0']).map((m) => m.value?.toString())).toEqual(['five']);
-    outputs.release('p0', '8');
-    expect(outputs.take(['p0', 'p1']).map((m) => m.value?.toString())).toEqual(['seven']);
-  });
-
-  it('forgets a partition that moved, and everything after a failed transaction', () => {
-    const outputs = new HeldOutputs();
-    outputs.keep('p0', '1', [message('a')]);
-    outputs.keep('p1', '1', [message('b')]);
-    outputs.forget('p0');
-    outputs.release('p0', '2');
-    outputs.release('p1', '2');
-    expect(outputs.take(['p0'])).toEqual([]);
-    outputs.clear();
-    expect(outputs.take(['p1'])).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { retryUntilDone } from '../../../domain/backoff.js';
 import type { Clock } from '../../../domain/clock.js';
-import type { PartitionOffset, PartitionRef } from '../../bus/bus.js';
+import type { CommittedOffset, PartitionOffset, PartitionRef } from '../../bus/bus.js';
 import { partitionKey, partitionNames } from './partitions.js';
 
 export interface ExactlyOnceRestartOptions {
@@ -10,7 +10,13 @@ export interface ExactlyOnceRestartOptions {
   /** The partitions owned now, and a count that moves at every rebalance. */
   ownership: { ownedPartitions(): PartitionRef[]; readonly rebalances: number };
   /** The group's settled committed offsets of these partitions; rejects while some are not settled. */
-  committed: (partitions: PartitionRef[]) => Promise<PartitionOffset[]>;
+  committed: (partitions: PartitionRef[]) => Promise<CommittedOffset[]>;
+  /**
+   * The settled committed offsets of partitions about to be read from them
+   * (assigned, or started over), before any of their records: which records
+   * past each offset were done already.
+   */
+  restored?: ((partitions: PartitionRef[], committed: CommittedOffset[]) => void) | undefined;
   /** Offsets unsettled for longer than this were stranded by a broker, not held by a live transaction. */
   settleAfterMs: number;
   /** Ends what a broker may have left open under this member's transactional id, settling the offsets. */
@@ -97,10 +103,10 @@ export class ExactlyOnceRestart {
    * pending for longer than any live transaction could are settled by ending
    * what this producer id may have left open.
    */
-  settledPositions(partitions: PartitionRef[], since: number): Promise<PartitionOffset[] | undefined> {
+  async settledPositions(partitions: PartitionRef[], since: number): Promise<CommittedOffset[] | undefined> {
     const { clock, log } = this.options;
     let waitingSince = clock.now();
-    return retryUntilDone(clock, () => this.options.committed(partitions), {
+    const committed = await retryUntilDone(clock, () => this.options.committed(partitions), {
       backoff: { initialMs: 250, maxMs: 2_000 },
       moot: () => this.options.stopping() || this.options.ownership.rebalances !== since,
       onFailure: async (err, attempt) => {
@@ -118,5 +124,7 @@ export class ExactlyOnceRestart {
         waitingSince = clock.now();
       },
     });
+    if (committed) this.options.restored?.(partitions, committed);
+    return committed;
   }
 }

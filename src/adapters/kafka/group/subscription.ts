@@ -1,11 +1,19 @@
 import type { Clock } from '../../../domain/clock.js';
 import type { DeadLetterReason } from '../../../domain/headers.js';
-import type { BusRecord, PartitionOffset, PartitionRef, SubscribeOptions, Subscription } from '../../bus/bus.js';
+import type {
+  BusRecord,
+  CommittedOffset,
+  PartitionOffset,
+  PartitionRef,
+  SubscribeOptions,
+  Subscription,
+} from '../../bus/bus.js';
 import { Dispatcher } from '../../bus/dispatcher.js';
 import type { KafkaClients, KafkaProducer } from '../client.js';
 import { PACED_FETCH_SETTINGS } from '../fetch-pacer.js';
+import { HeldOutputs } from '../held-outputs.js';
 import { behindGate, type CapturedMessage, captureOutputs } from '../transaction-context.js';
-import { HeldOutputs, TransactionalSender } from '../transactions.js';
+import { TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
 import { confirmByCommit, OwnershipGuard } from './ownership-guard.js';
@@ -26,7 +34,7 @@ export interface KafkaSubscriptionSettings {
         producer: KafkaProducer;
         renew: () => Promise<KafkaProducer>;
         /** The group's settled committed offsets of these partitions; rejects while some are not settled. */
-        committed: (partitions: PartitionRef[]) => Promise<PartitionOffset[]>;
+        committed: (partitions: PartitionRef[]) => Promise<CommittedOffset[]>;
         /** Offsets unsettled for longer than this were stranded by a broker, not held by a live transaction. */
         settleAfterMs: number;
       }
@@ -86,7 +94,7 @@ export async function subscribeKafka(
         stopping: isStopping,
       })
     : undefined;
-  /** Exactly-once: each done record's outputs, until the transaction that commits its offset. */
+  /** Exactly-once: each done record's outputs, until a transaction carries them. */
   const outputs = new HeldOutputs();
   /** At-least-once: the furthest offset handed to a commit, per owned partition; a gap's check commits it again. */
   const committing = new Map<string, PartitionOffset>();
@@ -113,6 +121,12 @@ export async function subscribeKafka(
           stopping: isStopping,
         }),
       });
+  /** Exactly-once: a done record's outputs may go out before the prefix reaches it: a transaction is due. */
+  const held = (record: BusRecord, messages: CapturedMessage[]) => {
+    const key = partitionKey(record.topic, record.partition);
+    const position = outputs.keep(key, record.offset, messages);
+    if (position && rebalance.owns(key)) commits.add(position);
+  };
 
   // The consumer comes last (its config names the rebalance callback): the parts reach it through this.
   const consumerRef: { current?: ReturnType<KafkaClients['consumer']> } = {};
@@ -151,10 +165,10 @@ export async function subscribeKafka(
   const commitTransaction = async (activeSender: TransactionalSender, positions: PartitionOffset[]) => {
     const consumer = consumerRef.current;
     if (!consumer) return;
-    // Taken now: outputs released while this transaction is under way belong to the next one.
-    const messages = outputs.take(positions.map((tp) => partitionKey(tp.topic, tp.partition)));
+    // Taken now: outputs kept while this transaction is under way belong to the next one.
+    const content = outputs.take(positions);
     try {
-      await activeSender.send(consumer, messages, positions);
+      await activeSender.send(consumer, content.messages, content.positions);
       clients.watch.reachable();
     } catch (err) {
       // The transaction is gone, and with it the outputs: the records must be worked on again.
@@ -174,9 +188,11 @@ export async function subscribeKafka(
     // are those of work taken back meanwhile: its record is read again).
     handle: sender
       ? async (record, signal) => {
+          // Done before, its outputs committed past the last committed offset: not worked on again.
+          if (outputs.isDone(partitionKey(record.topic, record.partition), record.offset)) return;
           const messages: CapturedMessage[] = [];
           await captureOutputs(messages, () => options.handle(record, signal));
-          if (!signal.aborted) outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
+          if (!signal.aborted) held(record, messages);
         }
       : guard
         ? // At-least-once: what the handler publishes goes only while the record's partition is ours.
@@ -188,7 +204,7 @@ export async function subscribeKafka(
       ? async (record, reason, error) => {
           const messages: CapturedMessage[] = [];
           await captureOutputs(messages, () => settings.deadLetter(record, reason, error));
-          outputs.keep(partitionKey(record.topic, record.partition), record.offset, messages);
+          held(record, messages);
         }
       : guard
         ? (record, reason, error, signal) =>
@@ -219,6 +235,22 @@ export async function subscribeKafka(
             },
           },
           committed: transactional.committed,
+          restored: (partitions, committed) => {
+            const byKey = new Map(
+              committed.map((position) => [partitionKey(position.topic, position.partition), position]),
+            );
+            for (const { topic, partition } of partitions) {
+              const key = partitionKey(topic, partition);
+              outputs.restore(key, byKey.get(key));
+            }
+            const skipped = committed.filter((position) => position.done && position.done.length > 0);
+            if (skipped.length > 0) {
+              log.info(
+                { records: Object.fromEntries(skipped.map((p) => [`${p.topic}[${p.partition}]`, p.done?.length])) },
+                'records done past the last committed offset: skipping them',
+              );
+            }
+          },
           settleAfterMs: transactional.settleAfterMs,
           settle: async (partitions) => {
             const consumer = consumerRef.current;
@@ -285,7 +317,17 @@ export async function subscribeKafka(
   });
 
   const loop = new ConsumeLoop({
-    sink: dispatcher,
+    sink: sender
+      ? {
+          // Exactly-once: where each partition's prefix starts, when no commit said.
+          dispatchBatch: (records) => {
+            const first = records[0];
+            if (first) outputs.dispatched(partitionKey(first.topic, first.partition), first.offset);
+            return dispatcher.dispatchBatch(records);
+          },
+          hasRoom: () => dispatcher.hasRoom(),
+        }
+      : dispatcher,
     fetching,
     owns: (key) => rebalance.owns(key),
     restarting: (key) => restart?.isRestarting(key) ?? false,

@@ -55,6 +55,19 @@ describe('exactly-once restart', () => {
     expect(resumes()).toBe(1);
   });
 
+  it('hands over the committed offsets, with the records done past them, before it reads from them', async () => {
+    const heard: Array<{ partitions: PartitionRef[]; committed: unknown[] }> = [];
+    const { restart, seeks } = restartOf({
+      committed: async () => [{ ...p(0), offset: '10', done: ['12'] }],
+      restored: (partitions, committed) =>
+        heard.push({ partitions, committed: [...committed, `seeks: ${seeks.length}`] }),
+    });
+    await restart.startOver();
+    expect(heard).toEqual([
+      { partitions: [p(0), p(1)], committed: [{ ...p(0), offset: '10', done: ['12'] }, 'seeks: 0'] },
+    ]);
+  });
+
   it('starts where the subscriber’s restore says, over the committed offsets', async () => {
     const { restart, seeks } = restartOf({ prepare: async () => [{ ...p(0), offset: '7' }] });
     await restart.startOver();
