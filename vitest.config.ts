@@ -25,6 +25,8 @@ const FLINK = ['test/flink/status-job.test.ts', 'test/tools/flink-runner.test.ts
 const EMBEDDED = ['test/browser/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/adapters/http/security-attack.test.ts'];
 /** kill -9 of role processes and of brokers, timed: one file at a time, while no other Kafka test runs. */
 const FAULTS = ['test/faults/**/*.test.ts'];
+/** Broker faults on a 3-broker cluster that each file starts for itself: in the faults phase, one file at a time. */
+const CLUSTER = ['test/cluster/**/*.test.ts'];
 
 /**
  * The run has two phases (`sequence.groupOrder`). First everything but the faults: the
@@ -36,6 +38,8 @@ const FAULTS = ['test/faults/**/*.test.ts'];
  */
 const KAFKA_PHASE = 0;
 const FAULTS_PHASE = 1;
+/** After the faults, alone too: projects of one phase run side by side, and three brokers are the heaviest load. */
+const CLUSTER_PHASE = 2;
 
 /** The broker address the global setup provides to the whole run, hidden from projects that must not use it. */
 const NO_BROKER = { kafkaBootstrap: '' };
@@ -57,7 +61,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...KAFKA, ...FLINK, ...EMBEDDED, ...FAULTS],
+          exclude: [...KAFKA, ...FLINK, ...EMBEDDED, ...FAULTS, ...CLUSTER],
           setupFiles: ['test/support/unit-tier.ts'],
           provide: NO_BROKER,
           pool: 'threads',
@@ -89,7 +93,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: EMBEDDED,
-          exclude: [...KAFKA, ...FLINK, ...FAULTS],
+          exclude: [...KAFKA, ...FLINK, ...FAULTS, ...CLUSTER],
           provide: NO_BROKER,
           pool: 'threads',
           sequence: { groupOrder: KAFKA_PHASE },
@@ -104,6 +108,17 @@ export default defineConfig({
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: FAULTS_PHASE },
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'cluster',
+          include: CLUSTER,
+          provide: NO_BROKER,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
+          sequence: { groupOrder: CLUSTER_PHASE },
         },
       },
     ],
