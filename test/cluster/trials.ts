@@ -24,7 +24,9 @@ const ROLES: FaultRole[] = ['status', 'deliver', 'bake', 'assemble', 'serve'];
 const ORDERS = 20;
 const FAULT_AFTER_ORDERS = 6;
 const PAUSE_MS = 20_000;
-const DELIVERY_TIMEOUT_MS = 120_000;
+/** Orders get this long with the cluster short of a broker, then this much longer once it is whole again. */
+const FAULTED_DELIVERY_MS = 60_000;
+const RESTORED_DELIVERY_MS = 90_000;
 const TRIAL_TIMEOUT_MS = 300_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -42,6 +44,20 @@ interface FaultOutcome {
   /** Brings the cluster back whole (a killed broker restarted); runs after the orders were waited for. */
   restore?: () => Promise<void>;
   notes: string[];
+}
+
+/** How long each step of a setup took, for the log. */
+class Steps {
+  private last = Date.now();
+  private readonly done: string[] = [];
+  mark(step: string): void {
+    const now = Date.now();
+    this.done.push(`${step} ${now - this.last} ms`);
+    this.last = now;
+  }
+  toString(): string {
+    return this.done.join(', ');
+  }
 }
 
 /** From the fault to the first delivery after it, to the last, and the longest gap between deliveries in between. */
@@ -84,12 +100,12 @@ async function runTrial(
   const outcome = await fault(trial);
   const orderIds = await placing;
   // Delivered while the cluster is still short of a broker (after a kill): two of three copies are enough.
-  const whileFaulted = await waitForDelivered(shop, orderIds, DELIVERY_TIMEOUT_MS);
+  const whileFaulted = await waitForDelivered(shop, orderIds, FAULTED_DELIVERY_MS);
   const restoreStart = Date.now();
   await outcome.restore?.();
   await inspector.waitInSync(Object.values(shop.topics));
   const restoredMs = Date.now() - restoreStart;
-  const { missing, onTopic, inView } = await waitForDelivered(shop, orderIds, DELIVERY_TIMEOUT_MS);
+  const { missing, onTopic, inView } = await waitForDelivered(shop, orderIds, RESTORED_DELIVERY_MS);
   watcher.stop();
   // Where the undelivered stopped: the last stage topic that holds each, and whether the view has it delivered.
   const reached = missing.map((orderId) => {
@@ -145,24 +161,34 @@ export function clusterTrials(processing: Processing): void {
     const trial = {} as Trial;
 
     beforeAll(async () => {
+      const steps = new Steps();
       trial.cluster = await startTestCluster();
+      steps.mark('cluster');
       trial.inspector = await ClusterInspector.connect(trial.cluster);
       trial.shop = await FaultShop.create({
         bootstrap: trial.cluster.bootstrapServers,
         processing,
         replication: CLUSTER_REPLICATION,
       });
+      steps.mark('topics');
       await Promise.all(ROLES.map((role) => trial.shop.start(role)));
+      steps.mark('roles');
       trial.placer = new OrderPlacer(trial.shop.serveUrl);
       // A first order through every stage: every group has its coordinator and every producer its transaction state.
       const warmUp = await trial.placer.place({ count: 2, intervalMs: 100 });
       await waitForDelivered(trial.shop, warmUp, 60_000);
+      steps.mark('first orders');
+      console.log(`FAULTS cluster ${processing} setup: ${steps}`);
     }, 240_000);
 
     afterAll(async () => {
+      const steps = new Steps();
       await trial.shop?.close();
+      steps.mark('shop');
       await trial.inspector?.close();
       await trial.cluster?.close();
+      steps.mark('cluster');
+      console.log(`FAULTS cluster ${processing} teardown: ${steps}`);
     }, 120_000);
 
     const bakeTopics = () => [trial.shop.topics.assembled, trial.shop.topics.baked];
