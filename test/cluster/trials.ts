@@ -126,9 +126,18 @@ async function runTrial(
     ],
   });
   expect.soft(orderIds.length, 'orders placed in the trial').toBe(ORDERS);
+  // This trial has failed above; the next one starts from a shop that works, so it judges its own fault.
+  if (missing.length > 0 || shop.deadProcesses().length > 0) await restartRoles(shop);
   if (processing === 'exactly-once') {
     expect(duplicates(shop, orderIds)).toEqual({ ordered: 0, assembled: 0, baked: 0, pending: 0, delivered: 0 });
   }
+}
+
+/** kill -9 and a new run of every role process, as an operator would restart a stalled shop. */
+async function restartRoles(shop: FaultShop): Promise<void> {
+  console.log(`FAULTS cluster: restarting every role for the next trial (${shop.deadProcesses().length} had died)`);
+  await Promise.all(ROLES.map((role) => shop.current(role).kill9()));
+  await Promise.all(ROLES.map((role) => shop.start(role)));
 }
 
 /** SIGKILL of a node, then (once the orders were waited for) a restart on its ports and data. */
