@@ -25,6 +25,12 @@ const FLINK = ['test/flink/status-job.test.ts', 'test/tools/flink-runner.test.ts
 const EMBEDDED = ['test/browser/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/adapters/http/security-attack.test.ts'];
 /** kill -9 of role processes and of brokers, timed: one file at a time, while no other Kafka test runs. */
 const FAULTS = ['test/faults/**/*.test.ts'];
+/**
+ * Broker faults on a 3-broker cluster that each file starts for itself. Not in this run:
+ * `npm run test:cluster` (vitest.cluster.config.ts) runs them, apart, while they fail on
+ * the product faults docs/reliability.md lists (issue 20).
+ */
+const CLUSTER = ['test/cluster/**/*.test.ts'];
 
 /**
  * The run has two phases (`sequence.groupOrder`). First everything but the faults: the
@@ -57,7 +63,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/**/*.test.ts'],
-          exclude: [...KAFKA, ...FLINK, ...EMBEDDED, ...FAULTS],
+          exclude: [...KAFKA, ...FLINK, ...EMBEDDED, ...FAULTS, ...CLUSTER],
           setupFiles: ['test/support/unit-tier.ts'],
           provide: NO_BROKER,
           pool: 'threads',
@@ -89,7 +95,7 @@ export default defineConfig({
         test: {
           name: 'embedded',
           include: EMBEDDED,
-          exclude: [...KAFKA, ...FLINK, ...FAULTS],
+          exclude: [...KAFKA, ...FLINK, ...FAULTS, ...CLUSTER],
           provide: NO_BROKER,
           pool: 'threads',
           sequence: { groupOrder: KAFKA_PHASE },

@@ -25,12 +25,26 @@ function kafka(): KafkaJSTypes.Kafka {
   return new KafkaJS.Kafka({ kafkaJS: { logger: silentLogger } as KafkaJSTypes.KafkaConfig });
 }
 
-export async function createTopicsOn(bootstrap: string, names: string[], partitions: number): Promise<void> {
+/** Copies of each topic; on a cluster, also how many must be in sync for a write (`min.insync.replicas`). */
+export interface TopicReplication {
+  replicationFactor: number;
+  minInsyncReplicas?: number;
+}
+
+export async function createTopicsOn(
+  bootstrap: string,
+  names: string[],
+  partitions: number,
+  replication: TopicReplication = { replicationFactor: 1 },
+): Promise<void> {
   const admin = kafka().admin({ 'bootstrap.servers': bootstrap } as never);
   await admin.connect();
+  const { replicationFactor, minInsyncReplicas } = replication;
+  const configEntries =
+    minInsyncReplicas === undefined ? [] : [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }];
   try {
     await admin.createTopics({
-      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor: 1 })),
+      topics: names.map((topic) => ({ topic, numPartitions: partitions, replicationFactor, configEntries })),
     });
   } finally {
     await admin.disconnect();

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { logFilePath } from '../../src/adapters/logs/logger.js';
 import type { Topics } from '../../src/config/settings.js';
 import { repoRoot } from './cli.js';
-import { createTopicsOn, deleteTopicsOn, TopicRecorder } from './faults-kafka.js';
+import { createTopicsOn, deleteTopicsOn, TopicRecorder, type TopicReplication } from './faults-kafka.js';
 import { TOPIC_INI_KEYS } from './ini.js';
 
 export type FaultRole = 'serve' | 'assemble' | 'bake' | 'deliver' | 'status';
@@ -38,6 +38,8 @@ export interface FaultShopOptions {
   roleBootstrap?: Partial<Record<FaultRole, string>>;
   /** More ini lines, sections and all, after the shop's own (a quicker watchdog, say). */
   extraIni?: string[];
+  /** Copies of each topic (and min.insync.replicas): 1 on one broker, 3 (and 2) on a cluster. */
+  replication?: TopicReplication;
 }
 
 const pizzaRoot = process.env.PIZZA_FAULTS_ROOT ?? repoRoot;
@@ -215,6 +217,8 @@ export class FaultShop {
   readonly topics: FaultTopics;
   readonly processes: RoleProcess[] = [];
   readonly servePort: number;
+  /** The work roles' consumer groups, as the ini names them. */
+  readonly groupIds: Record<'assemble' | 'bake' | 'deliver' | 'status', string>;
   recorder!: TopicRecorder;
   private runs = 0;
 
@@ -229,6 +233,12 @@ export class FaultShop {
     this.topics = Object.fromEntries(
       Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => [key, `${run}-${iniKey.replaceAll('_', '-')}`]),
     ) as unknown as Topics;
+    this.groupIds = {
+      assemble: `${run}-assemble`,
+      bake: `${run}-bake`,
+      deliver: `${run}-delivery`,
+      status: `${run}-status`,
+    };
     this.config = join(this.dir, 'client.ini');
     writeFileSync(this.config, this.ini(run, options.bootstrap));
     for (const [role, bootstrap] of Object.entries(options.roleBootstrap)) {
@@ -245,11 +255,17 @@ export class FaultShop {
         processing: 'at-least-once',
         roleBootstrap: {},
         extraIni: [],
+        replication: { replicationFactor: 1 },
         ...options,
       },
       await reservePort(),
     );
-    await createTopicsOn(options.bootstrap, Object.values(shop.topics), shop.options.partitions);
+    await createTopicsOn(
+      options.bootstrap,
+      Object.values(shop.topics),
+      shop.options.partitions,
+      shop.options.replication,
+    );
     shop.recorder = await TopicRecorder.start(options.bootstrap, Object.values(shop.topics), randomId('faults-reader'));
     return shop;
   }
@@ -321,7 +337,7 @@ export class FaultShop {
       ...Object.entries(TOPIC_INI_KEYS).map(([key, iniKey]) => `${iniKey} = ${topics[key as keyof Topics]}`),
       '[kafka-topic-config]',
       `num_partitions = ${options.partitions}`,
-      'replication_factor = 1',
+      `replication_factor = ${options.replication.replicationFactor}`,
       '[kafka-consumer-group-id]',
       `microservice_assembled = ${run}-assemble`,
       `microservice_baked = ${run}-bake`,

@@ -108,6 +108,8 @@ export interface StartKafkaBrokerOptions {
   proxyListener?: ProxyListenerOptions;
   /** The PROXIED listener's own port; a free one when omitted. Fixed by restart(). */
   proxyPort?: number;
+  /** More `server.properties` entries, over the defaults. */
+  settings?: Record<string, string | number>;
   /** Receives the launcher's progress lines and anything the JVM prints. */
   log?: (line: string) => void;
 }
@@ -238,6 +240,7 @@ interface ServerLayout {
   proxied?: { port: number; advertisedPort: number };
   replication: ReplicationOptions;
   dataDir: string;
+  extra: Record<string, string | number>;
 }
 
 function serverProperties(layout: ServerLayout): string {
@@ -269,6 +272,7 @@ function serverProperties(layout: ServerLayout): string {
     'share.coordinator.state.topic.min.isr': r.minInsyncReplicas,
     'group.initial.rebalance.delay.ms': 0,
     'auto.create.topics.enable': 'false',
+    ...layout.extra,
   };
   return `${Object.entries(settings)
     .map(([key, value]) => `${key}=${propertyValue(String(value))}`)
@@ -440,6 +444,7 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
       proxied,
       replication: options.replication ?? SINGLE_BROKER,
       dataDir,
+      extra: options.settings ?? {},
     };
     await writeFile(configFile, serverProperties(layout));
     await writeFile(log4jFile, log4jProperties(serverLog));

@@ -1,0 +1,3 @@
+import { clusterTrials } from './trials.js';
+
+clusterTrials('at-least-once');

@@ -1,0 +1,3 @@
+import { clusterTrials } from './trials.js';
+
+clusterTrials('exactly-once');
