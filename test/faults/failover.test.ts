@@ -1,33 +1,13 @@
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { reportAndCheck, takeoverAfter, ViewWatcher } from '../support/faults-checks.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { reportAndCheck, takeoverAfter, ViewWatcher, waitForSharedAssignment } from '../support/faults-checks.js';
 import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
-import { FaultShop, type RoleProcess } from '../support/faults-shop.js';
+import { FaultShop } from '../support/faults-shop.js';
 import { kafkaBootstrap } from '../support/kafka.js';
 
 const ORDERS = 30;
 const KILL_AFTER_ORDERS = 10;
 /** With `session_timeout_ms = 6000`, a dead member's partitions move within this. */
 const MAX_FAILOVER_MS = 10_000;
-
-/** Resolves once every instance's latest assignment holds some of `topic`'s partitions. */
-async function waitForSharedAssignment(instances: RoleProcess[], topic: string, timeoutMs = 60_000): Promise<void> {
-  const owns = (instance: RoleProcess) => {
-    const latest = instance
-      .logLines()
-      .filter((line) => line.msg === 'partitions assigned' || line.msg === 'partitions revoked')
-      .at(-1) as { msg?: string; partitions?: string[] } | undefined;
-    return (
-      latest?.msg === 'partitions assigned' && (latest.partitions ?? []).some((name) => name.startsWith(`${topic}[`))
-    );
-  };
-  await vi.waitFor(
-    () => {
-      if (!instances.every(owns))
-        throw new Error(`${instances.map((i) => i.name).join(' and ')} never shared ${topic}`);
-    },
-    { timeout: timeoutMs, interval: 200 },
-  );
-}
 
 describe('two instances of bake and of deliver, one of each killed with kill -9', () => {
   it('the survivors take over the dead instances’ partitions within 10 s, and no order is lost', async () => {

@@ -1,5 +1,11 @@
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { duplicates, reportAndCheck, takeoverAfter, ViewWatcher } from '../support/faults-checks.js';
+import {
+  duplicates,
+  reportAndCheck,
+  takeoverAfter,
+  ViewWatcher,
+  waitForSharedAssignment,
+} from '../support/faults-checks.js';
 import { OrderPlacer, waitForDelivered } from '../support/faults-orders.js';
 import { FaultShop, type RoleProcess, STAGE_TOPICS } from '../support/faults-shop.js';
 import { kafkaBootstrap } from '../support/kafka.js';
@@ -14,26 +20,6 @@ const FROZEN_MS = 20_000;
 const MAX_TAKEOVER_MS = 10_000;
 /** Issue 20: what a hung member may still publish, the send already in flight when it froze. */
 const MAX_ZOMBIE_DUPLICATES = 1;
-
-/** Resolves once every instance's latest assignment holds some of `topic`'s partitions. */
-async function waitForSharedAssignment(instances: RoleProcess[], topic: string, timeoutMs = 60_000): Promise<void> {
-  const owns = (instance: RoleProcess) => {
-    const latest = instance
-      .logLines()
-      .filter((line) => line.msg === 'partitions assigned' || line.msg === 'partitions revoked')
-      .at(-1) as { msg?: string; partitions?: string[] } | undefined;
-    return (
-      latest?.msg === 'partitions assigned' && (latest.partitions ?? []).some((name) => name.startsWith(`${topic}[`))
-    );
-  };
-  await vi.waitFor(
-    () => {
-      if (!instances.every(owns))
-        throw new Error(`${instances.map((i) => i.name).join(' and ')} never shared ${topic}`);
-    },
-    { timeout: timeoutMs, interval: 200 },
-  );
-}
 
 /** The orders a process has put in the oven and not yet taken out, by its log. */
 function inOven(run: RoleProcess): number {

@@ -3,7 +3,7 @@
  * moving backward in the view's history, no duplicates hidden (counted, not
  * failed), dead letters where they belong, and how long a failover took.
  */
-import { expect } from 'vitest';
+import { expect, vi } from 'vitest';
 import { DELIVERED, deliveredInView, deliveredOnTopic, recordSummary, STUCK, withView } from './faults-orders.js';
 import { type FaultShop, type RoleProcess, STAGE_TOPICS, type StageTopic } from './faults-shop.js';
 
@@ -231,4 +231,28 @@ export function reportAndCheck(shop: FaultShop, figures: TrialFigures): void {
   expect.soft(history.unavailable, 'the view keeps a status history').toBeUndefined();
   expect.soft(history.regressions.slice(0, 10), 'status regressions in the view history').toEqual([]);
   expect.soft(figures.watcher?.regressions.slice(0, 10) ?? [], 'status regressions seen in the live view').toEqual([]);
+}
+
+/** Resolves once every instance's latest assignment holds some of `topic`'s partitions. */
+export async function waitForSharedAssignment(
+  instances: RoleProcess[],
+  topic: string,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const owns = (instance: RoleProcess) => {
+    const latest = instance
+      .logLines()
+      .filter((line) => line.msg === 'partitions assigned' || line.msg === 'partitions revoked')
+      .at(-1) as { msg?: string; partitions?: string[] } | undefined;
+    return (
+      latest?.msg === 'partitions assigned' && (latest.partitions ?? []).some((name) => name.startsWith(`${topic}[`))
+    );
+  };
+  await vi.waitFor(
+    () => {
+      if (!instances.every(owns))
+        throw new Error(`${instances.map((i) => i.name).join(' and ')} never shared ${topic}`);
+    },
+    { timeout: timeoutMs, interval: 200 },
+  );
 }

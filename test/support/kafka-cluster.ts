@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import pkg, { type KafkaJS as KafkaJSTypes } from '@confluentinc/kafka-javascript';
 import { vi } from 'vitest';
 import { type KafkaCluster, type StartKafkaClusterOptions, startKafkaCluster } from '../../tools/kafka/cluster.js';
-import type { TopicReplication } from './faults-kafka.js';
+import { silentLogger, type TopicReplication } from './faults-kafka.js';
 
 const { KafkaJS } = pkg;
 
@@ -50,15 +50,6 @@ export interface PartitionState {
   replicas: number[];
   isr: number[];
 }
-
-const silentLogger: KafkaJSTypes.Logger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  namespace: () => silentLogger,
-  setLogLevel: () => {},
-};
 
 /** An admin client on the cluster with the questions a trial asks. */
 export class ClusterInspector {
