@@ -410,8 +410,8 @@ describe('dispatcher: revoke', () => {
     expect(commits).toEqual(['0:1']);
   });
 
-  it('gives up waiting for a revoked partition’s send after its bound, and tells nothing of it', async () => {
-    const clock = new FakeClock();
+  /** A dispatcher whose one record's work waits until the test calls `deliver`. */
+  function heldWork(clock?: FakeClock) {
     const commits: string[] = [];
     let deliver!: () => void;
     const delivered = new Promise<void>((resolve) => {
@@ -420,7 +420,7 @@ describe('dispatcher: revoke', () => {
     let started = false;
     const dispatcher = new Dispatcher({
       capacity: 4,
-      clock,
+      ...(clock ? { clock } : {}),
       log,
       handle: async () => {
         started = true;
@@ -429,8 +429,14 @@ describe('dispatcher: revoke', () => {
       commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
       deadLetter: async () => {},
     });
+    return { dispatcher, commits, deliver, started: () => started };
+  }
+
+  it('gives up waiting for a revoked partition’s send after its bound, and tells nothing of it', async () => {
+    const clock = new FakeClock();
+    const { dispatcher, commits, deliver, started } = heldWork(clock);
     dispatcher.dispatch(record('ffff0001', 0));
-    await until(() => started, 'the send under way');
+    await until(started, 'the send under way');
     dispatcher.revoke('t', 0, { settle: true });
     const settling = dispatcher.settleRevoked('t', 0, 1_000);
     await clock.advance(1_000);
@@ -441,24 +447,9 @@ describe('dispatcher: revoke', () => {
   });
 
   it('without settle (exactly-once), a revoked partition’s late finish is never told', async () => {
-    const commits: string[] = [];
-    let deliver!: () => void;
-    const delivered = new Promise<void>((resolve) => {
-      deliver = resolve;
-    });
-    let started = false;
-    const dispatcher = new Dispatcher({
-      capacity: 4,
-      log,
-      handle: async () => {
-        started = true;
-        await delivered;
-      },
-      commit: (_topic, partition, nextOffset) => commits.push(`${partition}:${nextOffset}`),
-      deadLetter: async () => {},
-    });
+    const { dispatcher, commits, deliver, started } = heldWork();
     dispatcher.dispatch(record('abab0001', 0));
-    await until(() => started, 'the work under way');
+    await until(started, 'the work under way');
     dispatcher.revoke('t', 0);
     await dispatcher.settleRevoked('t', 0, 1_000);
     deliver();
