@@ -23,6 +23,7 @@ COPY package.json example.ini ./
 COPY bin ./bin
 COPY templates ./templates
 COPY flink ./flink
+COPY contracts ./contracts
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV NODE_ENV=production

@@ -160,7 +160,8 @@ export const settingSections = {
     description: 'librdkafka properties, passed to the Kafka client as they are; none means the embedded bus.',
   }),
   'schema-registry': openSection({
-    description: 'The Schema Registry client (url, basic.auth.user.info), for an Avro pizza-status table.',
+    description:
+      'The Schema Registry client (url, basic.auth.user.info): for Avro contracts on the workshop topics, and an Avro pizza-status table.',
   }),
 };
 
@@ -174,6 +175,14 @@ function checkAcrossKeys(sections: Sections, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['kafka', 'bootstrap.servers'],
       message: '[kafka] needs bootstrap.servers = host:port',
+    });
+  }
+  if (sections['pizza-shop'].value_format === 'avro' && !sections['schema-registry']?.url) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['pizza-shop', 'value_format'],
+      message:
+        '[pizza-shop] value_format = avro needs a Schema Registry: add [schema-registry] with url = https://<your Schema Registry endpoint>',
     });
   }
   const { heartbeat_interval_ms: heartbeat, session_timeout_ms: session } = sections['pizza-shop'];

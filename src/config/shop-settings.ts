@@ -108,6 +108,17 @@ export const shopSection = section(
       description: "at-least-once, or exactly-once: Kafka transactions around each role's work.",
       hint: 'at-least-once or exactly-once',
     }),
+    value_format: setting(z.enum(['json', 'avro']), {
+      default: 'json',
+      description:
+        'How roles write the workshop topics: json (plain, as the workshop) or avro (framed by the Schema Registry in [schema-registry], under the contracts).',
+      hint: 'json or avro',
+    }),
+    contracts_dir: setting(z.string(), {
+      default: '',
+      description: 'Where the Avro contracts (*.avsc) are; empty, the ones pizza ships in contracts/.',
+      hint: 'a directory path, or leave it empty',
+    }),
     log_files_kept: setting(z.coerce.number().int().min(1).max(1000), {
       default: '5',
       description: 'How many rolled-over log files each role keeps.',
@@ -253,6 +264,12 @@ export function shopSettings(shop: z.output<typeof shopSection>, onKafka: boolea
       ordersPerSessionPerMinute: shop.orders_per_session_per_minute,
       ordersPerAddressPerMinute: shop.orders_per_address_per_minute,
       kitchenBacklogMax: shop.kitchen_backlog_max,
+    },
+    contracts: {
+      /** The format roles write on the contract topics; readers take both, record by record. */
+      valueFormat: shop.value_format,
+      /** undefined: the contracts pizza ships. */
+      dir: shop.contracts_dir || undefined,
     },
     /** `auto`: topics:check tells from the cluster. */
     confluentCloud: shop.confluent_cloud === 'auto' ? ('auto' as const) : shop.confluent_cloud === 'true',
