@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { type Contract, type ContractTopic, loadContracts } from '../../../src/adapters/contracts/contracts.js';
 import { createStatusTopicDecoder } from '../../../src/adapters/status-topic/decode.js';
-import type { Settings } from '../../../src/config/settings.js';
+import { loadSettings, type Settings } from '../../../src/config/settings.js';
 import {
   assembledEventSchema,
   cancelOutcomeSchema,
@@ -265,6 +265,14 @@ describe('the contracts and the domain agree on the shape of every event', () =>
       expect(schemas[topic].safeParse(event).success, topic).toBe(true);
       expect(contractErrors(topic, event), topic).toEqual([]);
     }
+  });
+
+  it('takes only [status-id] values that fit the contracts (32-bit ints)', () => {
+    const delivered = (id: string) =>
+      loadSettings({}, { env: { PIZZA__STATUS_2D_ID__DELIVERED: id } }).statuses.ids.delivered;
+    expect(delivered(String(INT32_MAX))).toBe(INT32_MAX);
+    expect(() => delivered(String(INT32_MAX + 1))).toThrow(/\[status-id\] delivered must be a whole number/);
+    expect(contractErrors('delivered', { status: INT32_MAX, timestamp: 0 })).toEqual([]);
   });
 
   it('refuses a pizza-status record without a numeric status, in the status view and under the contract', async () => {
