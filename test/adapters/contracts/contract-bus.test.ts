@@ -163,6 +163,21 @@ describe('the contract bus: roles see plain JSON, record by record, whatever eac
     expect(loads.count).toBe(0);
   });
 
+  it('keeps the order of publishes made without waiting, before and after the contract is known', async () => {
+    const shared = embedded();
+    const settings = settingsFor('avro', true);
+    const registry = new MockClient({ baseURLs: ['mock://'] });
+    const bus = host(shared, settings, registry);
+    // The first publishes wait for the contract's id; the later ones are framed at once.
+    const first = [1, 2, 3].map((timestamp) => bus.publish(settings.topics.baked, 'order006', baked(timestamp)));
+    await Promise.all(first);
+    const later = [4, 5, 6].map((timestamp) => bus.publish(settings.topics.baked, 'order006', baked(timestamp)));
+    await Promise.all(later);
+    const plain = await host(shared, settingsFor('json', true), registry).readTopic(settings.topics.baked);
+    expect(plain.map((record) => JSON.parse(text(record) ?? '{}').timestamp)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await shared.readTopic(settings.topics.baked)).every((record) => record.value?.[0] === 0)).toBe(true);
+  });
+
   it('registers the contracts of the topics a role writes before it starts, and stops on a refusal', async () => {
     const settings = settingsFor('avro', true);
     const registry = new MockClient({ baseURLs: ['mock://'] });
