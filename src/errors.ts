@@ -20,6 +20,8 @@ const CODES = {
   TOPICS_NOT_READY: { canRetry: true, userFacing: true },
   /** Schema Registry did not answer (an outage, a dropped connection): the record is read again. */
   SCHEMA_REGISTRY_UNAVAILABLE: { canRetry: true, userFacing: false },
+  /** Schema Registry refused a contract (incompatible with the subject's versions, or invalid): the role cannot write it. */
+  SCHEMA_REFUSED: { canRetry: false, userFacing: true },
   /** A record that breaks the domain's rules: no retry makes it valid. */
   INVALID_EVENT: { canRetry: false, userFacing: false },
   /** A second order under a known id from another customer: two orders must never merge. */

@@ -1,5 +1,7 @@
 import type { Bus } from '../adapters/bus/bus.js';
 import { EmbeddedBus } from '../adapters/bus/embedded.js';
+import { withContracts } from '../adapters/contracts/contract-bus.js';
+import type { ContractTopic } from '../adapters/contracts/contracts.js';
 import type { LoggerFactory } from '../adapters/logs/logger.js';
 import { ShopMetrics } from '../adapters/metrics/shop-metrics.js';
 import { type OperatorServer, startOperatorServer } from '../adapters/operator/server.js';
@@ -44,6 +46,15 @@ export interface RunningShop {
   stop(): Promise<void>;
 }
 
+/** The topics under contract each role writes: their contracts are registered (or found) when it starts. */
+const CONTRACT_WRITES: Record<RoleName, readonly ContractTopic[]> = {
+  serve: ['ordered', 'cancelRequested'],
+  assemble: ['assembled', 'cancelled'],
+  bake: ['baked', 'cancelled'],
+  deliver: ['delivered', 'pending', 'cancelled'],
+  status: [],
+};
+
 export async function createBus(settings: Settings, logs: LoggerFactory): Promise<Bus> {
   if (!settings.kafka) {
     return new EmbeddedBus({
@@ -60,7 +71,16 @@ export async function startShop(options: ShopOptions): Promise<RunningShop> {
   const { settings, logs } = options;
   const clock = options.clock ?? systemClock;
   const ownsBus = !options.bus;
-  const bus = options.bus ?? (await createBus(settings, logs));
+  const plainBus = options.bus ?? (await createBus(settings, logs));
+  // Roles read and write plain JSON; the contract bus frames and unframes it on the wire.
+  let bus: Bus;
+  try {
+    const writes = new Set(options.roles.flatMap((role) => CONTRACT_WRITES[role].map((key) => settings.topics[key])));
+    bus = await withContracts(plainBus, { settings, writes: [...writes], log: logs.root });
+  } catch (error) {
+    if (ownsBus) await plainBus.close();
+    throw error;
+  }
   // Every role's lines about an order go to the log topic too, for the web app on any host.
   const orderLogSink = await publishOrderLogs({ bus, settings, logs });
   const metrics = options.metrics ?? new ShopMetrics();

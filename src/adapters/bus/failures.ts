@@ -1,4 +1,4 @@
-import { PizzaError } from '../../errors.js';
+import { PizzaError, type PizzaErrorCode } from '../../errors.js';
 import { type KafkaErrorKind, kafkaErrorVerdict } from '../kafka/errors.js';
 import type { FailureKind } from './bus.js';
 
@@ -10,6 +10,16 @@ export class PermanentError extends PizzaError {
     super('PERMANENT', message, options);
   }
 }
+
+/**
+ * Outages that no number of retries outlasts and no record may be given up for:
+ * the broker or Schema Registry away, and a full file (an outage of the disk).
+ */
+const OUTAGES: ReadonlySet<PizzaErrorCode> = new Set([
+  'KAFKA_UNREACHABLE',
+  'SCHEMA_REGISTRY_UNAVAILABLE',
+  'STORE_FULL',
+]);
 
 /** What the dispatcher does with each kind of Kafka client error. */
 const FROM_KAFKA: Record<KafkaErrorKind, FailureKind> = {
@@ -27,15 +37,14 @@ const FROM_KAFKA: Record<KafkaErrorKind, FailureKind> = {
  * error itself (its code and retry verdict):
  * - bad-event: the record breaks the domain's rules; dead-lettered at once;
  * - permanent: no retry can succeed; dead-lettered at once;
- * - unavailable: the broker is away, or a file is full; wait for it, however long, and never give up the record;
+ * - unavailable: the broker or Schema Registry is away, or a file is full; wait for it, however long, and never give up the record;
  * - transient: anything else (a busy SQLite file, a timeout); retried a bounded number of times.
  */
 export function classifyFailure(error: unknown): FailureKind {
   if (error instanceof PizzaError) {
     if (error.code === 'INVALID_EVENT' || error.code === 'ORDER_ID_COLLISION') return 'bad-event';
     if (!error.canRetry) return 'permanent';
-    // A full file is an outage of the disk: no number of retries makes room, and no record may be given up.
-    return error.code === 'KAFKA_UNREACHABLE' || error.code === 'STORE_FULL' ? 'unavailable' : 'transient';
+    return OUTAGES.has(error.code) ? 'unavailable' : 'transient';
   }
   const kafka = kafkaErrorVerdict(error);
   if (kafka) return FROM_KAFKA[kafka.kind];

@@ -1,6 +1,7 @@
 import type { AvroDeserializer, Client } from '@confluentinc/schemaregistry';
 import { InvalidEventError } from '../../domain/events.js';
-import { configError, PizzaError } from '../../errors.js';
+import { PizzaError } from '../../errors.js';
+import { createRegistryClient, registryClientConfig, registryUnreachable } from '../contracts/registry-client.js';
 
 /** Reads an Avro value (the whole framed bytes) through Schema Registry. */
 export interface AvroValueReader {
@@ -21,24 +22,12 @@ export interface RegistryOptions {
  * fetched once; the deserializer is built once.
  */
 export function registryAvroReader(options: RegistryOptions): AvroValueReader {
-  const url = options.section.url?.trim();
-  if (!options.client && !url) {
-    throw configError(
-      '[schema-registry] has no url: set url = https://<your Schema Registry endpoint>, or remove the section.',
-    );
-  }
+  // Checked now, so a section with no url stops the shop at start rather than at the first Avro value.
+  if (!options.client) registryClientConfig(options.section);
   let deserializer: Promise<AvroDeserializer> | undefined;
   const load = async (): Promise<AvroDeserializer> => {
     const registry = await import('@confluentinc/schemaregistry');
-    const userInfo = options.section['basic.auth.user.info'];
-    const client =
-      options.client ??
-      new registry.SchemaRegistryClient({
-        baseURLs: (url ?? '').split(',').map((entry) => entry.trim()),
-        ...(userInfo ? { basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo } } : {}),
-        cacheCapacity: 1000,
-        maxRetries: 2,
-      });
+    const client = options.client ?? (await createRegistryClient(options.section));
     return new registry.AvroDeserializer(client, registry.SerdeType.VALUE, {});
   };
 
@@ -62,20 +51,9 @@ export function registryAvroReader(options: RegistryOptions): AvroValueReader {
   };
 }
 
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'EPIPE',
-]);
-
 /** Server trouble or a dropped connection, as opposed to a refusal or bytes that are not Avro. */
 export function isTransient(error: unknown): boolean {
-  const { status, code } = (error ?? {}) as { status?: unknown; code?: unknown };
-  if (typeof status === 'number') return status >= 500 || status === 429;
-  return typeof code === 'string' && TRANSIENT_NETWORK_CODES.has(code);
+  return registryUnreachable(error);
 }
 
 /** A message that says what went wrong with the registry and what to change. */

@@ -17,14 +17,15 @@ describe('what the dispatcher does with a failure, decided from the error', () =
     expect(classifyFailure(clientError('Broker: Message size too large', 10))).toBe('permanent');
   });
 
-  it('waits for a broker that is away, however the client marks the error', () => {
+  it('waits for a broker or a Schema Registry that is away, however the client marks the error', () => {
     expect(classifyFailure(clientError('Local: Broker transport failure', -195))).toBe('unavailable');
     expect(classifyFailure(clientError('Local: Timed out', -185))).toBe('unavailable');
     expect(classifyFailure(new PizzaError('KAFKA_UNREACHABLE', 'gone'))).toBe('unavailable');
+    // Issue 22: records under a contract wait out a registry outage; they are never dead-lettered for it.
+    expect(classifyFailure(new PizzaError('SCHEMA_REGISTRY_UNAVAILABLE', 'registry down'))).toBe('unavailable');
   });
 
   it('retries a bounded number of times what may pass', () => {
-    expect(classifyFailure(new PizzaError('SCHEMA_REGISTRY_UNAVAILABLE', 'registry down'))).toBe('transient');
     expect(classifyFailure(clientError('Broker: Unknown member', 25))).toBe('transient');
     expect(classifyFailure(clientError('Broker: Producer fenced', 90))).toBe('transient');
     expect(classifyFailure(new Error('SQLITE_BUSY: database is locked'))).toBe('transient');
