@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util';
 import { handleError } from '../../src/cli/handle-error.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { flinkScript, flinkStatements, flinkStateTtl } from '../../src/flink/statements.js';
+import { flinkScript, flinkStateTtl, loadFlinkStatements } from '../../src/flink/statements.js';
 import { flinkJobOutcome, submitFlinkSql } from './client.js';
 import { startFlinkSqlRunner } from './flink.js';
 
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
     options: { config: { type: 'string', short: 'c' }, 'system-config': { type: 'string' } },
   });
   const settings = loadSettings({ config: values.config, systemConfig: values['system-config'] });
-  const script = flinkScript(flinkStatements(settings, 'apache'));
+  const script = flinkScript(await loadFlinkStatements(settings, 'apache'));
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`flink: building ${settings.topics.status} from the stage topics on ${settings.kafka?.['bootstrap.servers']}`);
