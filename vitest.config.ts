@@ -18,6 +18,7 @@ const KAFKA = [
   'test/packaging/**/*.test.ts', // npm pack, then the packed bin/pizza
   'test/roles/order-logs.test.ts',
   'test/tools/kafka-broker.test.ts', // brokers of its own
+  'test/tools/schema-registry.test.ts', // the suite's registry, and one of its own
 ];
 /** On the shared broker too, sending their scripts to the one Flink SQL runner JVM of test/flink-setup.ts. */
 const FLINK = [
@@ -47,8 +48,13 @@ const CLUSTER = ['test/cluster/**/*.test.ts'];
 const KAFKA_PHASE = 0;
 const FAULTS_PHASE = 1;
 
-/** The broker address the global setup provides to the whole run, hidden from projects that must not use it. */
-const NO_BROKER = { kafkaBootstrap: '' };
+/**
+ * The broker address and the Schema Registry URL the global setups provide to the whole
+ * run, hidden from projects that must not use them.
+ */
+const NO_BROKER = { kafkaBootstrap: '', schemaRegistryUrl: '' };
+/** One Kafka broker and one Schema Registry for the whole run, started by the first project that needs them. */
+const SHARED_SERVICES = ['test/global-setup.ts', 'test/registry-setup.ts'];
 
 export default defineConfig({
   test: {
@@ -79,7 +85,7 @@ export default defineConfig({
         test: {
           name: 'kafka',
           include: KAFKA,
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: SHARED_SERVICES,
           pool: 'forks',
           sequence: { groupOrder: KAFKA_PHASE },
         },
@@ -89,7 +95,7 @@ export default defineConfig({
         test: {
           name: 'flink',
           include: FLINK,
-          globalSetup: ['test/global-setup.ts', 'test/flink-setup.ts'],
+          globalSetup: [...SHARED_SERVICES, 'test/flink-setup.ts'],
           pool: 'forks',
           sequence: { groupOrder: KAFKA_PHASE },
         },
@@ -110,7 +116,7 @@ export default defineConfig({
         test: {
           name: 'faults',
           include: FAULTS,
-          globalSetup: ['test/global-setup.ts'],
+          globalSetup: SHARED_SERVICES,
           pool: 'forks',
           poolOptions: { forks: { singleFork: true } },
           sequence: { groupOrder: FAULTS_PHASE },

@@ -2,7 +2,8 @@
 # Installs everything pizza needs, on a laptop with internet or on a machine
 # that reaches only package registries.
 #   scripts/install.sh          what `pizza` needs to run
-#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven, Toxiproxy)
+#   scripts/install.sh --test   plus what the test suite needs (Chromium, Java, Maven, Toxiproxy,
+#                               and Apicurio Registry, the suite's Schema Registry)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -52,4 +53,10 @@ fi
 
 # npm ci builds the TypeScript too (the `prepare` script).
 npm ci --no-audit --no-fund
+
+# The suite's Schema Registry: Apicurio Registry from Maven Central, unpacked into .cache
+# (skipped when already there; $PIZZA_CACHE_DIR moves the cache, as for the Kafka jars).
+if $with_tests; then
+  npx tsx tools/registry/fetch.ts
+fi
 echo "install: done"

@@ -1,0 +1,245 @@
+/**
+ * Starts a real Schema Registry, Apicurio Registry 2.6.13, as a plain Java process, for the
+ * test suite and for local runs. Its Confluent-compatible API, `/apis/ccompat/v7`, is what
+ * pizza and Flink talk to (Confluent's own registry is not on Maven Central).
+ *
+ * The distribution (a tar.gz of about 140 MB) comes from Maven Central through
+ * tools/registry/pom.xml and is unpacked once into `<repo>/.cache/registry/app` (or
+ * `$PIZZA_CACHE_DIR/registry/app`). Needs `java` (17+) and, on the first run, `mvn`.
+ * Storage is in-memory H2: nothing survives a restart.
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pRetry, { AbortError } from 'p-retry';
+import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
+
+const toolDir = dirname(fileURLToPath(import.meta.url));
+const pomFile = join(toolDir, 'pom.xml');
+
+export const APICURIO_VERSION = '2.6.13.Final';
+const RUNNER_JAR = `apicurio-registry-app-${APICURIO_VERSION}-runner.jar`;
+const MARKER_FILE = '.complete';
+const READY_TIMEOUT_MS = 90_000;
+const READY_POLL_MS = 200;
+const STOP_GRACE_MS = 10_000;
+// 256 MB of heap is plenty for a registry of a few hundred schemas. C1 only and the serial
+// collector, as for the test broker: it starts on less CPU, which the 2-core CI machine shares.
+const JVM_OPTS = ['-Xmx256m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-XX:+ExitOnOutOfMemoryError'];
+
+/**
+ * Confluent's default level, set as the registry-wide rule at start: Apicurio has none, and
+ * a registry with no rule accepts anything, which would hide a subject that was never given
+ * its own level. `pizza schemas:check` sets FULL per subject over it.
+ */
+export const GLOBAL_COMPATIBILITY = 'BACKWARD';
+
+export interface SchemaRegistry {
+  /** The Confluent-compatible API: `http://127.0.0.1:PORT/apis/ccompat/v7`, for `[schema-registry] url`. */
+  url: string;
+  port: number;
+  /** The JVM's process id. */
+  pid: number;
+  /** Settles when the Java process exits, with its exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  /** The registry's last output lines, for an error message. */
+  outputTail(): string;
+  /** SIGTERM, then SIGKILL after 10 s. Safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface StartSchemaRegistryOptions {
+  /** The HTTP port; a free one when omitted. */
+  port?: number;
+  /** Where the distribution is cached; `<repo>/.cache/registry` by default. */
+  cacheDir?: string;
+  /** Receives the launcher's progress lines and everything the JVM prints. */
+  log?: (line: string) => void;
+}
+
+interface RunResult {
+  code: number | null;
+  output: string;
+}
+
+function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const collect = (chunk: string): void => {
+      output += chunk;
+    };
+    child.stdout.setEncoding('utf8').on('data', collect);
+    child.stderr.setEncoding('utf8').on('data', collect);
+    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
+    child.on('close', (code) => resolvePromise({ code, output }));
+  });
+}
+
+function lastLines(text: string, count: number): string {
+  return text.trimEnd().split('\n').slice(-count).join('\n');
+}
+
+/**
+ * Makes sure the unpacked distribution is in `<cacheDir>/app` and returns that directory.
+ * Maven runs only when the marker file is missing or was written for another pom.xml.
+ */
+export async function ensureApicurio(cacheDir: string = toolCacheDir('registry')): Promise<string> {
+  const appDir = join(cacheDir, 'app');
+  const markerPath = join(appDir, MARKER_FILE);
+  const pomHash = createHash('sha256')
+    .update(await readFile(pomFile))
+    .digest('hex');
+  const isComplete = async (): Promise<boolean> => {
+    try {
+      return (await readFile(markerPath, 'utf8')).trim() === pomHash && existsSync(join(appDir, RUNNER_JAR));
+    } catch {
+      return false;
+    }
+  };
+  if (await isComplete()) return appDir;
+
+  // Unpacked beside the final directory and renamed into place, so a concurrent run
+  // (another vitest project's setup, install.sh) never sees a half-filled app/.
+  await mkdir(cacheDir, { recursive: true });
+  const stagingDir = await mkdtemp(join(cacheDir, 'app.staging-'));
+  try {
+    const fetched = await run('mvn', [
+      '-q',
+      '-B',
+      '-f',
+      pomFile,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${stagingDir}`,
+    ]);
+    if (fetched.code !== 0) {
+      throw new Error(
+        `mvn could not fetch Apicurio Registry ${APICURIO_VERSION} (exit ${fetched.code}):\n${lastLines(fetched.output, 40)}`,
+      );
+    }
+    const archive = (await readdir(stagingDir)).find((name) => name.endsWith('.tar.gz'));
+    if (!archive) throw new Error(`mvn finished but ${stagingDir} holds no tar.gz`);
+    const unpacked = await run('tar', ['-xzf', archive], stagingDir);
+    if (unpacked.code !== 0) throw new Error(`could not unpack ${archive}:\n${lastLines(unpacked.output, 20)}`);
+    await rm(join(stagingDir, archive));
+    if (!existsSync(join(stagingDir, RUNNER_JAR))) throw new Error(`${archive} holds no ${RUNNER_JAR}`);
+    await writeFile(join(stagingDir, MARKER_FILE), `${pomHash}\n`);
+    await chmod(stagingDir, 0o755); // mkdtemp's 0700 would hide the cache from other users.
+    if (await isComplete()) return appDir; // Another process finished first.
+    await rm(appDir, { recursive: true, force: true });
+    try {
+      await rename(stagingDir, appDir);
+    } catch (error) {
+      if (!(await isComplete())) throw error; // Otherwise another process renamed its copy in between.
+    }
+    return appDir;
+  } finally {
+    await rm(stagingDir, { recursive: true, force: true });
+  }
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolvePromise());
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((done) => server.close(() => done()));
+  return port;
+}
+
+/** One request to the registry's Confluent-compatible API; throws on a non-2xx answer. */
+async function ccompat(url: string, path: string, init: RequestInit = {}): Promise<unknown> {
+  const response = await fetch(`${url}${path}`, {
+    ...init,
+    headers: { 'Content-Type': 'application/vnd.schemaregistry.v1+json', ...init.headers },
+    signal: AbortSignal.timeout(2_000),
+  });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`${init.method ?? 'GET'} ${path} answered ${response.status}: ${body}`);
+  return body ? JSON.parse(body) : undefined;
+}
+
+export async function startSchemaRegistry(options: StartSchemaRegistryOptions = {}): Promise<SchemaRegistry> {
+  const log = options.log ?? (() => {});
+  const appDir = await ensureApicurio(options.cacheDir ?? toolCacheDir('registry'));
+  const port = options.port ?? (await freePort());
+  const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
+  // Quarkus writes a few files relative to its working directory; keep them out of the cache.
+  const workDir = await mkdtemp(join(tmpdir(), 'pizza-registry-'));
+
+  log(`schema-registry: starting Apicurio Registry ${APICURIO_VERSION} on 127.0.0.1:${port}`);
+  const child = spawn(
+    javaCommand(),
+    [...JVM_OPTS, `-Dquarkus.http.port=${port}`, '-Dquarkus.http.host=127.0.0.1', '-jar', join(appDir, RUNNER_JAR)],
+    { cwd: workDir, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  trackJvm(child, workDir);
+  const output = new LineTail(50);
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream.setEncoding('utf8').on('data', (chunk: string) => {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) {
+        output.push(line);
+        log(line);
+      }
+    });
+  }
+  const jvm = superviseJvm(child, {
+    output,
+    graceMs: STOP_GRACE_MS,
+    onKill: () => log('schema-registry: did not stop in time, killing it'),
+  });
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      await jvm.terminate();
+      await rm(workDir, { recursive: true, force: true });
+    })();
+    return stopping;
+  };
+
+  let exitedEarly = false;
+  try {
+    await pRetry(
+      async () => {
+        if (!jvm.running()) {
+          exitedEarly = true;
+          throw new AbortError(
+            `Apicurio Registry exited with code ${await jvm.exited} before it answered.\n--- output ---\n${output.toString()}`,
+          );
+        }
+        await ccompat(url, '/subjects');
+      },
+      { retries: Number.POSITIVE_INFINITY, factor: 1, minTimeout: READY_POLL_MS, maxRetryTime: READY_TIMEOUT_MS },
+    );
+    await ccompat(url, '/config', { method: 'PUT', body: JSON.stringify({ compatibility: GLOBAL_COMPATIBILITY }) });
+  } catch (error) {
+    const failure = exitedEarly
+      ? error
+      : new Error(
+          `Apicurio Registry did not answer within ${READY_TIMEOUT_MS / 1000} s (last error: ${String(error)}).\n` +
+            `--- output ---\n${output.toString()}`,
+        );
+    await stop();
+    throw failure;
+  }
+  log(`schema-registry: ready at ${url}`);
+  return {
+    url,
+    port,
+    pid: child.pid ?? -1,
+    exited: jvm.exited,
+    outputTail: () => output.toString(),
+    stop,
+  };
+}
