@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KafkaJS } from '@confluentinc/kafka-javascript';
 import { AvroSerializer, SchemaRegistryClient, SerdeType } from '@confluentinc/schemaregistry';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Contract, loadContracts } from '../../src/adapters/contracts/contracts.js';
 import { statusTopicDecoderFor } from '../../src/adapters/status-topic/decode.js';
 import type { Settings } from '../../src/config/settings.js';
@@ -10,6 +10,7 @@ import { flinkScript, loadFlinkStatements } from '../../src/flink/statements.js'
 import { cancelFlinkJobs, type FlinkSqlJobs, submitFlinkSql } from '../../tools/flink/client.js';
 import { flinkRunner } from '../support/flink.js';
 import { createTopicsKeptByCaller, deleteTopics, kafkaBootstrap } from '../support/kafka.js';
+import { schemaRegistryUrl, withTestRegistry } from '../support/registry.js';
 import { testSettings } from '../support/settings.js';
 import { waitFor } from '../support/shop.js';
 
@@ -20,29 +21,27 @@ interface StatusRow {
   decoded: StatusUpdate | undefined;
 }
 
-/** The suite's broker and registry, random topic names, and the contracts on. */
-function contractSettings(base: Settings, bootstrapServers: string, registryUrl: string): Settings {
+/** The suite's broker and registry, random topic names (so subjects no other test touches), and the contracts on. */
+function contractSettings(base: Settings, bootstrapServers: string): Settings {
   const run = randomUUID().slice(0, 8);
-  return {
+  return withTestRegistry({
     ...base,
     kafka: { 'bootstrap.servers': bootstrapServers },
     topics: Object.fromEntries(
       Object.entries(base.topics).map(([key, name]) => [key, `${run}-${name}`]),
     ) as Settings['topics'],
     topicConfig: { numPartitions: 1, replicationFactor: 1, replicationFactorIsDefault: false },
-    schemaRegistry: { url: registryUrl },
-    shop: { ...base.shop, contracts: { ...base.shop.contracts, valueFormat: 'avro' } },
-  };
+  });
 }
 
 describe('the pizza-status Flink job with the contracts on (avro-confluent, real registry)', () => {
   const bootstrapServers = kafkaBootstrap();
   const runner = flinkRunner();
-  const registryUrl = inject('schemaRegistryUrl');
+  const registryUrl = schemaRegistryUrl();
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrapServers], logLevel: KafkaJS.logLevel.NOTHING } });
   const registry = new SchemaRegistryClient({ baseURLs: [registryUrl] });
   const fixture = testSettings();
-  const settings = contractSettings(fixture.settings, bootstrapServers, registryUrl);
+  const settings = contractSettings(fixture.settings, bootstrapServers);
   const { topics } = settings;
   const statusSubject = `${topics.status}-value`;
   let contracts: Contract[] = [];
