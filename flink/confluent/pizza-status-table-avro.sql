@@ -8,7 +8,8 @@
 --   status service reads it through the [schema-registry] section.
 -- * The columns are those of contracts/pizza-status.avsc, NOT NULL where the contract
 --   has no null, so the schema Confluent Cloud registers for this table under
---   <topic>-value has the contract's fields and types.
+--   <topic>-value has the contract's fields and types (its record name is Confluent
+--   Cloud's own; see docs/flink.md).
 -- * 'value.fields-include' = 'all': the order id is in the value too, as the contract says.
 -- Create it before the INSERT, and do not create the topic by hand: a topic that
 -- already exists is inferred as a table, and this statement then fails because the
