@@ -66,6 +66,10 @@ const TEMPLATE_DIR = new URL('../../flink/', import.meta.url);
  *   every topic is already a table; only `pizza-status` is created.
  * - `apache`: a Kafka table per stage topic, `pizza-status` through upsert-kafka,
  *   with the broker address and security settings taken from the [kafka] section.
+ *
+ * With the contracts on, the values are framed Avro (`avro-confluent` on Apache
+ * Flink, `avro-registry` on Confluent Cloud), the columns typed from the contracts
+ * in `options.contracts`; with them off, plain JSON as the workshop writes it.
  */
 export function flinkStatements(
   settings: Settings,
@@ -115,19 +119,20 @@ export function flinkStatements(
       registry: avroConfluentOptions(settings),
     });
   };
-  const statusTable = statusContract
-    ? renderTemplate(readTemplate('apache/pizza-status-table-avro.sql'), {
-        status: topics.status,
-        topic: topics.status,
-        connection,
-        columns: flinkColumns(statusContract).join(',\n  '),
-        registry: avroConfluentOptions(settings, { writeContract: statusContract }),
-      })
-    : renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
-        status: topics.status,
-        topic: topics.status,
-        connection,
-      });
+  const statusTable =
+    statusContract && statusColumns
+      ? renderTemplate(readTemplate('apache/pizza-status-table-avro.sql'), {
+          status: topics.status,
+          topic: topics.status,
+          connection,
+          columns: statusColumns,
+          registry: avroConfluentOptions(settings, { writeContract: statusContract }),
+        })
+      : renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
+          status: topics.status,
+          topic: topics.status,
+          connection,
+        });
   return [
     ...STATUS_BEARING.map((stage, index) => {
       const sql = stageTable(stage);
