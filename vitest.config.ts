@@ -22,7 +22,11 @@ const KAFKA = [
   'test/tools/schema-registry.test.ts', // the suite's registry, and one of its own
 ];
 /** On the shared broker too, sending their scripts to the one Flink SQL runner JVM of test/flink-setup.ts. */
-const FLINK = ['test/flink/status-job.test.ts', 'test/tools/flink-runner.test.ts'];
+const FLINK = [
+  'test/flink/status-job.test.ts',
+  'test/flink/status-job-avro.test.ts',
+  'test/tools/flink-runner.test.ts',
+];
 /** Chromium, or bin/pizza, on the embedded bus: processes, but no broker (the CLI files in KAFKA excepted). */
 const EMBEDDED = ['test/browser/**/*.test.ts', 'test/cli/**/*.test.ts', 'test/adapters/http/security-attack.test.ts'];
 /** kill -9 of role processes and of brokers, timed: one file at a time, while no other Kafka test runs. */

@@ -1,9 +1,14 @@
 import { readFileSync } from 'node:fs';
+import { type Contract, loadContracts } from '../adapters/contracts/contracts.js';
 import type { Settings, Topics } from '../config/settings.js';
 import { lifecycleRank } from '../domain/status-view.js';
 import { STATUS_NAMES, type StatusCatalog } from '../domain/statuses.js';
 import { configError } from '../errors.js';
+import { avroConfluentOptions, contractOf, contractsOn, flinkColumns } from './avro-tables.js';
 import { javaClientProperties, shadedLoginModuleNote } from './kafka-properties.js';
+import { sqlIdentifier, sqlString } from './sql-text.js';
+
+export { sqlIdentifier, sqlString } from './sql-text.js';
 
 export const FLINK_DIALECTS = ['confluent', 'apache'] as const;
 export type FlinkDialect = (typeof FLINK_DIALECTS)[number];
@@ -18,6 +23,11 @@ export interface FlinkStatementOptions {
    * run the statements, where a placeholder would only fail later inside Flink.
    */
   placeholderConnection?: boolean;
+  /**
+   * The contracts, loaded, when they are on (`[pizza-shop] value_format = avro`):
+   * the tables then read and write framed Avro. {@link loadFlinkStatements} loads them.
+   */
+  contracts?: readonly Contract[];
 }
 
 export interface FlinkStatement {
@@ -56,6 +66,10 @@ const TEMPLATE_DIR = new URL('../../flink/', import.meta.url);
  *   every topic is already a table; only `pizza-status` is created.
  * - `apache`: a Kafka table per stage topic, `pizza-status` through upsert-kafka,
  *   with the broker address and security settings taken from the [kafka] section.
+ *
+ * With the contracts on, the values are framed Avro (`avro-confluent` on Apache
+ * Flink, `avro-registry` on Confluent Cloud), the columns typed from the contracts
+ * in `options.contracts`; with them off, plain JSON as the workshop writes it.
  */
 export function flinkStatements(
   settings: Settings,
@@ -63,51 +77,102 @@ export function flinkStatements(
   options: FlinkStatementOptions = {},
 ): FlinkStatement[] {
   const { topics } = settings;
+  const contracts = contractsOn(settings) ? loadedContracts(options.contracts) : undefined;
   const stateTtl = renderTemplate(readTemplate(`${dialect}/state-ttl.sql`), {
     ttl: flinkStateTtl(settings),
     retention: `${settings.orders.statusRetentionHours} h`,
   });
-  const insertInto = renderTemplate(readTemplate('insert-pizza-status.sql'), {
-    status: topics.status,
-    lifecycleRank: lifecycleRankSql(settings.statuses),
-    ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
-  });
+  const insertInto = renderTemplate(
+    readTemplate(contracts ? 'insert-pizza-status-avro.sql' : 'insert-pizza-status.sql'),
+    {
+      status: topics.status,
+      lifecycleRank: lifecycleRankSql(settings.statuses),
+      ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
+    },
+  );
   const insert: FlinkStatement = { name: `insert-${topics.status}`, sql: `${stateTtl}\n\n${insertInto}` };
+  const statusContract = contracts ? contractOf(contracts, 'status') : undefined;
+  const statusColumns = statusContract ? flinkColumns(statusContract).join(',\n  ') : undefined;
 
   if (dialect === 'confluent') {
-    return [
-      {
-        name: `create-${topics.status}`,
-        sql: renderTemplate(readTemplate('confluent/pizza-status-table.sql'), {
+    const statusTable = statusColumns
+      ? renderTemplate(readTemplate('confluent/pizza-status-table-avro.sql'), {
           status: topics.status,
           partitions: String(settings.topicConfig.numPartitions),
-        }),
-      },
-      insert,
-    ];
+          columns: statusColumns,
+        })
+      : renderTemplate(readTemplate('confluent/pizza-status-table.sql'), {
+          status: topics.status,
+          partitions: String(settings.topicConfig.numPartitions),
+        });
+    return [{ name: `create-${topics.status}`, sql: statusTable }, insert];
   }
 
   const placeholder = !settings.kafka && options.placeholderConnection === true;
   const connection = placeholder ? placeholderConnection() : apacheConnection(settings);
-  const stageTemplate = readTemplate('apache/stage-table.sql');
+  const stageTable = (stage: (typeof STATUS_BEARING)[number]): string => {
+    const names = { table: topics[stage], topic: topics[stage], connection };
+    if (!contracts) return renderTemplate(readTemplate('apache/stage-table.sql'), names);
+    return renderTemplate(readTemplate('apache/stage-table-avro.sql'), {
+      ...names,
+      columns: flinkColumns(contractOf(contracts, stage), stageFields(stage)).join(',\n  '),
+      registry: avroConfluentOptions(settings),
+    });
+  };
+  const statusTable =
+    statusContract && statusColumns
+      ? renderTemplate(readTemplate('apache/pizza-status-table-avro.sql'), {
+          status: topics.status,
+          topic: topics.status,
+          connection,
+          columns: statusColumns,
+          registry: avroConfluentOptions(settings, { writeContract: statusContract }),
+        })
+      : renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
+          status: topics.status,
+          topic: topics.status,
+          connection,
+        });
   return [
     ...STATUS_BEARING.map((stage, index) => {
-      const sql = renderTemplate(stageTemplate, { table: topics[stage], topic: topics[stage], connection });
+      const sql = stageTable(stage);
       return {
         name: `create-${topics[stage]}`,
         sql: index === 0 && placeholder ? `${PLACEHOLDER_NOTE}\n\n${sql}` : sql,
       };
     }),
-    {
-      name: `create-${topics.status}`,
-      sql: renderTemplate(readTemplate('apache/pizza-status-table.sql'), {
-        status: topics.status,
-        topic: topics.status,
-        connection,
-      }),
-    },
+    { name: `create-${topics.status}`, sql: statusTable },
     insert,
   ];
+}
+
+/**
+ * {@link flinkStatements}, with the contracts loaded first when they are on
+ * (from `[pizza-shop] contracts_dir`, or the ones pizza ships).
+ */
+export async function loadFlinkStatements(
+  settings: Settings,
+  dialect: FlinkDialect,
+  options: Omit<FlinkStatementOptions, 'contracts'> = {},
+): Promise<FlinkStatement[]> {
+  const contracts = contractsOn(settings)
+    ? await loadContracts(settings.topics, settings.shop.contracts.dir)
+    : undefined;
+  return flinkStatements(settings, dialect, { ...options, ...(contracts ? { contracts } : {}) });
+}
+
+/** The contract fields a stage table declares: those the INSERT reads. */
+function stageFields(stage: (typeof STATUS_BEARING)[number]): string[] {
+  return stage === 'cancelled' ? ['status', 'timestamp', 'refused'] : ['status', 'timestamp'];
+}
+
+function loadedContracts(contracts: readonly Contract[] | undefined): readonly Contract[] {
+  if (!contracts) {
+    throw new Error(
+      '[pizza-shop] value_format = avro: the Flink statements need the contracts; build them with loadFlinkStatements',
+    );
+  }
+  return contracts;
 }
 
 /**
@@ -193,12 +258,4 @@ export function renderTemplate(template: string, values: Record<string, string>)
   const leftover = /\{\{[^}]*\}\}/.exec(rendered);
   if (leftover) throw new Error(`Flink SQL template has an unknown placeholder ${leftover[0]}`);
   return `${rendered.trimEnd()};`;
-}
-
-export function sqlIdentifier(name: string): string {
-  return `\`${name.replaceAll('`', '``')}\``;
-}
-
-export function sqlString(value: string): string {
-  return `'${value.replaceAll("'", "''")}'`;
 }

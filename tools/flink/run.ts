@@ -7,7 +7,8 @@
 import { parseArgs } from 'node:util';
 import { handleError } from '../../src/cli/handle-error.js';
 import { loadSettings } from '../../src/config/settings.js';
-import { flinkScript, flinkStatements, flinkStateTtl } from '../../src/flink/statements.js';
+import { contractsOn } from '../../src/flink/avro-tables.js';
+import { flinkScript, flinkStateTtl, loadFlinkStatements } from '../../src/flink/statements.js';
 import { flinkJobOutcome, submitFlinkSql } from './client.js';
 import { startFlinkSqlRunner } from './flink.js';
 
@@ -16,7 +17,7 @@ async function main(): Promise<void> {
     options: { config: { type: 'string', short: 'c' }, 'system-config': { type: 'string' } },
   });
   const settings = loadSettings({ config: values.config, systemConfig: values['system-config'] });
-  const script = flinkScript(flinkStatements(settings, 'apache'));
+  const script = flinkScript(await loadFlinkStatements(settings, 'apache'));
 
   const log = (line: string) => process.stderr.write(`${line}\n`);
   log(`flink: building ${settings.topics.status} from the stage topics on ${settings.kafka?.['bootstrap.servers']}`);
@@ -24,6 +25,12 @@ async function main(): Promise<void> {
   log(
     `flink: Top-N state TTL ${flinkStateTtl(settings)} (table_status_retention_hours); every run reads the stage topics from the earliest offsets, as a changed statement must`,
   );
+  if (contractsOn(settings)) {
+    // A table has one value format: one plain JSON record left on a stage topic fails the job.
+    log(
+      `flink: contracts on: the stage topics are read, and ${settings.topics.status} written, as framed Avro through ${settings.schemaRegistry?.url}; a plain JSON record on a stage topic fails the job`,
+    );
+  }
   log('flink: the first run downloads Flink from Maven Central, which takes a few minutes');
 
   const runner = await startFlinkSqlRunner({ log });

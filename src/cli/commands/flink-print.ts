@@ -4,7 +4,7 @@ import { type Command, Option } from 'commander';
 import { z } from 'zod';
 import type { Settings } from '../../config/settings.js';
 import { configError } from '../../errors.js';
-import { FLINK_DIALECTS, type FlinkDialect, flinkScript, flinkStatements } from '../../flink/statements.js';
+import { FLINK_DIALECTS, type FlinkDialect, flinkScript, loadFlinkStatements } from '../../flink/statements.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
 
 const optionsSchema = z.object({
@@ -24,11 +24,11 @@ export function flinkPrintCommand(program: Command): Command {
         .default('confluent'),
     )
     .option('--out <dir>', 'also write one numbered file per statement into this directory')
-    .action((raw: Record<string, unknown>) => {
+    .action(async (raw: Record<string, unknown>) => {
       const parsed = optionsSchema.safeParse(raw);
       if (!parsed.success) throw configError(`flink:print: ${parsed.error.issues[0]?.message ?? 'invalid options'}`);
       const { settings } = parseCommonOptions(raw);
-      printFlinkStatements({ settings, dialect: parsed.data.dialect, outDir: parsed.data.out });
+      await printFlinkStatements({ settings, dialect: parsed.data.dialect, outDir: parsed.data.out });
     });
 }
 
@@ -40,10 +40,10 @@ export interface PrintFlinkOptions {
 }
 
 /** Prints the script; with `outDir`, also writes `01-<name>.sql`, `02-...` there. */
-export function printFlinkStatements(options: PrintFlinkOptions): void {
+export async function printFlinkStatements(options: PrintFlinkOptions): Promise<void> {
   const write = options.write ?? ((text: string) => process.stdout.write(text));
   // Printed for a reader, so a missing connection becomes a marked placeholder rather than a refusal.
-  const statements = flinkStatements(options.settings, options.dialect, { placeholderConnection: true });
+  const statements = await loadFlinkStatements(options.settings, options.dialect, { placeholderConnection: true });
   write(flinkScript(statements));
   if (options.dialect === 'apache' && !options.settings.kafka) {
     process.stderr.write('flink:print: no --config, so the statements say <BOOTSTRAP_SERVERS> where the brokers go\n');
