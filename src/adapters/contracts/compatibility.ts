@@ -2,6 +2,7 @@ import type { Client, Compatibility, SchemaInfo, SchemaMetadata } from '@conflue
 import type { Type } from 'avsc';
 import { configError, PizzaError } from '../../errors.js';
 import type { Contract } from './contracts.js';
+import { registryUnreachable } from './registry-client.js';
 import { type FieldProblem, fullCompatibilityProblems } from './schema-diff.js';
 
 /**
@@ -174,19 +175,6 @@ function isNotFound(error: unknown): boolean {
 /** Exit code of `schemas:check` when the registry cannot be reached, apart from a failed check (1) and a config mistake (2). */
 export const REGISTRY_UNREACHABLE_EXIT_CODE = 3;
 
-const UNREACHABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ERR_NETWORK',
-]);
-
 /** One clear line for a registry that is away or refuses us; anything else stays as it is. */
 export function registryError(error: unknown, url: string, subject: string): unknown {
   const { status, code } = (error ?? {}) as { status?: unknown; code?: unknown };
@@ -196,10 +184,7 @@ export function registryError(error: unknown, url: string, subject: string): unk
       error,
     );
   }
-  const unreachable =
-    (typeof status === 'number' && (status >= 500 || status === 429 || status === 408)) ||
-    (typeof code === 'string' && UNREACHABLE_CODES.has(code));
-  if (unreachable) {
+  if (registryUnreachable(error)) {
     const why = typeof status === 'number' ? `HTTP ${status}` : String(code);
     return new PizzaError(
       'SCHEMA_REGISTRY_UNAVAILABLE',

@@ -10,7 +10,7 @@ const REQUEST_TIMEOUT_MS = 10_000;
  * (`<key>:<secret>`, Confluent Cloud). Checked without loading the package, so
  * a section with no url stops the shop at start, whatever it would read later.
  */
-export function registryClientConfig(section: Record<string, string>): ClientConfig {
+export function registryClientConfig(section: Record<string, string>, retries = 2): ClientConfig {
   const baseURLs = (section.url ?? '')
     .split(',')
     .map((entry) => entry.trim())
@@ -25,7 +25,7 @@ export function registryClientConfig(section: Record<string, string>): ClientCon
     baseURLs,
     ...(userInfo ? { basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo } } : {}),
     cacheCapacity: 1000,
-    maxRetries: 2,
+    maxRetries: retries,
     createAxiosDefaults: { timeout: REQUEST_TIMEOUT_MS },
   };
 }
@@ -37,8 +37,8 @@ export function registryClientConfig(section: Record<string, string>): ClientCon
  * executors and cloud KMS SDKs, about 78 MB of RSS against the client's 27 MB
  * (the package has no "exports" map, so its dist files are its API too).
  */
-export async function createRegistryClient(section: Record<string, string>): Promise<Client> {
-  const config = registryClientConfig(section);
+export async function createRegistryClient(section: Record<string, string>, retries?: number): Promise<Client> {
+  const config = registryClientConfig(section, retries);
   const { SchemaRegistryClient } = await import('@confluentinc/schemaregistry/dist/schemaregistry-client.js');
   return new SchemaRegistryClient(config);
 }
@@ -49,6 +49,7 @@ const UNREACHABLE_CODES = new Set([
   'ETIMEDOUT',
   'ECONNABORTED',
   'EAI_AGAIN',
+  'ENOTFOUND',
   'EPIPE',
   'EHOSTUNREACH',
   'ENETUNREACH',

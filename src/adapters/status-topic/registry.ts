@@ -38,7 +38,7 @@ export function registryAvroReader(options: RegistryOptions): AvroValueReader {
         return await (await deserializer).deserialize(topic, value);
       } catch (error) {
         // An outage passes: fail the attempt so the record is retried, rather than skip it for good.
-        if (isTransient(error)) {
+        if (registryUnreachable(error)) {
           throw new PizzaError(
             'SCHEMA_REGISTRY_UNAVAILABLE',
             `Schema Registry is not reachable right now (schema id ${schemaId}); will retry`,
@@ -49,11 +49,6 @@ export function registryAvroReader(options: RegistryOptions): AvroValueReader {
       }
     },
   };
-}
-
-/** Server trouble or a dropped connection, as opposed to a refusal or bytes that are not Avro. */
-export function isTransient(error: unknown): boolean {
-  return registryUnreachable(error);
 }
 
 /** A message that says what went wrong with the registry and what to change. */

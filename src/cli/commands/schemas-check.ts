@@ -7,12 +7,13 @@ import {
   checkContracts,
 } from '../../adapters/contracts/compatibility.js';
 import { loadContracts } from '../../adapters/contracts/contracts.js';
+// One retry: a command run by hand or by CI should say "unreachable" within seconds.
+import { createRegistryClient } from '../../adapters/contracts/registry-client.js';
 import type { Settings } from '../../config/settings.js';
 import { configError, EXIT_CODES } from '../../errors.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
 
 /** A registry that hangs would hold the command forever: a request gives up after this. */
-const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface SchemasCheckOptions {
   checkOnly: boolean;
@@ -33,28 +34,12 @@ export async function checkSchemas(settings: Settings, options: SchemasCheckOpti
     );
   }
   const contracts = await loadContracts(settings.topics, settings.shop.contracts.dir);
-  const client = options.client ?? (await registryClient(section, url));
+  const client = options.client ?? (await createRegistryClient(section, 1));
   try {
     return await checkContracts(client, contracts, { checkOnly: options.checkOnly, registryUrl: url });
   } finally {
     if (!options.client) client.close();
   }
-}
-
-// The same client createRegistryClient (adapters/contracts/registry-client.ts) builds, but for a
-// command: one retry, so an unreachable registry is reported within seconds. Only the client's
-// module is loaded, not the package's serdes and cloud KMS SDKs.
-async function registryClient(section: Record<string, string>, url: string): Promise<Client> {
-  const { SchemaRegistryClient } = await import('@confluentinc/schemaregistry/dist/schemaregistry-client.js');
-  const userInfo = section['basic.auth.user.info'];
-  return new SchemaRegistryClient({
-    baseURLs: url.split(',').map((entry) => entry.trim()),
-    ...(userInfo ? { basicAuthCredentials: { credentialsSource: 'USER_INFO', userInfo } } : {}),
-    // One retry: a command run by hand or by CI should say "unreachable" within seconds.
-    maxRetries: 1,
-    retriesWaitMs: 500,
-    createAxiosDefaults: { timeout: REQUEST_TIMEOUT_MS },
-  });
 }
 
 const STATE_WORDS: Record<ContractCheck['state'], string> = {
