@@ -19,6 +19,8 @@ export const orderedEventSchema = z.object({
     main_topping: z.string(),
     customer_id: z.string().regex(/^[0-9a-fA-F]{32}$/, 'is not a customer id (32 hex characters)'),
     username: z.string(),
+    // Optional (issue 22's evolution): absent, not null, when the customer typed no note.
+    delivery_note: z.string().optional(),
   }),
 });
 export type OrderedEvent = z.infer<typeof orderedEventSchema>;
@@ -137,6 +139,8 @@ export function orderedEvent(order: Order, status: number, timestamp: number): O
       main_topping: order.mainTopping,
       customer_id: order.customerId,
       username: order.username,
+      // Only when there is one: an order without a note is byte for byte what it was before the field.
+      ...(order.deliveryNote === undefined ? {} : { delivery_note: order.deliveryNote }),
     },
   };
 }
@@ -150,6 +154,7 @@ export function orderFromEvent(orderId: string, event: OrderedEvent): Order {
     cheese: event.order.cheese,
     mainTopping: event.order.main_topping,
     extraToppings: event.order.extra_toppings,
+    ...(event.order.delivery_note === undefined ? {} : { deliveryNote: event.order.delivery_note }),
   };
 }
 
