@@ -14,6 +14,7 @@ const KAFKA = [
   'test/adapters/kafka/*lineage-source.test.ts',
   'test/cli/lineage.test.ts',
   'test/cli/topics-check.test.ts',
+  'test/cli/schemas-check.test.ts', // bin/pizza against the suite's Schema Registry
   'test/e2e/**/*.test.ts',
   'test/packaging/**/*.test.ts', // npm pack, then the packed bin/pizza
   'test/roles/order-logs.test.ts',

@@ -6,6 +6,7 @@ import { flinkPrintCommand } from './commands/flink-print.js';
 import { lineageCommand } from './commands/lineage.js';
 import { loadCommand } from './commands/load.js';
 import { roleCommand } from './commands/run-roles.js';
+import { schemasCheckCommand } from './commands/schemas-check.js';
 import { topicsCheckCommand } from './commands/topics-check.js';
 import { handleError } from './handle-error.js';
 
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   for (const role of ['all', 'serve', 'assemble', 'bake', 'deliver', 'status'] as const) roleCommand(program, role);
   topicsCheckCommand(program);
+  schemasCheckCommand(program);
   flinkPrintCommand(program);
   deadLettersCommand(program);
   lineageCommand(program);
