@@ -19,6 +19,8 @@
  *          customer's POST to "delivered" in the view);
  *        - peak RSS (VmHWM) of `pizza all`, and of any processes it starts;
  *   4. with `--embedded`, the same shop phases on `pizza all` with no config (the embedded bus).
+ * With `--contracts` (or BENCH_CONTRACTS=1) the Kafka shops run with issue 22's data contracts on:
+ * `value_format = avro` against a Schema Registry (Apicurio, tools/registry) the bench starts.
  * Prints a table with issue 18's targets, writes bench-results/latest.json,
  * bench-results/report.html (charts, inline SVG) and bench-results/bench-report.svg.
  * Only when asked (`npm run bench -- --docs`, or BENCH_DOCS=1) does it also
@@ -31,6 +33,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { startKafkaBroker } from '../tools/kafka/broker.js';
+import { type SchemaRegistry, startSchemaRegistry } from '../tools/registry/apicurio.js';
 import { findProcess } from './bench/cpu.js';
 import { type KafkaCeiling, measureKafkaCeiling } from './bench/kafka-ceiling.js';
 import { readmeSvg, reportHtml } from './bench/report.js';
@@ -90,6 +93,7 @@ const options = {
   skipCeilings: env.BENCH_SKIP_CEILINGS === '1',
   modes: processingModes(),
   embedded: argv.includes('--embedded') || env.BENCH_EMBEDDED === '1',
+  contracts: argv.includes('--contracts') || env.BENCH_CONTRACTS === '1',
   docs: argv.includes('--docs') || env.BENCH_DOCS === '1',
 };
 
@@ -102,7 +106,12 @@ async function main(): Promise<void> {
   const broker = await startKafkaBroker({ log: (line) => line.startsWith('kafka:') && console.log(line) });
   durations.broker = seconds(began);
   let shop: ShopProcesses | undefined;
+  let registry: SchemaRegistry | undefined;
   try {
+    if (options.contracts) {
+      registry = await startSchemaRegistry();
+      durations.registry = seconds(began) - durations.broker;
+    }
     let kafkaCeiling: KafkaCeiling = {
       partitions: options.partitions,
       averageMessageBytes: Number.NaN,
@@ -152,7 +161,8 @@ async function main(): Promise<void> {
       ...(options.embedded ? [{ bus: 'embedded' as const, processing: 'at-least-once' as const }] : []),
     ];
     for (const [index, { bus, processing }] of shops.entries()) {
-      const name = bus === 'kafka' ? `Kafka, ${processing}` : 'the embedded bus';
+      const contracts = bus === 'kafka' && registry !== undefined;
+      const name = bus === 'kafka' ? `Kafka, ${processing}${contracts ? ', Avro contracts' : ''}` : 'the embedded bus';
       const started = Date.now();
       console.log(`the shop on ${name}:`);
       shop = await startShop({
@@ -165,6 +175,7 @@ async function main(): Promise<void> {
         // Each further Kafka shop starts on empty topics of its own, not on the last one's backlog.
         topicSuffix: bus === 'kafka' && index > 0 ? `-${index}` : undefined,
         nodeArgs: options.cpuProfile ? ['--cpu-prof', `--cpu-prof-dir=${resultsDir}`] : [],
+        ...(contracts ? { extraIni: ['value_format = avro', '[schema-registry]', `url = ${registry?.url}`] } : {}),
       });
       runs.push(
         await measureShop(shop, { name, bus, processing }, options, bus === 'kafka' ? brokerPid : undefined, (line) =>
@@ -215,6 +226,7 @@ async function main(): Promise<void> {
     );
   } finally {
     await shop?.stop();
+    await registry?.stop();
     await broker.stop();
     rmSync(work, { recursive: true, force: true });
   }

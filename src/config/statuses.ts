@@ -4,7 +4,7 @@
  * done. They become the {@link StatusCatalog} the domain works with.
  */
 import { z } from 'zod';
-import { isStatusName, STATUS_NAMES, type StatusCatalog, type StatusName } from '../domain/statuses.js';
+import { isStatusName, STATUS_ID_MAX, STATUS_NAMES, type StatusCatalog, type StatusName } from '../domain/statuses.js';
 import { count, list, listDefault, section, setting } from './setting.js';
 
 /** The workshop's statuses: its ids, its labels, and what each means. */
@@ -36,7 +36,8 @@ const STATUS_ID_HINT = 'a whole number such as 100';
 
 function statusId(status: StatusName) {
   const type = z.string().transform((value, ctx) => {
-    const parsed = count.safeParse(value);
+    // At most a 32-bit int: ids travel as Avro ints under the contracts.
+    const parsed = count.max(STATUS_ID_MAX).safeParse(value);
     if (parsed.success) return parsed.data;
     ctx.addIssue({ code: 'custom', message: `[status-id] ${status} must be ${STATUS_ID_HINT}` });
     return z.NEVER;

@@ -1,16 +1,27 @@
 import { z } from 'zod';
 import { PizzaError, type PizzaErrorOptions } from '../errors.js';
 import { ORDER_ID_PATTERN, type Order } from './order.js';
+import { STATUS_ID_MAX } from './statuses.js';
 import { BAKING_SECONDS } from './timings.js';
 
 /**
  * The JSON on the wire, field for field as the workshop's Python services
  * write and read it. Keys are always the order id as UTF-8.
+ *
+ * Numbers are bounded by what the Avro contracts (contracts/*.avsc) carry, so an
+ * event the domain accepts can always be written framed: a timestamp is a long (up
+ * to the year 9999 here, inside avsc's safe range), a status id an int (32 bits).
  */
-const epochMillis = z.number().int().nonnegative();
+const MAX_EPOCH_MILLIS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const epochMillis = z.number().int().nonnegative().max(MAX_EPOCH_MILLIS, 'is past the year 9999');
+const statusId = z
+  .number()
+  .int()
+  .min(-(2 ** 31))
+  .max(STATUS_ID_MAX, 'is not a status id (a 32-bit whole number)');
 
 export const orderedEventSchema = z.object({
-  status: z.number().int(),
+  status: statusId,
   timestamp: epochMillis,
   order: z.object({
     extra_toppings: z.array(z.string()),
@@ -26,7 +37,7 @@ export const orderedEventSchema = z.object({
 export type OrderedEvent = z.infer<typeof orderedEventSchema>;
 
 export const assembledEventSchema = z.object({
-  status: z.number().int(),
+  status: statusId,
   // The recipe's range: a value outside it would hold an oven for longer than any pizza takes.
   baking_time: z
     .number()
@@ -38,7 +49,7 @@ export type AssembledEvent = z.infer<typeof assembledEventSchema>;
 
 /** baked, delivered and pending carry only a status and a timestamp. */
 export const statusEventSchema = z.object({
-  status: z.number().int(),
+  status: statusId,
   timestamp: epochMillis,
 });
 export type StatusEvent = z.infer<typeof statusEventSchema>;
@@ -64,7 +75,7 @@ export type CancelRefusal = (typeof CANCEL_REFUSALS)[number];
  * reads a true status from it.
  */
 export const cancelOutcomeSchema = z.object({
-  status: z.number().int(),
+  status: statusId,
   timestamp: epochMillis,
   refused: z.enum(CANCEL_REFUSALS).optional(),
 });

@@ -12,6 +12,9 @@ export const STATUS_NAMES = [
 ] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
 
+/** The largest status id: ids travel as Avro ints (32 bits) under the contracts. */
+export const STATUS_ID_MAX = 2 ** 31 - 1;
+
 export interface StatusCatalog {
   ids: Record<StatusName, number>;
   labels: Record<StatusName, string>;

@@ -178,8 +178,10 @@ describe('the shop on Kafka with data contracts on a real Schema Registry', () =
     expect(await recordCount(avro.topics.deadLetter)).toBe(0);
   }, 180_000);
 
-  it('waits out a registry that bake cannot reach, dead-letters nothing, and delivers once it is back', async () => {
-    const settings = withTestRegistry(kafkaTestSettings({ flags: { timeScale: '0.001' } }), 'avro');
+  it('waits out a registry that bake cannot reach, dead-letters nothing, and delivers once it is back (exactly-once)', async () => {
+    const avro = withTestRegistry(kafkaTestSettings({ flags: { timeScale: '0.001' } }), 'avro');
+    // Exactly-once too: the framed outputs go out in each record's transaction.
+    const settings: Settings = { ...avro, shop: { ...avro.shop, processing: 'exactly-once' } };
     await createShopTopics(settings);
     const relay = await registryRelay(settings.schemaRegistry?.url ?? '');
     const cutOff: Settings = { ...settings, schemaRegistry: { url: relay.url } };
@@ -205,4 +207,22 @@ describe('the shop on Kafka with data contracts on a real Schema Registry', () =
     await expectFramed(settings.topics.baked, 1, 'PizzaBaked');
     expect(await recordCount(settings.topics.deadLetter)).toBe(0);
   }, 180_000);
+
+  it('stops a role at start, in one line naming the topic and subject, when the registry refuses its contract', async () => {
+    const settings = withTestRegistry(kafkaTestSettings(), 'avro');
+    await createShopTopics(settings);
+    const subject = `${settings.topics.baked}-value`;
+    // Another shape already holds the subject; under the registry's BACKWARD level the contract cannot follow it.
+    const registry = await testRegistryClient();
+    await registry.register(subject, {
+      schemaType: 'AVRO',
+      schema: JSON.stringify({ type: 'record', name: 'PizzaBaked', fields: [{ name: 'oven', type: 'string' }] }),
+    });
+    const failure = startShop({ settings, roles: ['bake'], logs });
+    await expect(failure).rejects.toMatchObject({ code: 'SCHEMA_REFUSED', userFacing: true });
+    const message = await failure.catch((error: Error) => error.message);
+    expect(message).toContain(`Schema Registry refused the contract of ${settings.topics.baked} (subject ${subject}`);
+    expect(message).toMatch(/incompatible/);
+    expect(message).not.toContain('\n');
+  });
 });

@@ -42,10 +42,7 @@ export function contractBus(bus: Bus, codec: ValueCodec): Bus {
       ),
     );
 
-  return {
-    get kind() {
-      return bus.kind;
-    },
+  const applied: Pick<Bus, 'publish' | 'subscribe' | 'read' | 'readTopic' | 'readRanges'> = {
     publish(topic: string, key: string | Buffer, value: Buffer | null, headers?: OutgoingHeaders): Promise<Delivery> {
       if (value === null || isFramed(value) || !codec.encodes(topic)) return bus.publish(topic, key, value, headers);
       // Synchronous once the topic's contract is known: publishes reach the bus in the order the role made them,
@@ -57,14 +54,18 @@ export function contractBus(bus: Bus, codec: ValueCodec): Bus {
     },
     subscribe: (options) => bus.subscribe({ ...options, handle: decoding(options.handle) }),
     read: (options) => bus.read({ ...options, handle: decoding(options.handle) }),
-    hostReaders: () => bus.hostReaders(),
-    requireTopics: (topics) => bus.requireTopics(topics),
-    connectivity: () => bus.connectivity(),
     readTopic: async (topic) => decodeAll(await bus.readTopic(topic)),
     readRanges: async (ranges) => decodeAll(await bus.readRanges(ranges)),
-    committedOffsets: (groupId, partitions) => bus.committedOffsets(groupId, partitions),
-    close: () => bus.close(),
   };
+  // Everything else is the bus itself, its own members included (the embedded bus's lineage figures):
+  // whoever looks at the bus behind the roles still finds it.
+  return new Proxy(bus, {
+    get(target, property) {
+      if (Object.hasOwn(applied, property)) return applied[property as keyof typeof applied];
+      const member: unknown = Reflect.get(target, property, target);
+      return typeof member === 'function' ? member.bind(target) : member;
+    },
+  });
 }
 
 export interface ContractsOptions {

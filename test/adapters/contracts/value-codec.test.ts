@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Client, MockClient } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, type Client, MockClient, SerdeType } from '@confluentinc/schemaregistry';
 import avro from 'avsc';
 import { afterEach, describe, expect, it } from 'vitest';
 import { classifyFailure } from '../../../src/adapters/bus/failures.js';
@@ -64,6 +64,22 @@ describe('the value codec: plain JSON for the roles, framed Avro on the wire', (
     // The body is the contract's Avro, as any Schema Registry client reads it.
     expect(contractType('pizza-ordered.avsc').fromBuffer(framed.subarray(5))).toMatchObject(ORDERED);
     expect(parse(await values.decode(settings.topics.ordered, framed))).toEqual(ORDERED);
+  });
+
+  it("speaks Confluent's wire format: its AvroDeserializer reads what we frame, and we read what its AvroSerializer frames", async () => {
+    const settings = contractSettings('avro');
+    const client = new MockClient({ baseURLs: ['mock://'] });
+    const values = codec(settings, client);
+    const [registered] = await values.register([settings.topics.ordered]);
+    const theirs = new AvroDeserializer(client, SerdeType.VALUE, {});
+    expect(
+      await theirs.deserialize(settings.topics.ordered, await frame(values, settings.topics.ordered, ORDERED)),
+    ).toEqual(ORDERED);
+    const serializer = new AvroSerializer(client, SerdeType.VALUE, { useSchemaId: registered?.id ?? -1 });
+    const framed = await serializer.serialize(settings.topics.ordered, ORDERED);
+    expect(parse(await codec(contractSettings('json'), client).decode(settings.topics.ordered, framed))).toEqual(
+      ORDERED,
+    );
   });
 
   it('writes an absent optional field as null, and hands a null back as absent', async () => {
