@@ -30,8 +30,13 @@ export const orderedEventSchema = z.object({
     main_topping: z.string(),
     customer_id: z.string().regex(/^[0-9a-fA-F]{32}$/, 'is not a customer id (32 hex characters)'),
     username: z.string(),
-    // Optional (issue 22's evolution): absent, not null, when the customer typed no note.
-    delivery_note: z.string().optional(),
+    // Optional (issue 22's evolution): absent when the customer typed no note. Another writer's
+    // null says the same; refusing it would dead-letter an order for want of a note.
+    delivery_note: z
+      .string()
+      .nullable()
+      .transform((note) => note ?? undefined)
+      .optional(),
   }),
 });
 export type OrderedEvent = z.infer<typeof orderedEventSchema>;

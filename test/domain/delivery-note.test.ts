@@ -52,6 +52,12 @@ describe('the note for the driver (optional, on pizza-ordered)', () => {
     expect(orderFromEvent(order.orderId, decodeEvent(orderedEventSchema, encodeEvent(event)))).toEqual(noted);
   });
 
+  it('reads a null note (another writer’s way of saying none) as no note', () => {
+    const event = orderedEvent(order, 100, 1);
+    const withNull = Buffer.from(JSON.stringify({ ...event, order: { ...event.order, delivery_note: null } }));
+    expect(orderFromEvent(order.orderId, decodeEvent(orderedEventSchema, withNull))).toEqual(order);
+  });
+
   it('refuses a note that is not text on the wire', () => {
     const event = { ...orderedEvent(order, 100, 1) };
     const bad = Buffer.from(JSON.stringify({ ...event, order: { ...event.order, delivery_note: 7 } }));
