@@ -20,7 +20,7 @@ const FULL_LEVELS: readonly string[] = ['FULL', 'FULL_TRANSITIVE'];
  * - `compatible`: a change the registry would take, not registered (--check-only, or another contract failed);
  * - `new`: the subject has no version yet, and the contract was not registered (same reasons);
  * - `incompatible`: the registry refuses the change under FULL;
- * - `level-not-full`: (check only) the subject's level is not FULL, so the registry's verdict would not be FULL's.
+ * - `level-not-full`: (check only) the subject holds versions but is not at FULL: its changes are not checked both ways.
  */
 export type ContractState = 'registered' | 'unchanged' | 'compatible' | 'new' | 'incompatible' | 'level-not-full';
 
@@ -112,14 +112,13 @@ async function checkContract(
     const problem = { field: '(the record)', change: `the subject holds a ${latest.schemaType} schema, not Avro` };
     return { ...base, ...previous, state: 'incompatible', level, problems: [problem] };
   }
-  if (sameSchema(latest.schema, contract.text)) {
-    return { ...base, state: 'unchanged', level, id: latest.id, version: latest.version };
-  }
-
-  const problems = fullCompatibilityProblems(parse(latest.schema), parse(contract.text));
+  const unchanged = sameSchema(latest.schema, contract.text);
+  const problems = unchanged ? [] : fullCompatibilityProblems(parse(latest.schema), parse(contract.text));
+  // Checking only, pizza does not set the level, and a subject below FULL would let the next change through unchecked.
   if (checkOnly && !FULL_LEVELS.includes(level ?? '')) {
     return { ...base, ...previous, state: 'level-not-full', level, problems };
   }
+  if (unchanged) return { ...base, state: 'unchanged', level, id: latest.id, version: latest.version };
   if (!(await client.testSubjectCompatibility(subject, contractInfo(contract)))) {
     // The registry judges; when pizza cannot name the field, the line still names the topic.
     return { ...base, ...previous, state: 'incompatible', level, problems };

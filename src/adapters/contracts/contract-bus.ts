@@ -47,7 +47,12 @@ export function contractBus(bus: Bus, codec: ValueCodec): Bus {
       if (value === null || isFramed(value) || !codec.encodes(topic)) return bus.publish(topic, key, value, headers);
       // Synchronous once the topic's contract is known: publishes reach the bus in the order the role made them,
       // in the role's async context (an exactly-once publish joins the record's transaction through it).
-      const framed = codec.encode(topic, value);
+      let framed: Buffer | Promise<Buffer>;
+      try {
+        framed = codec.encode(topic, value);
+      } catch (error) {
+        return Promise.reject(error);
+      }
       return Buffer.isBuffer(framed)
         ? bus.publish(topic, key, framed, headers)
         : framed.then((bytes) => bus.publish(topic, key, bytes, headers));

@@ -41,8 +41,11 @@ export async function checkSchemas(settings: Settings, options: SchemasCheckOpti
   }
 }
 
+// The same client createRegistryClient (adapters/contracts/registry-client.ts) builds, but for a
+// command: one retry, so an unreachable registry is reported within seconds. Only the client's
+// module is loaded, not the package's serdes and cloud KMS SDKs.
 async function registryClient(section: Record<string, string>, url: string): Promise<Client> {
-  const { SchemaRegistryClient } = await import('@confluentinc/schemaregistry');
+  const { SchemaRegistryClient } = await import('@confluentinc/schemaregistry/dist/schemaregistry-client.js');
   const userInfo = section['basic.auth.user.info'];
   return new SchemaRegistryClient({
     baseURLs: url.split(',').map((entry) => entry.trim()),

@@ -113,6 +113,32 @@ describe('the contract bus: roles see plain JSON, record by record, whatever eac
     expect(letter?.value?.[0]).toBe(0);
   });
 
+  it.each([
+    [
+      'an unknown schema id',
+      Buffer.from([0, 0, 0, 0x30, 0x39, 0x58, 0x02]),
+      /schema id 12345, which Schema Registry does not know/,
+    ],
+    [
+      'bytes that do not match their schema',
+      Buffer.from([0, 0, 0, 0, 1, 0x58]),
+      /does not match its schema \(id 1, pizza\.events\.PizzaBaked\): truncated buffer/,
+    ],
+  ])('dead-letters %s, with the reason', async (_, value, reason) => {
+    const shared = embedded();
+    const registry = new MockClient({ baseURLs: ['mock://'] });
+    const settings = settingsFor('json', true);
+    // Schema id 1: pizza-baked's contract.
+    await host(shared, settingsFor('avro', true), registry).publish(settings.topics.baked, 'order007', baked(7));
+    await shared.publish(settings.topics.baked, 'order008', value);
+    const seen = await collect(host(shared, settings, registry), settings.topics.baked);
+    const letters = await collect(shared, DEAD_LETTERS);
+    await waitFor(() => seen.length === 1 && letters.length === 1, 'one record handled, one dead-lettered');
+    expect(letters[0]?.key).toBe('order008');
+    expect(letters[0]?.headers[HEADERS.deadLetter.reason]?.toString()).toBe('bad-event');
+    expect(letters[0]?.headers[HEADERS.deadLetter.error]?.toString()).toMatch(reason);
+  });
+
   it('waits out a registry that is down, and hands the record over once it is back: no dead letter', async () => {
     const shared = embedded();
     const registry = new MockClient({ baseURLs: ['mock://'] });
@@ -161,6 +187,21 @@ describe('the contract bus: roles see plain JSON, record by record, whatever eac
     // The very buffer the bus holds: no copy, no decoding.
     expect(handed[0]?.value).toBe(written?.value);
     expect(loads.count).toBe(0);
+  });
+
+  it('keeps the order of publishes made without waiting, before and after the contract is known', async () => {
+    const shared = embedded();
+    const settings = settingsFor('avro', true);
+    const registry = new MockClient({ baseURLs: ['mock://'] });
+    const bus = host(shared, settings, registry);
+    // The first publishes wait for the contract's id; the later ones are framed at once.
+    const first = [1, 2, 3].map((timestamp) => bus.publish(settings.topics.baked, 'order006', baked(timestamp)));
+    await Promise.all(first);
+    const later = [4, 5, 6].map((timestamp) => bus.publish(settings.topics.baked, 'order006', baked(timestamp)));
+    await Promise.all(later);
+    const plain = await host(shared, settingsFor('json', true), registry).readTopic(settings.topics.baked);
+    expect(plain.map((record) => JSON.parse(text(record) ?? '{}').timestamp)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect((await shared.readTopic(settings.topics.baked)).every((record) => record.value?.[0] === 0)).toBe(true);
   });
 
   it('registers the contracts of the topics a role writes before it starts, and stops on a refusal', async () => {
