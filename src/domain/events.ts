@@ -30,6 +30,13 @@ export const orderedEventSchema = z.object({
     main_topping: z.string(),
     customer_id: z.string().regex(/^[0-9a-fA-F]{32}$/, 'is not a customer id (32 hex characters)'),
     username: z.string(),
+    // Optional (issue 22's evolution): absent when the customer typed no note. Another writer's
+    // null says the same; refusing it would dead-letter an order for want of a note.
+    delivery_note: z
+      .string()
+      .nullable()
+      .transform((note) => note ?? undefined)
+      .optional(),
   }),
 });
 export type OrderedEvent = z.infer<typeof orderedEventSchema>;
@@ -148,6 +155,8 @@ export function orderedEvent(order: Order, status: number, timestamp: number): O
       main_topping: order.mainTopping,
       customer_id: order.customerId,
       username: order.username,
+      // Only when there is one: an order without a note is byte for byte what it was before the field.
+      ...(order.deliveryNote === undefined ? {} : { delivery_note: order.deliveryNote }),
     },
   };
 }
@@ -161,6 +170,7 @@ export function orderFromEvent(orderId: string, event: OrderedEvent): Order {
     cheese: event.order.cheese,
     mainTopping: event.order.main_topping,
     extraToppings: event.order.extra_toppings,
+    ...(event.order.delivery_note === undefined ? {} : { deliveryNote: event.order.delivery_note }),
   };
 }
 

@@ -13,6 +13,8 @@ export interface Order {
   cheese: string;
   mainTopping: string;
   extraToppings: string[];
+  /** A note for the driver ("ring twice"); absent when the customer typed none. */
+  deliveryNote?: string;
 }
 
 export type PizzaChoice = Pick<Order, 'sauce' | 'cheese' | 'mainTopping' | 'extraToppings'>;
@@ -76,6 +78,27 @@ export const usernameSchema = z
   .refine((name) => nameCharacters(name).length <= USERNAME_MAX_LENGTH, TOO_LONG)
   // Printable characters only: no control characters in logs or headers, no text turned around by bidi overrides.
   .refine((name) => nameCharacters(name).every(isPrintable), 'Use printable characters only.');
+
+export const DELIVERY_NOTE_MAX_LENGTH = 80;
+/** As for names: 80 of the longest common emoji, so combining marks cannot stretch one "character" without end. */
+export const DELIVERY_NOTE_MAX_UNITS = DELIVERY_NOTE_MAX_LENGTH * 12;
+const NOTE_TOO_LONG = `Keep the note for the driver to ${DELIVERY_NOTE_MAX_LENGTH} characters.`;
+
+/**
+ * A note for the driver: optional, up to 80 characters as a person counts
+ * them, printable only (it goes into deliver's log line and onto the order
+ * page). Blank reads as no note, so an order without one stays as it was.
+ */
+export const deliveryNoteSchema = z
+  .string()
+  .trim()
+  .max(DELIVERY_NOTE_MAX_UNITS, NOTE_TOO_LONG)
+  .refine((note) => nameCharacters(note).length <= DELIVERY_NOTE_MAX_LENGTH, NOTE_TOO_LONG)
+  .refine(
+    (note) => nameCharacters(note).every(isPrintable),
+    'Use printable characters only in the note for the driver.',
+  )
+  .transform((note) => (note === '' ? undefined : note));
 
 /** Builds the validator for a pizza choice against the configured menu. */
 export function pizzaChoiceSchema(menu: Menu) {

@@ -11,6 +11,7 @@ import {
   replayDeliveries,
 } from '../domain/delivery.js';
 import { decodeEvent, encodeEvent, orderedEventSchema, statusEventSchema } from '../domain/events.js';
+import { deliveryNoteSchema } from '../domain/order.js';
 import { deliverySeconds, scaledMs } from '../domain/timings.js';
 import { CancelRegistry, cancelSubscription, cancelWindowMs, publishTooLate, restoreCancels } from './cancels.js';
 import { consumingRole, type HandlerDeps, requireKey } from './consuming-role.js';
@@ -33,9 +34,12 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
   const orderId = requireKey(record);
   const known = store.get(orderId);
   let decision: DeliveryDecision;
+  // The driver's note comes with the order only: it is said in the line that takes the order in.
+  let note: { deliveryNote?: string } = {};
   if (record.topic === settings.topics.ordered) {
     const ordered = decodeEvent(orderedEventSchema, record.value);
     decision = onOrderEvent(known, ordered.order.customer_id.toLowerCase());
+    note = driverNote(ordered.order.delivery_note, log);
   } else {
     decodeEvent(statusEventSchema, record.value);
     decision = onBakedEvent(known);
@@ -49,7 +53,7 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
         deps.clock.now(),
         record.partition,
       );
-      log.info('early warning: order noted, waiting for the pizza');
+      log.info(note, 'early warning: order noted, waiting for the pizza');
       return;
     case 'mark-pending':
       // Publish first: if we stop in between, the baked event comes back and we say it again.
@@ -65,7 +69,7 @@ export async function handleDeliveryEvent(record: BusRecord, deps: DeliverDeps):
       ) {
         await refuseTooLate(deps, orderId);
       }
-      await deliver(orderId, decision.customerId, decision.factor, deps, record.partition);
+      await deliver(orderId, decision.customerId, decision.factor, deps, record.partition, note);
       return;
     case 'ignore':
       log.debug({ topic: record.topic, reason: decision.reason }, 'nothing to do');
@@ -79,9 +83,10 @@ async function deliver(
   factor: 1 | 2,
   deps: DeliverDeps,
   partition: number,
+  note: { deliveryNote?: string },
 ): Promise<void> {
   const seconds = deliverySeconds(customerId, factor);
-  deps.log.info({ deliverySeconds: seconds, factor }, 'out for delivery');
+  deps.log.info({ deliverySeconds: seconds, factor, ...note }, 'out for delivery');
   // Held while out: a cancel that comes now is refused (the table never stops a delivery).
   const hold = deps.cancels.hold(orderId, 'out-for-delivery', deps.signal);
   try {
@@ -92,6 +97,21 @@ async function deliver(
     hold.release();
   }
   deps.log.info('pizza delivered');
+}
+
+/**
+ * The customer's note for the driver, as the web app checks it. Another
+ * writer's note that is too long or not printable is left out of the lines
+ * (they reach the order page): the order itself goes on all the same.
+ */
+function driverNote(raw: string | undefined, log: Logger): { deliveryNote?: string } {
+  if (raw === undefined) return {};
+  const checked = deliveryNoteSchema.safeParse(raw);
+  if (!checked.success) {
+    log.warn({ noteLength: raw.length }, 'the note for the driver is not one the web app accepts; left out');
+    return {};
+  }
+  return checked.data === undefined ? {} : { deliveryNote: checked.data };
 }
 
 /**

@@ -169,6 +169,31 @@ describe('in a real browser', () => {
     expect(dialogs).toEqual([]);
   });
 
+  it('takes a note for the driver on the menu, shows it on the order page as text, and in the driver’s line', async () => {
+    const note = 'Ring twice <img src=x onerror=alert(1)>';
+    const dialogs: string[] = [];
+    const page = await customer('Katherine');
+    page.on('dialog', (dialog) => {
+      dialogs.push(dialog.message());
+      void dialog.dismiss();
+    });
+    await page.goto('/menu');
+    await page.getByLabel('Tomato', { exact: true }).check();
+    await page.getByLabel('Mozzarella', { exact: true }).check();
+    await page.getByLabel('Pepperoni', { exact: true }).check();
+    await page.getByLabel('Note for the driver').fill(note);
+    await page.getByRole('button', { name: 'Place order' }).click();
+    await page.waitForURL(/\/orders\/[0-9a-f]{8}/);
+    expect(await page.locator('[data-delivery-note]').textContent()).toBe(note);
+
+    await page.locator('svg.flow-wide .node[data-service="deliver"]').click();
+    await expect
+      .poll(() => page.locator('[data-log-lines] .log-msg').allTextContents(), { timeout: 30_000 })
+      .toContain(`The driver knows your order is coming. Note for the driver: ${note}`);
+    expect(await page.locator('main img').count()).toBe(0);
+    expect(dialogs).toEqual([]);
+  });
+
   it('reads well on a phone', async () => {
     const page = await customer('Phone', { width: 390, height: 844 });
     await orderPizza(page);

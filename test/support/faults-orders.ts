@@ -27,6 +27,8 @@ export interface PlaceOptions {
   maxInFlight?: number;
   /** Attempts stop after this long even when fewer than `count` succeeded. */
   timeoutMs?: number;
+  /** A note for the driver on each of these orders (none by default). */
+  deliveryNote?: string;
 }
 
 /**
@@ -36,6 +38,8 @@ export interface PlaceOptions {
  */
 export class OrderPlacer {
   readonly placed = new Map<string, number>();
+  /** The note for the driver each order was placed with, for those that had one. */
+  readonly notes = new Map<string, string>();
   failures = 0;
   lastFailure = '';
   private readonly client: ShopHttpClient;
@@ -61,7 +65,7 @@ export class OrderPlacer {
 
   /** Places `count` more orders; resolves with their ids once the last attempt has an answer. */
   async place(options: PlaceOptions): Promise<string[]> {
-    const { count, intervalMs = 150, maxInFlight = 6, timeoutMs = 120_000 } = options;
+    const { count, intervalMs = 150, maxInFlight = 6, timeoutMs = 120_000, deliveryNote } = options;
     const ids: string[] = [];
     const inFlight = new Set<Promise<void>>();
     const deadline = Date.now() + timeoutMs;
@@ -70,7 +74,7 @@ export class OrderPlacer {
         await Promise.race(inFlight);
         continue;
       }
-      const attempt = this.attempt().then((orderId) => {
+      const attempt = this.attempt(deliveryNote).then((orderId) => {
         inFlight.delete(attempt);
         if (orderId) ids.push(orderId);
       });
@@ -82,7 +86,7 @@ export class OrderPlacer {
     return ids;
   }
 
-  private async attempt(): Promise<string | undefined> {
+  private async attempt(deliveryNote: string | undefined): Promise<string | undefined> {
     try {
       this.login ??= this.client.login(`faults-${Math.random().toString(16).slice(2, 8)}`);
       await this.login;
@@ -92,8 +96,10 @@ export class OrderPlacer {
         cheese: pick(CHEESES),
         mainTopping: pick(MAINS),
         extraToppings: extras,
+        ...(deliveryNote === undefined ? {} : { deliveryNote }),
       });
       this.placed.set(orderId, Date.now());
+      if (deliveryNote !== undefined) this.notes.set(orderId, deliveryNote);
       return orderId;
     } catch (error) {
       this.failures += 1;

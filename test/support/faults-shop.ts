@@ -81,6 +81,8 @@ export class RoleProcess {
   /** The web app's address, for serve. */
   url: string | undefined;
   killedAt: number | undefined;
+  /** When a graceful stop was asked for: a process that ends after it did not die by itself. */
+  stoppedAt: number | undefined;
   private output = '';
   private readonly exited: Promise<number | null>;
   private exitState: { code: number | null; signal: NodeJS.Signals | null } | undefined;
@@ -162,6 +164,7 @@ export class RoleProcess {
 
   /** A graceful stop, for cleanup. */
   async stop(): Promise<void> {
+    this.stoppedAt ??= Date.now();
     if (this.alive) this.child.kill('SIGTERM');
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000);
     await this.exited;
@@ -270,21 +273,26 @@ export class FaultShop {
     return shop;
   }
 
-  /** Starts one process of a role; `instance` tells several of one role apart. Resolves once it runs. */
-  async start(role: FaultRole, instance = 'a'): Promise<RoleProcess> {
-    const run = this.launch(role, instance);
+  /**
+   * Starts one process of a role; `instance` tells several of one role apart. Resolves once it runs.
+   * `ini`: lines for this run only, sections and all, after the shop's (another `contracts_dir`, say).
+   */
+  async start(role: FaultRole, instance = 'a', ini: string[] = []): Promise<RoleProcess> {
+    const run = this.launch(role, instance, ini);
     await run.ready;
     return run;
   }
 
   /** Starts a process without waiting for it. */
-  launch(role: FaultRole, instance = 'a'): RoleProcess {
+  launch(role: FaultRole, instance = 'a', ini: string[] = []): RoleProcess {
     this.runs += 1;
     const name = `${role}-${instance}`;
     const logDir = join(this.dir, 'logs', `${name}-${this.runs}`);
     const dataDir = role === 'serve' || role === 'status' ? this.viewDir : join(this.dir, role);
     mkdirSync(logDir, { recursive: true });
-    const config = this.options.roleBootstrap[role] ? this.roleConfig(role) : this.config;
+    const shared = this.options.roleBootstrap[role] ? this.roleConfig(role) : this.config;
+    const config = ini.length === 0 ? shared : join(this.dir, `client-${name}-${this.runs}.ini`);
+    if (config !== shared) writeFileSync(config, `${readFileSync(shared, 'utf8')}${ini.join('\n')}\n`);
     const args = ['--config', config, '--data-dir', dataDir, '--log-dir', logDir];
     if (role === 'serve') args.push('--port', String(this.servePort));
     const run = new RoleProcess(role, name, logDir, args);
@@ -312,7 +320,7 @@ export class FaultShop {
     const latest = new Map<string, RoleProcess>();
     for (const run of this.processes) latest.set(run.name, run);
     return [...latest.values()]
-      .filter((run) => !run.alive && run.killedAt === undefined)
+      .filter((run) => !run.alive && run.killedAt === undefined && run.stoppedAt === undefined)
       .map((run) => `${run.name} (${run.state}): ${run.outputTail(600)}`);
   }
 

@@ -69,6 +69,7 @@ export class ShopHttpClient {
       cheese: choice.cheese,
       mainTopping: choice.mainTopping,
       extraToppings: choice.extraToppings,
+      ...(choice.deliveryNote === undefined ? {} : { deliveryNote: choice.deliveryNote }),
     });
     const orderId = /\/orders\/([0-9a-f]{8,32})$/.exec(response.location)?.[1];
     return {
@@ -148,6 +149,8 @@ export interface PizzaForm {
   cheese: string;
   mainTopping: string;
   extraToppings: string[];
+  /** The optional note for the driver; not sent when absent, as a page from before the note. */
+  deliveryNote?: string;
 }
 
 export interface OrderAnswer {

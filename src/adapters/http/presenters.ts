@@ -82,6 +82,7 @@ export interface OrderPage extends StatusView {
   cheese: string;
   mainTopping: string;
   extraToppings: string[];
+  deliveryNote: string | undefined;
   createdAt: string;
 }
 
@@ -93,6 +94,7 @@ export function orderPage(settings: Settings, order: OrderView): OrderPage {
     cheese: order.cheese,
     mainTopping: order.mainTopping,
     extraToppings: order.extraToppings,
+    deliveryNote: order.deliveryNote,
     createdAt: new Date(order.createdAt).toISOString(),
   };
 }
@@ -151,16 +153,22 @@ const SENTENCES: Record<string, Record<string, Sentence>> = {
     'pizza baked, ready for delivery': () => 'Baked, ready for delivery.',
   },
   deliver: {
-    'early warning: order noted, waiting for the pizza': () => 'The driver knows your order is coming.',
+    'early warning: order noted, waiting for the pizza': (line) =>
+      `The driver knows your order is coming.${noteForTheDriver(line)}`,
     'pizza baked before its order reached delivery: pending until the order arrives': () =>
       'Your pizza was ready before the driver had your address; checking your order.',
-    'out for delivery': (line, wait) => `On the way to you: ${wait(line.deliverySeconds)}.`,
+    'out for delivery': (line, wait) => `On the way to you: ${wait(line.deliverySeconds)}.${noteForTheDriver(line)}`,
     'pizza delivered': () => 'Delivered. Enjoy your pizza!',
   },
   status: {
     'older or duplicate status ignored': () => undefined,
   },
 };
+
+/** Deliver's line that takes an order in carries the customer's note, when there is one. */
+function noteForTheDriver(line: LogLine): string {
+  return typeof line.deliveryNote === 'string' ? ` Note for the driver: ${line.deliveryNote}` : '';
+}
 
 const STATUS_PREFIX = 'status: ';
 

@@ -2,7 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Menu } from '../../domain/menu.js';
-import { pizzaChoiceSchema, usernameSchema } from '../../domain/order.js';
+import { deliveryNoteSchema, pizzaChoiceSchema, usernameSchema } from '../../domain/order.js';
 import { isIdempotencyKey } from '../sqlite/orders-store.js';
 import { FLOW_SERVICES } from './presenters.js';
 
@@ -45,12 +45,19 @@ export const loginForm = formBody({
   username: formText({ missing: 'Enter a name.', repeated: 'Enter one name.' }).pipe(usernameSchema),
 });
 
-/** The menu's form: a pizza from the configured menu, and the page's idempotency key. */
+/** The menu's form: a pizza from the configured menu, an optional note for the driver, and the page's idempotency key. */
 export function orderForm(menu: Menu) {
   const choice = pizzaChoiceSchema(menu).shape;
   return formBody({
     ...choice,
     extraToppings: z.preprocess(checkedBoxes, choice.extraToppings),
+    // Left blank, or not sent at all (a script, a page from before the note): no note.
+    deliveryNote: formText({
+      missing: 'Write the note for the driver as text.',
+      repeated: 'Write one note for the driver.',
+    })
+      .pipe(deliveryNoteSchema)
+      .optional(),
     // The menu page's random key: sending one form twice places one order. None: a script, or a page from before keys.
     idempotencyKey: z.string({ error: FORM_DAMAGED }).refine(isIdempotencyKey, { error: FORM_DAMAGED }).optional(),
   });

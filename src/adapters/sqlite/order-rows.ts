@@ -44,8 +44,8 @@ export class OrderRows {
     return (
       this.sql(
         `INSERT OR IGNORE INTO orders (order_id, customer_id, username, sauce, cheese, main_topping, extra_toppings,
-           created_at, placement, idempotency_key)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           created_at, placement, idempotency_key, delivery_note)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         order.orderId,
         order.customerId,
@@ -57,6 +57,7 @@ export class OrderRows {
         createdAt,
         placement,
         idempotencyKey ?? null,
+        order.deliveryNote ?? null,
       ).changes > 0
     );
   }

@@ -39,6 +39,7 @@ export interface OrderRow {
   created_at: number;
   placement: Placement;
   idempotency_key: string | null;
+  delivery_note: string | null;
   status: number | null;
   status_updated_at: number | null;
 }
@@ -98,7 +99,12 @@ INSERT OR IGNORE INTO view_counters (name, value) VALUES ('events_ignored', 0);
 `;
 
 /** Columns added since the first version, and their indexes, for files made before them. */
-const ADDED_ORDER_COLUMNS = { placement: "TEXT NOT NULL DEFAULT 'placed'", idempotency_key: 'TEXT' };
+const ADDED_ORDER_COLUMNS = {
+  placement: "TEXT NOT NULL DEFAULT 'placed'",
+  idempotency_key: 'TEXT',
+  // Kept with the order so that an order published again after a crash still carries its note.
+  delivery_note: 'TEXT',
+};
 const ADDED_ORDER_INDEXES = `
 CREATE UNIQUE INDEX IF NOT EXISTS orders_by_idempotency_key ON orders (customer_id, idempotency_key)
   WHERE idempotency_key IS NOT NULL;
@@ -148,6 +154,7 @@ export function toView(row: OrderRow): OrderView {
     cheese: row.cheese,
     mainTopping: row.main_topping,
     extraToppings: JSON.parse(row.extra_toppings) as string[],
+    ...(row.delivery_note === null ? {} : { deliveryNote: row.delivery_note }),
     createdAt: row.created_at,
     status: row.status ?? 0,
     statusUpdatedAt: row.status_updated_at ?? row.created_at,

@@ -76,6 +76,7 @@ export class OrdersStore {
               cheese: order.cheese,
               mainTopping: order.mainTopping,
               extraToppings: [...order.extraToppings],
+              ...(order.deliveryNote === undefined ? {} : { deliveryNote: order.deliveryNote }),
               createdAt: now,
               status: 0,
               statusUpdatedAt: now,

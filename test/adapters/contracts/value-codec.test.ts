@@ -43,6 +43,8 @@ const ORDERED = {
     main_topping: 'Chicken',
     customer_id: '8f14e45fceea167a5a36dedd4bea2543',
     username: 'avro-fan',
+    // Optional (contract version 2): present here so that Confluent's serde round-trips it both ways.
+    delivery_note: 'ring twice',
   },
 };
 

@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { newOrderId, ORDER_ID_PATTERN, type Order, type PizzaChoice } from '../../../domain/order.js';
+import {
+  DELIVERY_NOTE_MAX_LENGTH,
+  DELIVERY_NOTE_MAX_UNITS,
+  nameCharacters,
+  newOrderId,
+  ORDER_ID_PATTERN,
+  type Order,
+  type PizzaChoice,
+} from '../../../domain/order.js';
 import { OrderAdmission } from '../admission.js';
 import type { Customer } from '../context.js';
 import { formatCursor } from '../live-feed.js';
@@ -27,8 +35,14 @@ import {
 import { cancelAskedBy, cancelPanel } from './cancel.js';
 import { orderNotFound, ownedOrder, requireCustomer } from './customer-orders.js';
 
-function sameChoice(order: PizzaChoice, choice: PizzaChoice): boolean {
+/** The note's limit for the page: in characters for the hint, in UTF-16 units (what maxlength counts) for the browser. */
+const NOTE_LIMITS = { maxLength: DELIVERY_NOTE_MAX_LENGTH, maxUnits: DELIVERY_NOTE_MAX_UNITS };
+
+type FormChoice = PizzaChoice & Pick<Order, 'deliveryNote'>;
+
+function sameChoice(order: FormChoice, choice: FormChoice): boolean {
   return (
+    (order.deliveryNote ?? '') === (choice.deliveryNote ?? '') &&
     order.sauce === choice.sauce &&
     order.cheese === choice.cheese &&
     order.mainTopping === choice.mainTopping &&
@@ -46,7 +60,14 @@ export default async function orderRoutes(app: FastifyInstance) {
     reply.header('cache-control', 'no-store');
     return reply.page(
       'menu',
-      { title: 'Menu', menu: settings.menu, choice: { extraToppings: [] }, idempotencyKey: randomUUID(), ...extra },
+      {
+        title: 'Menu',
+        menu: settings.menu,
+        deliveryNote: NOTE_LIMITS,
+        choice: { extraToppings: [] },
+        idempotencyKey: randomUUID(),
+        ...extra,
+      },
       statusCode,
     );
   };
@@ -62,6 +83,10 @@ export default async function orderRoutes(app: FastifyInstance) {
       cheese: sentText(form, 'cheese'),
       mainTopping: sentText(form, 'mainTopping'),
       extraToppings: sentBoxes(form, 'extraToppings'),
+      // Cut by characters, never inside an emoji: shown again to be corrected, not kept.
+      deliveryNote: nameCharacters(sentText(form, 'deliveryNote') ?? '')
+        .slice(0, DELIVERY_NOTE_MAX_LENGTH * 2)
+        .join(''),
     };
     const errors = [...new Set(problems.map((problem) => problem.message))];
     const key = problems.some((problem) => problem.field === 'idempotencyKey')
@@ -88,7 +113,7 @@ export default async function orderRoutes(app: FastifyInstance) {
       const earlier = key === undefined ? undefined : store.findByIdempotencyKey(customer.customerId, key);
       if (earlier && !sameChoice(earlier, choice)) {
         fastify.metrics.ordersRejected.inc({ reason: 'invalid' });
-        const message = `This form already placed order ${earlier.orderId}; this different pizza was not placed. Check it and place it again.`;
+        const message = `This form already placed order ${earlier.orderId}; this different order was not placed. Check it and place it again.`;
         return menuPage(reply, { errors: [message], choice }, 409);
       }
       // A form that already placed its order shows it again whatever the queue; a new one waits for room.
