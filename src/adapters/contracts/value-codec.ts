@@ -35,8 +35,12 @@ export interface ValueCodec {
   encode(topic: string, json: Buffer): Buffer | Promise<Buffer>;
   /**
    * The plain JSON of a framed value, read with its writer's schema (looked up
-   * by its id, once). An unknown id, bytes that do not match their schema, or
-   * no registry at all: InvalidEventError with the reason. The registry away:
+   * by its id, once) into this process's own contract, as Avro's schema
+   * resolution does: a role sees the fields of its contract, so one on an older
+   * contract drops a field added since, and one on a newer contract gets the
+   * default of a field an older writer lacked. An unknown id, bytes that do not
+   * match their schema, a writer's schema the contract cannot read, or no
+   * registry at all: InvalidEventError with the reason. The registry away:
    * SCHEMA_REGISTRY_UNAVAILABLE, so the record waits.
    */
   decode(topic: string, value: Buffer): Promise<Buffer>;
@@ -120,6 +124,22 @@ export function createValueCodec(options: ValueCodecOptions): ValueCodec {
     return type;
   };
 
+  // Each writer's schema resolved into this process's contract of the topic: worked out once per topic and id.
+  const readers = new Map<string, Promise<Reader>>();
+  const readerOf = (topic: string, schemaId: number): Promise<Reader> => {
+    const key = `${schemaId} ${topic}`;
+    let reader = readers.get(key);
+    if (!reader) {
+      reader = (async () => {
+        const [writer, contract] = await Promise.all([writerType(topic, schemaId), contractOf(topic)]);
+        return resolvedReader(writer, contract, schemaId);
+      })();
+      readers.set(key, reader);
+      reader.catch(() => readers.delete(key));
+    }
+    return reader;
+  };
+
   return {
     decodes: (topic) => decoded.has(topic),
     encodes: (topic) => encoded.has(topic),
@@ -141,13 +161,13 @@ export function createValueCodec(options: ValueCodecOptions): ValueCodec {
             'add one (url, basic.auth.user.info) to read framed records, or have its writer use value_format = json',
         );
       }
-      const type = await writerType(topic, schemaId);
+      const reader = await readerOf(topic, schemaId);
       let record: unknown;
       try {
-        record = type.fromBuffer(value.subarray(HEADER_BYTES));
+        record = reader.read(value.subarray(HEADER_BYTES));
       } catch (error) {
         throw new InvalidEventError(
-          `value does not match its schema (id ${schemaId}, ${schemaName(type)}): ${(error as Error).message}`,
+          `value does not match its schema (id ${schemaId}, ${schemaName(reader.writer)}): ${(error as Error).message}`,
           { cause: error },
         );
       }
@@ -225,6 +245,27 @@ async function fetchWriterType(registry: () => Promise<Client>, subject: string,
       },
     );
   }
+}
+
+interface Reader {
+  writer: Type;
+  read(payload: Buffer): unknown;
+}
+
+/** Reads a writer's records into the contract's shape; a writer's schema the contract cannot read is refused by name. */
+async function resolvedReader(writer: Type, contract: Contract, schemaId: number): Promise<Reader> {
+  const { default: avro } = await import('avsc');
+  const own = avro.Type.forSchema(contract.schema as Schema);
+  let resolver: ReturnType<Type['createResolver']>;
+  try {
+    resolver = own.createResolver(writer);
+  } catch (error) {
+    throw new InvalidEventError(
+      `value was written under schema id ${schemaId}, which this role's contract (${contract.file}) cannot read: ${errorMessage(error)}`,
+      { cause: error },
+    );
+  }
+  return { writer, read: (payload) => own.fromBuffer(payload, resolver) };
 }
 
 /** Finds the contract's id under its subject, registering it when the subject does not hold it yet. */

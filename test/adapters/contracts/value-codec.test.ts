@@ -9,6 +9,7 @@ import { createValueCodec, type ValueCodec } from '../../../src/adapters/contrac
 import type { Settings } from '../../../src/config/settings.js';
 import { InvalidEventError } from '../../../src/domain/events.js';
 import { PizzaError } from '../../../src/errors.js';
+import { V1_CONTRACTS } from '../../support/contract-versions.js';
 import { withValueFormat } from '../../support/contracts.js';
 import { testSettings } from '../../support/settings.js';
 
@@ -197,5 +198,59 @@ describe('the value codec: plain JSON for the roles, framed Avro on the wire', (
     client.register = async () => Promise.reject(new Error('must not register twice'));
     const [again] = await codec(settings, client).register([settings.topics.baked]);
     expect(again?.id).toBe(first?.id);
+  });
+
+  it("reads each record into the process's own contract: an older role drops a field added since, a newer one reads an older record without it", async () => {
+    const client = new MockClient({ baseURLs: ['mock://'] });
+    const settings = contractSettings('avro');
+    const topic = settings.topics.ordered;
+    const onContracts = (dir: string | undefined) =>
+      codec({ ...settings, shop: { ...settings.shop, contracts: { valueFormat: 'avro', dir } } }, client);
+    const v2 = onContracts(undefined);
+    const old = onContracts(V1_CONTRACTS);
+    await old.register([topic]);
+    await v2.register([topic]);
+
+    const withNote = await frame(v2, topic, ORDERED);
+    const { delivery_note: _note, ...orderWithoutNote } = ORDERED.order;
+    const withoutNote = await frame(old, topic, { ...ORDERED, order: orderWithoutNote });
+    expect(withNote.readUInt32BE(1)).not.toBe(withoutNote.readUInt32BE(1));
+
+    // A role on v1 reads a v2 order as v1 has it: no note.
+    expect(parse(await old.decode(topic, withNote))).toEqual({ ...ORDERED, order: orderWithoutNote });
+    // A role on v2 reads a v1 order with the note's default (null), which the roles see as absent.
+    expect(parse(await v2.decode(topic, withoutNote))).toEqual({ ...ORDERED, order: orderWithoutNote });
+    expect(parse(await v2.decode(topic, withNote))).toEqual(ORDERED);
+  });
+
+  it('refuses, by name, a record written under a schema its contract cannot read', async () => {
+    const settings = contractSettings('avro');
+    const client = new MockClient({ baseURLs: ['mock://'] });
+    const topic = settings.topics.baked;
+    const foreign = await client.register(
+      `${topic}-value`,
+      {
+        schemaType: 'AVRO',
+        schema: JSON.stringify({
+          type: 'record',
+          name: 'PizzaBaked',
+          namespace: 'pizza.events',
+          fields: [{ name: 'status', type: 'string' }],
+        }),
+      },
+      false,
+    );
+    const body = avro.Type.forSchema({
+      type: 'record',
+      name: 'X',
+      fields: [{ name: 'status', type: 'string' }],
+    }).toBuffer({ status: 'baked' });
+    const framed = Buffer.concat([Buffer.from([0, 0, 0, 0, 0]), body]);
+    framed.writeUInt32BE(foreign, 1);
+    const failure = await codec(settings, client)
+      .decode(topic, framed)
+      .catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(InvalidEventError);
+    expect((failure as Error).message).toMatch(/which this role's contract \(.*pizza-baked\.avsc\) cannot read/);
   });
 });
