@@ -7,12 +7,15 @@ import { statusTopicDecoderFor } from '../../src/adapters/status-topic/decode.js
 import type { Settings } from '../../src/config/settings.js';
 import type { StatusUpdate } from '../../src/domain/status-update.js';
 import { flinkScript, loadFlinkStatements } from '../../src/flink/statements.js';
+import { startShop } from '../../src/roles/shop.js';
 import { cancelFlinkJobs, type FlinkSqlJobs, submitFlinkSql } from '../../tools/flink/client.js';
+import { capturingLogs } from '../support/capture-logs.js';
 import { flinkRunner } from '../support/flink.js';
+import { ShopHttpClient } from '../support/http-client.js';
 import { createTopicsKeptByCaller, deleteTopics, kafkaBootstrap } from '../support/kafka.js';
 import { schemaRegistryUrl, withTestRegistry } from '../support/registry.js';
 import { testSettings } from '../support/settings.js';
-import { waitFor } from '../support/shop.js';
+import { openOrders, viewStatus, waitFor } from '../support/shop.js';
 
 /** A pizza-status record as it is on the wire, and as the shop's status reader decodes it. */
 interface StatusRow {
@@ -30,7 +33,12 @@ function contractSettings(base: Settings, bootstrapServers: string): Settings {
     topics: Object.fromEntries(
       Object.entries(base.topics).map(([key, name]) => [key, `${run}-${name}`]),
     ) as Settings['topics'],
+    groupIds: Object.fromEntries(
+      Object.entries(base.groupIds).map(([role, id]) => [role, `${run}-${id}`]),
+    ) as Settings['groupIds'],
     topicConfig: { numPartitions: 1, replicationFactor: 1, replicationFactorIsDefault: false },
+    // The view fed by the Flink job, as on Confluent Cloud.
+    shop: { ...base.shop, statusSource: 'pizza-status' },
   });
 }
 
@@ -40,7 +48,7 @@ describe('the pizza-status Flink job with the contracts on (avro-confluent, real
   const registryUrl = schemaRegistryUrl();
   const kafka = new KafkaJS.Kafka({ kafkaJS: { brokers: [bootstrapServers], logLevel: KafkaJS.logLevel.NOTHING } });
   const registry = new SchemaRegistryClient({ baseURLs: [registryUrl] });
-  const fixture = testSettings();
+  const fixture = testSettings({ timeScale: '0.001' });
   const settings = contractSettings(fixture.settings, bootstrapServers);
   const { topics } = settings;
   const statusSubject = `${topics.status}-value`;
@@ -175,4 +183,77 @@ describe('the pizza-status Flink job with the contracts on (avro-confluent, real
     // Flink looked the contract up; it registered no schema of its own under the subject.
     expect(await registry.getAllVersions(statusSubject)).toEqual([1]);
   }, 120_000);
+  it('carries an order placed on the web app through every role and the Flink job, framed Avro on every topic it crosses', async () => {
+    const { rows, stop } = await watchStatusTopic();
+    const shop = await startShop({
+      settings,
+      roles: ['serve', 'assemble', 'bake', 'deliver', 'status'],
+      logs: capturingLogs(),
+    });
+    let orderId = '';
+    try {
+      const customer = new ShopHttpClient(shop.url ?? '');
+      await customer.login('flink-avro');
+      orderId = await customer.order({ sauce: 'Pesto', cheese: 'Gouda', mainTopping: 'Chicken', extraToppings: [] });
+      // The view reads pizza-status (statusSource pizza-status): delivered comes through Flink.
+      await waitFor(() => viewStatus(settings, orderId) === 999, 'the order delivered in the view', 90_000).catch(
+        flinkFailure,
+      );
+    } finally {
+      await shop.stop();
+      await stop();
+    }
+    const view = openOrders(settings);
+    try {
+      const throughFlink = view.listEvents(orderId).filter((event) => event.topic === topics.status);
+      expect(throughFlink.at(-1)?.status).toBe(999);
+    } finally {
+      view.close();
+    }
+    // Every record of the order, on every topic it crossed, is framed under the topic's contract.
+    const ids = new Map(
+      await Promise.all(
+        contracts.map(
+          async (contract) =>
+            [
+              contract.topic,
+              await registry.getId(contract.subject, { schemaType: 'AVRO', schema: contract.text }, false),
+            ] as const,
+        ),
+      ),
+    );
+    const crossed = [topics.ordered, topics.assembled, topics.baked, topics.delivered];
+    for (const topic of crossed) {
+      const values = await valuesOf(topic, orderId);
+      expect(values.length, topic).toBeGreaterThan(0);
+      for (const value of values) {
+        expect(value[0], topic).toBe(0);
+        expect(value.readUInt32BE(1), topic).toBe(ids.get(topic));
+      }
+    }
+    const statusRows = rows.filter((row) => row.key === orderId);
+    expect(statusRows.map((row) => row.decoded?.status).at(-1)).toBe(999);
+    for (const row of statusRows) expect(row.value.readUInt32BE(1)).toBe(statusSchemaId);
+  }, 180_000);
+
+  /** The values of one order's records on a topic, read from the beginning. */
+  const valuesOf = async (topic: string, orderId: string): Promise<Buffer[]> => {
+    const values: Buffer[] = [];
+    const consumer = kafka.consumer({ kafkaJS: { groupId: `check-${randomUUID()}`, fromBeginning: true } });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topics: [topic] });
+      let seen = false;
+      await consumer.run({
+        eachMessage: async ({ message }) => {
+          seen = true;
+          if (message.key?.toString('utf8') === orderId && message.value) values.push(message.value);
+        },
+      });
+      await waitFor(() => seen && values.length > 0, `${topic} read`, 30_000);
+    } finally {
+      await consumer.disconnect();
+    }
+    return values;
+  };
 });
