@@ -1,9 +1,10 @@
-import type { Client, SchemaInfo } from '@confluentinc/schemaregistry';
+import type { Client, Compatibility, SchemaInfo } from '@confluentinc/schemaregistry';
 import type { Schema, Type } from 'avsc';
 import type { Settings } from '../../config/settings.js';
 import { InvalidEventError } from '../../domain/events.js';
 import { configError, PizzaError } from '../../errors.js';
 import { PermanentError } from '../bus/failures.js';
+import { CONTRACT_COMPATIBILITY } from './compatibility.js';
 import { CONTRACT_TOPICS, type Contract, loadContracts } from './contracts.js';
 import { createRegistryClient, registryUnreachable } from './registry-client.js';
 
@@ -277,9 +278,23 @@ async function registerContract(client: Client, contract: Contract): Promise<num
     if ((error as { status?: unknown }).status !== 404) throw registrationFailure(contract, error);
   }
   try {
+    // A subject this role is the first to write gets the level schemas:check sets, FULL, before its first
+    // version, so the next change is checked both ways even where schemas:check was never run.
+    if (!(await holdsVersions(client, contract.subject))) {
+      await client.updateConfig(contract.subject, { compatibility: CONTRACT_COMPATIBILITY as Compatibility });
+    }
     return await client.register(contract.subject, schema, false);
   } catch (error) {
     throw registrationFailure(contract, error);
+  }
+}
+
+async function holdsVersions(client: Client, subject: string): Promise<boolean> {
+  try {
+    return (await client.getAllVersions(subject)).length > 0;
+  } catch (error) {
+    if ((error as { status?: unknown }).status === 404) return false;
+    throw error;
   }
 }
 

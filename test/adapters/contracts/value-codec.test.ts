@@ -253,4 +253,21 @@ describe('the value codec: plain JSON for the roles, framed Avro on the wire', (
     expect(failure).toBeInstanceOf(InvalidEventError);
     expect((failure as Error).message).toMatch(/which this role's contract \(.*pizza-baked\.avsc\) cannot read/);
   });
+  it('sets FULL on a subject it is the first to write, and leaves the level of a subject that holds versions alone', async () => {
+    const settings = contractSettings('avro');
+    const client = new MockClient({ baseURLs: ['mock://'] });
+    const baked = `${settings.topics.baked}-value`;
+    const delivered = `${settings.topics.delivered}-value`;
+    const deliveredContract = readFileSync(join(SHIPPED_CONTRACTS_DIR, 'pizza-delivered.avsc'), 'utf8');
+    await client.register(delivered, { schemaType: 'AVRO', schema: deliveredContract }, false);
+    await client.updateConfig(delivered, { compatibility: 'BACKWARD' as never });
+    await codec(settings, client).register([settings.topics.baked, settings.topics.delivered]);
+    // The mock keeps the config as given (compatibility); a real registry answers compatibilityLevel.
+    const level = async (subject: string) => {
+      const config = await client.getConfig(subject);
+      return config.compatibility ?? config.compatibilityLevel;
+    };
+    expect(await level(baked)).toBe('FULL');
+    expect(await level(delivered)).toBe('BACKWARD');
+  });
 });
