@@ -128,10 +128,14 @@ describe(`network faults on ${VICTIM}'s link to the broker (Toxiproxy)`, () => {
       const messages = lines.map((line) => String(line.msg));
       const outage = messages.filter((msg) => /^Kafka is (unreachable|still unreachable|reachable again)/.test(msg));
       const failedTransactions = messages.filter((msg) => msg.startsWith('a transaction failed')).length;
+      // Exactly-once: aborted because the group took the partitions back while they were under way.
+      const takenBack = messages.filter((msg) => msg.startsWith('partitions taken back')).length;
+      const rebalances = messages.filter((msg) => msg === 'partitions revoked').length;
       return (
         `${VICTIM} logged ${lines.length} lines (${warnings.length} warnings), ` +
         `outage reports: ${outage.map((msg) => `"${msg.slice(0, 40)}"`).join(', ') || 'none'}, ` +
-        `failed transactions: ${failedTransactions}`
+        `failed transactions: ${failedTransactions}, partitions revoked: ${rebalances}, ` +
+        `transactions aborted as taken back: ${takenBack}`
       );
     };
     /**

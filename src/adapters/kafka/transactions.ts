@@ -18,6 +18,10 @@ interface InternalProducer {
     callback: (err: unknown) => void,
   ): void;
 }
+interface InternalConsumer {
+  /** librdkafka's flag: the group took our assignment back (session expired); cleared once we let it go. */
+  assignmentLost(): boolean;
+}
 interface WithInternalClient<T> {
   _getInternalClient(): T | null;
 }
@@ -47,6 +51,17 @@ export interface TransactionalSenderOptions {
  * `retriable` where the binding sets `isRetriable`), so the codes decide, as
  * `kafka/errors.ts` reads them.
  */
+
+/** What became of a transaction that did not fail. */
+export type SendResult = 'committed' | 'taken back';
+
+/** Ends a transaction whose partitions were taken back since its records were read: it is aborted. */
+class TakenBack extends Error {
+  constructor() {
+    super('the partitions were revoked or lost since their records were read');
+    this.name = 'TakenBack';
+  }
+}
 
 /** A commit that timed out goes on in the background; calling commit again resumes it. */
 const resumable = (error: unknown) => kafkaErrorVerdict(error)?.kind === 'timeout';
@@ -78,14 +93,41 @@ export class TransactionalSender {
     this.commitAttempts = options.commitAttempts ?? 3;
   }
 
-  /** Resolves once the transaction committed; rejects when it did not (nothing of it is then visible). */
-  send(consumer: KafkaConsumer, messages: CapturedMessage[], positions: PartitionPosition[]): Promise<void> {
-    return this.serially(async (transaction) => {
+  /**
+   * Resolves 'committed' once the transaction committed, or 'taken back' when
+   * it was aborted because `stillOurs` turned false (the positions' partitions
+   * were revoked or lost since their records were read); rejects when it
+   * failed otherwise. Nothing of a transaction that did not commit is visible.
+   */
+  send(
+    consumer: KafkaConsumer,
+    messages: CapturedMessage[],
+    positions: PartitionPosition[],
+    stillOurs: () => boolean = () => true,
+  ): Promise<SendResult> {
+    const fence = () => {
+      if (!stillOurs() || assignmentLost(consumer)) throw new TakenBack();
+    };
+    const sending = this.serially(async (transaction) => {
       if (messages.length > 0) await transaction.sendBatch({ topicMessages: byTopic(messages) });
+      fence();
       await sendOffsetsToTransaction(transaction, consumer, positions);
+      // The client reads the consumer's group metadata (member id and generation) some time
+      // during the call, not when it is made: after a rebalance it sends the offsets in the
+      // new generation, and the coordinator takes them (KIP-447 fences only an older one).
+      // Only a check after the call tells: a generation newer than the records' means a
+      // revoke came first, and a lost assignment is flagged until we let it go.
+      fence();
       this.inDoubt = messages;
       await this.commit(transaction);
     });
+    return sending.then(
+      (): SendResult => 'committed',
+      (error: unknown): SendResult => {
+        if (error instanceof TakenBack) return 'taken back';
+        throw error;
+      },
+    );
   }
 
   /**
@@ -194,6 +236,11 @@ function byTopic(messages: CapturedMessage[]) {
     topic,
     messages: list.map(({ key, value, headers }) => ({ key, value, ...(headers ? { headers } : {}) })),
   }));
+}
+
+/** librdkafka's own word, which it gives before our rebalance callback hears of the loss. */
+function assignmentLost(consumer: KafkaConsumer): boolean {
+  return (consumer as unknown as WithInternalClient<InternalConsumer>)._getInternalClient()?.assignmentLost() ?? false;
 }
 
 /**

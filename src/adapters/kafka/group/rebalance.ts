@@ -59,6 +59,11 @@ export interface RebalanceHandlerOptions {
 export class RebalanceHandler {
   /** Partitions owned now, each with the generation it was assigned in. */
   private readonly owned = new Map<string, number>();
+  /**
+   * Partitions being revoked (not lost): no longer ours to work on, but what
+   * is done of them is still committed in their generation, until `forget`.
+   */
+  private readonly handingBack = new Map<string, number>();
   private generation = 0;
   private events = 0;
 
@@ -75,6 +80,22 @@ export class RebalanceHandler {
 
   ownedPartitions(): PartitionRef[] {
     return [...this.owned.keys()].map(partitionOf);
+  }
+
+  /**
+   * Exactly-once: whether a transaction may still commit for these partitions,
+   * asked while it is under way. True as long as each is ours in the assignment
+   * it has now (or is being handed back from it): false once one was lost, or
+   * revoked and assigned again, since. The group would take the offsets of such
+   * a transaction in the later generation, and the records are read again.
+   */
+  fence(keys: Iterable<string>): () => boolean {
+    const read = [...new Set(keys)].map((key) => [key, this.assignmentOf(key)] as const);
+    return () => read.every(([key, generation]) => generation !== undefined && this.assignmentOf(key) === generation);
+  }
+
+  private assignmentOf(key: string): number | undefined {
+    return this.owned.get(key) ?? this.handingBack.get(key);
   }
 
   /** The client's `rebalance_cb`: returns the assignment with start offsets when the subscriber chose some. */
@@ -126,11 +147,18 @@ export class RebalanceHandler {
     // partitions meanwhile, and those must be read again by the next owner, not worked on.
     // Handed back first, while still ours: what was done before is committed with the rest.
     this.options.revoked(assignment);
-    for (const key of revoked) this.owned.delete(key);
     // Exactly-once: a lost assignment (our session expired, say while the broker was away) has
-    // no generation left to commit in: the coordinator would refuse the offsets ("Unknown
-    // member"), and waiting for that would hold the rejoin. The records are read again.
-    if (!(this.options.exactlyOnce && lost)) await this.options.flush(revoked);
+    // no generation left to commit in. The coordinator may refuse the offsets ("Unknown
+    // member"), or take them in the generation we rejoin in: a transaction under way for
+    // these partitions aborts (see `fence`), and the records are read again.
+    const commitsLeft = !(this.options.exactlyOnce && lost);
+    for (const key of revoked) {
+      const generation = this.owned.get(key);
+      this.owned.delete(key);
+      if (commitsLeft && generation !== undefined) this.handingBack.set(key, generation);
+    }
+    if (commitsLeft) await this.options.flush(revoked);
+    for (const key of revoked) this.handingBack.delete(key);
     this.options.forget(revoked);
     this.options.log.info({ partitions: partitionNames(assignment) }, 'partitions revoked');
   }

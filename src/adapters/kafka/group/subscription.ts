@@ -17,7 +17,7 @@ import { TransactionalSender } from '../transactions.js';
 import { CommitBatcher } from './commit-batcher.js';
 import { ConsumeLoop, type FetchPacer, PausedPartitions } from './consume-loop.js';
 import { confirmByCommit, OwnershipGuard } from './ownership-guard.js';
-import { partitionKey, partitionOf } from './partitions.js';
+import { partitionKey, partitionNames, partitionOf } from './partitions.js';
 import { RebalanceHandler } from './rebalance.js';
 import { ExactlyOnceRestart } from './restart.js';
 
@@ -174,9 +174,19 @@ export async function subscribeKafka(
     if (!consumer) return;
     // Taken now: outputs kept while this transaction is under way belong to the next one.
     const content = outputs.take(positions);
+    // In the assignment the records were read in: their outputs and offsets are for it alone.
+    const stillOurs = rebalance.fence(content.positions.map((tp) => partitionKey(tp.topic, tp.partition)));
     try {
-      await activeSender.send(consumer, content.messages, content.positions);
+      const result = await activeSender.send(consumer, content.messages, content.positions, stillOurs);
       clients.watch.reachable();
+      if (result === 'taken back') {
+        // Range assignment is eager: every partition of the transaction was taken back with
+        // the others, and whoever is assigned them next reads them from the last commit.
+        log.info(
+          { partitions: partitionNames(content.positions) },
+          'partitions taken back while their transaction was under way: aborted it',
+        );
+      }
     } catch (err) {
       // The transaction is gone, and with it the outputs: the records must be worked on again.
       (clients.watch.state().up ? log.error.bind(log) : log.warn.bind(log))(

@@ -73,6 +73,35 @@ describe('rebalance handler', () => {
     expect(events).toEqual(['assigned 0', 'revoked 0', 'forget 1']);
   });
 
+  it('exactly-once: a transaction fence falls when its partition is lost, and stays down once it is assigned again', async () => {
+    const { rebalance } = handler({ exactlyOnce: true });
+    await rebalance.onRebalance({ code: ASSIGN_PARTITIONS }, [p(0), p(1)]);
+    const fence = rebalance.fence([partitionKey('t', 0), partitionKey('t', 1)]);
+    expect(fence()).toBe(true);
+    await rebalance.onRebalance({ code: REVOKE_PARTITIONS }, [p(0), p(1)], { assignmentLost: () => true });
+    expect(fence()).toBe(false);
+    // The same partitions in the generation it rejoined in: records read before are read again.
+    await rebalance.onRebalance({ code: ASSIGN_PARTITIONS }, [p(0), p(1)]);
+    expect(fence()).toBe(false);
+    expect(rebalance.fence([partitionKey('t', 0)])()).toBe(true);
+  });
+
+  it('a transaction fence holds while a revoke (not lost) commits what is done, and falls after', async () => {
+    let heldDuringFlush: boolean | undefined;
+    let fence: () => boolean = () => false;
+    const { rebalance } = handler({
+      exactlyOnce: true,
+      flush: async () => {
+        heldDuringFlush = fence();
+      },
+    });
+    await rebalance.onRebalance({ code: ASSIGN_PARTITIONS }, [p(0)]);
+    fence = rebalance.fence([partitionKey('t', 0)]);
+    await rebalance.onRebalance({ code: REVOKE_PARTITIONS }, [p(0)], { assignmentLost: () => false });
+    expect(heldDuringFlush).toBe(true);
+    expect(fence()).toBe(false);
+  });
+
   it('retries the restore of assigned partitions with back-off on its clock, and starts them where it says', async () => {
     let attempts = 0;
     const { clock, rebalance } = handler({
