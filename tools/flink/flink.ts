@@ -10,10 +10,11 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { access, chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureCachedDir, runMaven } from '../cached-build.js';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 import type { FlinkSqlRunnerAddress } from './client.js';
 
@@ -22,7 +23,6 @@ const pomFile = join(toolDir, 'pom.xml');
 const sourceDir = join(toolDir, 'src');
 
 const MAIN_CLASS = 'pizza.flink.SqlServer';
-const MARKER_FILE = '.complete';
 const OUTPUT_TAG = 'PIZZA-FLINK ';
 const DEFAULT_START_TIMEOUT_MS = 60_000;
 const STOP_GRACE_MS = 10_000;
@@ -75,25 +75,6 @@ export interface FlinkSqlRunner extends FlinkSqlRunnerAddress {
   stop(): Promise<void>;
 }
 
-function lastLines(text: string, count: number): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-
-/** Runs a command to completion and returns its exit code and combined output. */
-function run(command: string, args: string[]): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: string): void => {
-      output += chunk;
-    };
-    child.stdout.setEncoding('utf8').on('data', collect);
-    child.stderr.setEncoding('utf8').on('data', collect);
-    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
-    child.on('close', (code) => resolvePromise({ code, output }));
-  });
-}
-
 async function listFiles(dir: string): Promise<string[]> {
   const files: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
@@ -126,38 +107,16 @@ function runnerClasspath(buildDir: string): string {
  * sources is already there, and returns the Java classpath to run it with.
  */
 export async function ensureFlinkRunner(cacheDir: string = toolCacheDir('flink')): Promise<{ classpath: string }> {
-  const buildDir = join(cacheDir, 'runner');
-  const hash = await sourceHash();
-  const isComplete = async (): Promise<boolean> => {
-    try {
-      return (await readFile(join(buildDir, MARKER_FILE), 'utf8')).trim() === hash;
-    } catch {
-      return false;
-    }
-  };
-  if (await isComplete()) return { classpath: runnerClasspath(buildDir) };
-
-  // Build beside the final directory and rename it into place, so a concurrent run
-  // (another test worker) never sees a half-built runner with a marker in it.
-  await mkdir(cacheDir, { recursive: true });
-  const stagingDir = await mkdtemp(join(cacheDir, 'runner.staging-'));
-  try {
-    const result = await run('mvn', ['-q', '-B', '-f', pomFile, 'package', `-Drunner.build.dir=${stagingDir}`]);
-    if (result.code !== 0) {
-      throw new Error(
-        `mvn could not build the Flink SQL runner (exit ${result.code}):\n${lastLines(result.output, 40)}`,
-      );
-    }
-    await access(join(stagingDir, 'classes', `${MAIN_CLASS.replaceAll('.', '/')}.class`));
-    await writeFile(join(stagingDir, MARKER_FILE), `${hash}\n`);
-    if (await isComplete()) return { classpath: runnerClasspath(buildDir) }; // Another process won.
-    await chmod(stagingDir, 0o755); // mkdtemp made it private
-    await rm(buildDir, { recursive: true, force: true });
-    await rename(stagingDir, buildDir);
-    return { classpath: runnerClasspath(buildDir) };
-  } finally {
-    await rm(stagingDir, { recursive: true, force: true });
-  }
+  const buildDir = await ensureCachedDir({
+    cacheDir,
+    name: 'runner',
+    inputsHash: await sourceHash(),
+    async fill(stagingDir) {
+      await runMaven(['-f', pomFile, 'package', `-Drunner.build.dir=${stagingDir}`], 'build the Flink SQL runner');
+      await access(join(stagingDir, 'classes', `${MAIN_CLASS.replaceAll('.', '/')}.class`));
+    },
+  });
+  return { classpath: runnerClasspath(buildDir) };
 }
 
 /** Deletes all but the newest `keep` log files (their names start with a sortable time). */

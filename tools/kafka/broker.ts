@@ -9,12 +9,13 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { type AddressInfo, createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
+import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
@@ -129,84 +130,29 @@ const STOP_GRACE_MS = 15_000;
 // C1 only and the serial collector: a broker for tests and local runs starts on about 40% less
 // CPU (measured on 2 cores: the test suite starts several), and never needs C2's peak throughput.
 const JVM_OPTS = ['-Xms256m', '-Xmx512m', '-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC'];
-const MARKER_FILE = '.complete';
-
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-/** Runs a command to completion, collecting stdout and stderr together. */
-function run(command: string, args: string[]): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
-      output += chunk;
-    });
-    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
-    child.on('close', (code) => resolvePromise({ code, output }));
-  });
-}
-
-function lastLines(text: string, count: number): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
-}
 
 /**
  * Makes sure the Kafka jars are in `<cacheDir>/lib` and returns that directory.
- * Maven runs only when the marker file is missing or was written for another pom.xml.
+ * Maven runs only when they were fetched for another pom.xml, or never.
  */
 export async function ensureKafkaJars(cacheDir: string = toolCacheDir('kafka')): Promise<string> {
-  const libDir = join(cacheDir, 'lib');
-  const markerPath = join(libDir, MARKER_FILE);
-  const pomHash = createHash('sha256')
-    .update(await readFile(pomFile))
-    .digest('hex');
-  const isComplete = async (): Promise<boolean> => {
-    try {
-      return (await readFile(markerPath, 'utf8')).trim() === pomHash;
-    } catch {
-      return false;
-    }
-  };
-  if (await isComplete()) return libDir;
-
-  // Download beside the final directory and rename it into place, so a concurrent
-  // run (another test worker) never sees a half-filled lib/ with a marker in it.
-  await mkdir(cacheDir, { recursive: true });
-  const stagingDir = await mkdtemp(join(cacheDir, 'lib.staging-'));
-  try {
-    const result = await run('mvn', [
-      '-q',
-      '-B',
-      '-f',
-      pomFile,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${stagingDir}`,
-    ]);
-    if (result.code !== 0) {
-      throw new Error(`mvn could not fetch the Kafka jars (exit ${result.code}):\n${lastLines(result.output, 40)}`);
-    }
-    const jars = (await readdir(stagingDir)).filter((name) => name.endsWith('.jar'));
-    if (!jars.some((name) => name.startsWith('kafka_2.13-'))) {
-      throw new Error(`mvn finished but ${stagingDir} holds no kafka_2.13 jar`);
-    }
-    await writeFile(join(stagingDir, MARKER_FILE), `${pomHash}\n`);
-    if (await isComplete()) return libDir; // Another process finished first.
-    await rm(libDir, { recursive: true, force: true });
-    try {
-      await rename(stagingDir, libDir);
-    } catch (error) {
-      if (!(await isComplete())) throw error; // Otherwise another process renamed its copy in between.
-    }
-    return libDir;
-  } finally {
-    await rm(stagingDir, { recursive: true, force: true });
-  }
+  return ensureCachedDir({
+    cacheDir,
+    name: 'lib',
+    inputsHash: createHash('sha256')
+      .update(await readFile(pomFile))
+      .digest('hex'),
+    async fill(stagingDir) {
+      await runMaven(
+        ['-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${stagingDir}`],
+        'fetch the Kafka jars',
+      );
+      const jars = (await readdir(stagingDir)).filter((name) => name.endsWith('.jar'));
+      if (!jars.some((name) => name.startsWith('kafka_2.13-'))) {
+        throw new Error(`mvn finished but ${stagingDir} holds no kafka_2.13 jar`);
+      }
+    },
+  });
 }
 
 /** Distinct free TCP ports on 127.0.0.1 (all held open at once so they differ). */
@@ -387,7 +333,7 @@ async function formatStorage(
     log(`kafka: reusing the formatted data directory ${dataDir}`);
     return;
   }
-  const format = await run(javaCommand(), [
+  const format = await runCommand(javaCommand(), [
     ...jvmArgs,
     'kafka.tools.StorageTool',
     'format',

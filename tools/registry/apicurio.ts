@@ -11,12 +11,13 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
+import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
 import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
@@ -24,7 +25,6 @@ const pomFile = join(toolDir, 'pom.xml');
 
 export const APICURIO_VERSION = '2.6.13.Final';
 const RUNNER_JAR = `apicurio-registry-app-${APICURIO_VERSION}-runner.jar`;
-const MARKER_FILE = '.complete';
 const READY_TIMEOUT_MS = 90_000;
 const READY_POLL_MS = 200;
 const STOP_GRACE_MS = 10_000;
@@ -62,85 +62,31 @@ export interface StartSchemaRegistryOptions {
   log?: (line: string) => void;
 }
 
-interface RunResult {
-  code: number | null;
-  output: string;
-}
-
-function run(command: string, args: string[], cwd?: string): Promise<RunResult> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const collect = (chunk: string): void => {
-      output += chunk;
-    };
-    child.stdout.setEncoding('utf8').on('data', collect);
-    child.stderr.setEncoding('utf8').on('data', collect);
-    child.on('error', (error) => reject(new Error(`could not run ${command}: ${error.message}`)));
-    child.on('close', (code) => resolvePromise({ code, output }));
-  });
-}
-
-function lastLines(text: string, count: number): string {
-  return text.trimEnd().split('\n').slice(-count).join('\n');
-}
-
 /**
  * Makes sure the unpacked distribution is in `<cacheDir>/app` and returns that directory.
  * Maven runs only when the marker file is missing or was written for another pom.xml.
  */
 export async function ensureApicurio(cacheDir: string = toolCacheDir('registry')): Promise<string> {
-  const appDir = join(cacheDir, 'app');
-  const markerPath = join(appDir, MARKER_FILE);
-  const pomHash = createHash('sha256')
-    .update(await readFile(pomFile))
-    .digest('hex');
-  const isComplete = async (): Promise<boolean> => {
-    try {
-      return (await readFile(markerPath, 'utf8')).trim() === pomHash && existsSync(join(appDir, RUNNER_JAR));
-    } catch {
-      return false;
-    }
-  };
-  if (await isComplete()) return appDir;
-
-  // Unpacked beside the final directory and renamed into place, so a concurrent run
-  // (another vitest project's setup, install.sh) never sees a half-filled app/.
-  await mkdir(cacheDir, { recursive: true });
-  const stagingDir = await mkdtemp(join(cacheDir, 'app.staging-'));
-  try {
-    const fetched = await run('mvn', [
-      '-q',
-      '-B',
-      '-f',
-      pomFile,
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${stagingDir}`,
-    ]);
-    if (fetched.code !== 0) {
-      throw new Error(
-        `mvn could not fetch Apicurio Registry ${APICURIO_VERSION} (exit ${fetched.code}):\n${lastLines(fetched.output, 40)}`,
+  return ensureCachedDir({
+    cacheDir,
+    name: 'app',
+    inputsHash: createHash('sha256')
+      .update(await readFile(pomFile))
+      .digest('hex'),
+    mustHave: RUNNER_JAR,
+    async fill(stagingDir) {
+      await runMaven(
+        ['-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${stagingDir}`],
+        `fetch Apicurio Registry ${APICURIO_VERSION}`,
       );
-    }
-    const archive = (await readdir(stagingDir)).find((name) => name.endsWith('.tar.gz'));
-    if (!archive) throw new Error(`mvn finished but ${stagingDir} holds no tar.gz`);
-    const unpacked = await run('tar', ['-xzf', archive], stagingDir);
-    if (unpacked.code !== 0) throw new Error(`could not unpack ${archive}:\n${lastLines(unpacked.output, 20)}`);
-    await rm(join(stagingDir, archive));
-    if (!existsSync(join(stagingDir, RUNNER_JAR))) throw new Error(`${archive} holds no ${RUNNER_JAR}`);
-    await writeFile(join(stagingDir, MARKER_FILE), `${pomHash}\n`);
-    await chmod(stagingDir, 0o755); // mkdtemp's 0700 would hide the cache from other users.
-    if (await isComplete()) return appDir; // Another process finished first.
-    await rm(appDir, { recursive: true, force: true });
-    try {
-      await rename(stagingDir, appDir);
-    } catch (error) {
-      if (!(await isComplete())) throw error; // Otherwise another process renamed its copy in between.
-    }
-    return appDir;
-  } finally {
-    await rm(stagingDir, { recursive: true, force: true });
-  }
+      const archive = (await readdir(stagingDir)).find((name) => name.endsWith('.tar.gz'));
+      if (!archive) throw new Error(`mvn finished but ${stagingDir} holds no tar.gz`);
+      const unpacked = await runCommand('tar', ['-xzf', archive], stagingDir);
+      if (unpacked.code !== 0) throw new Error(`could not unpack ${archive}:\n${lastLines(unpacked.output, 20)}`);
+      await rm(join(stagingDir, archive));
+      if (!existsSync(join(stagingDir, RUNNER_JAR))) throw new Error(`${archive} holds no ${RUNNER_JAR}`);
+    },
+  });
 }
 
 async function freePort(): Promise<number> {
