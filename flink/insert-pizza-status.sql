@@ -20,10 +20,7 @@
 -- from the earliest offsets: Flink does not carry the Top-N state over to a changed
 -- query, so it must be rebuilt from the whole history of the stage topics.
 --
--- The source columns are those Confluent Cloud infers for a topic without a schema
--- (`key` and `val` as bytes); the Apache Flink tables declare the same, so this
--- statement is the same text in both dialects. JSON_VALUE and TRY_CAST yield NULL
--- for a value they cannot read, and such rows are dropped instead of failing the job.
+{{raw:sourceNote}}
 INSERT INTO {{ident:status}}
 SELECT orderid, status, `timestamp`
 FROM (
@@ -41,42 +38,42 @@ FROM (
     FROM (
       SELECT
         CAST(`key` AS STRING) AS orderid,
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT) AS status,
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT) AS `timestamp`
+        {{raw:statusColumnAs}},
+        {{raw:timestampColumnAs}}
       FROM {{ident:ordered}}
       UNION ALL
       SELECT
         CAST(`key` AS STRING),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+        {{raw:statusColumn}},
+        {{raw:timestampColumn}}
       FROM {{ident:pending}}
       UNION ALL
       SELECT
         CAST(`key` AS STRING),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+        {{raw:statusColumn}},
+        {{raw:timestampColumn}}
       FROM {{ident:assembled}}
       UNION ALL
       SELECT
         CAST(`key` AS STRING),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+        {{raw:statusColumn}},
+        {{raw:timestampColumn}}
       FROM {{ident:baked}}
       UNION ALL
       SELECT
         CAST(`key` AS STRING),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+        {{raw:statusColumn}},
+        {{raw:timestampColumn}}
       FROM {{ident:delivered}}
       UNION ALL
       -- A cancel's outcome: a cancellation is the order's last step; a refusal
-      -- ({"refused": "too-late", ...}) repeats a status the order already has and is left out.
+      -- ({{raw:refusalExample}}) repeats a status the order already has and is left out.
       SELECT
         CAST(`key` AS STRING),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT),
-        TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)
+        {{raw:statusColumn}},
+        {{raw:timestampColumn}}
       FROM {{ident:cancelled}}
-      WHERE JSON_VALUE(CAST(`val` AS STRING), '$.refused') IS NULL
+      WHERE {{raw:refusedColumn}} IS NULL
     )
     WHERE orderid IS NOT NULL AND status IS NOT NULL AND `timestamp` IS NOT NULL
   )

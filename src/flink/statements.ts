@@ -82,14 +82,12 @@ export function flinkStatements(
     ttl: flinkStateTtl(settings),
     retention: `${settings.orders.statusRetentionHours} h`,
   });
-  const insertInto = renderTemplate(
-    readTemplate(contracts ? 'insert-pizza-status-avro.sql' : 'insert-pizza-status.sql'),
-    {
-      status: topics.status,
-      lifecycleRank: lifecycleRankSql(settings.statuses),
-      ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
-    },
-  );
+  const insertInto = renderTemplate(readTemplate('insert-pizza-status.sql'), {
+    status: topics.status,
+    lifecycleRank: lifecycleRankSql(settings.statuses),
+    ...Object.fromEntries(STATUS_BEARING.map((stage) => [stage, topics[stage]])),
+    ...sourceColumns(contracts ? CONTRACT_SOURCE : JSON_SOURCE),
+  });
   const insert: FlinkStatement = { name: `insert-${topics.status}`, sql: `${stateTtl}\n\n${insertInto}` };
   const statusContract = contracts ? contractOf(contracts, 'status') : undefined;
   const statusColumns = statusContract ? flinkColumns(statusContract).join(',\n  ') : undefined;
@@ -236,6 +234,50 @@ function apacheConnection(settings: Settings): string {
     lines.push(`-- not carried over from [kafka] (librdkafka-only or not needed here): ${skipped.join(', ')}`);
   }
   return lines.join('\n  ');
+}
+
+/**
+ * How the INSERT reads a stage record's status, timestamp and refusal. Plain JSON: the
+ * columns Confluent Cloud infers for a topic without a schema (`key` and `val` as bytes),
+ * read with JSON_VALUE and TRY_CAST, which yield NULL for a value they cannot read, so such
+ * rows are dropped instead of failing the job. With the contracts: the contracts' own
+ * fields. The Apache Flink tables declare the same columns as Confluent Cloud in both cases,
+ * so the statement is the same text in both dialects.
+ */
+const JSON_SOURCE = {
+  sourceNote: [
+    '-- The source columns are those Confluent Cloud infers for a topic without a schema',
+    '-- (`key` and `val` as bytes); the Apache Flink tables declare the same, so this',
+    '-- statement is the same text in both dialects. JSON_VALUE and TRY_CAST yield NULL',
+    '-- for a value they cannot read, and such rows are dropped instead of failing the job.',
+  ].join('\n'),
+  statusColumn: "TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.status') AS INT)",
+  timestampColumn: "TRY_CAST(JSON_VALUE(CAST(`val` AS STRING), '$.timestamp') AS BIGINT)",
+  refusedColumn: "JSON_VALUE(CAST(`val` AS STRING), '$.refused')",
+  refusalExample: '{"refused": "too-late", ...}',
+};
+const CONTRACT_SOURCE = {
+  sourceNote: [
+    '-- With the contracts on, the stage values are framed Avro: the source columns are',
+    "-- those Confluent Cloud infers from each topic's contract (`key` as bytes, since keys",
+    "-- have no schema, and the contract's fields), and the Apache Flink tables declare the",
+    '-- same, so this statement is the same text in both dialects. The contracts make',
+    '-- status and timestamp required, so no row lacks them.',
+  ].join('\n'),
+  statusColumn: 'status',
+  timestampColumn: '`timestamp`',
+  refusedColumn: 'refused',
+  refusalExample: "refused = 'too-late'",
+};
+
+/** The source's expressions, and the first SELECT's, which names its columns (`x AS status`, or `status` alone). */
+function sourceColumns(source: typeof JSON_SOURCE): Record<string, string> {
+  const named = (expression: string, name: string) => (expression === name ? name : `${expression} AS ${name}`);
+  return {
+    ...source,
+    statusColumnAs: named(source.statusColumn, 'status'),
+    timestampColumnAs: named(source.timestampColumn, '`timestamp`'),
+  };
 }
 
 function readTemplate(name: string): string {
