@@ -7,9 +7,8 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import type { CompatibilityReport } from '../../src/adapters/contracts/compatibility.js';
 import { CONTRACT_TOPICS } from '../../src/adapters/contracts/contracts.js';
 import { pizzaBin, repoRoot } from '../support/cli.js';
-import { TOPIC_INI_KEYS } from '../support/ini.js';
 import { kafkaBootstrap, randomName } from '../support/kafka.js';
-import { schemaRegistryUrl, testRegistryClient } from '../support/registry.js';
+import { contractTopicNames, schemasCheckIni, testRegistryClient } from '../support/registry.js';
 
 interface Run {
   code: number | null;
@@ -46,22 +45,10 @@ function writeConfig(options: { registryUrl?: string; contractsDir?: string } = 
   const dir = mkdtempSync(join(tmpdir(), 'pizza-schemas-'));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   const run = randomName('sc');
-  const topics = Object.fromEntries(CONTRACT_TOPICS.map((key) => [key, `${run}-${TOPIC_INI_KEYS[key]}`]));
+  const topics = contractTopicNames(run);
   const file = join(dir, 'client.ini');
-  writeFileSync(
-    file,
-    [
-      '[kafka]',
-      `bootstrap.servers = ${kafkaBootstrap()}`,
-      '[kafka-topics]',
-      ...CONTRACT_TOPICS.map((key) => `${TOPIC_INI_KEYS[key]} = ${topics[key]}`),
-      '[schema-registry]',
-      `url = ${options.registryUrl ?? schemaRegistryUrl()}`,
-      '[pizza-shop]',
-      `contracts_dir = ${options.contractsDir ?? ''}`,
-    ].join('\n'),
-  );
-  return { file, dir, topics: topics as Record<(typeof CONTRACT_TOPICS)[number], string> };
+  writeFileSync(file, schemasCheckIni(kafkaBootstrap(), topics, options));
+  return { file, dir, topics };
 }
 
 type AvroRecord = { fields: { name: string; type: unknown; default?: unknown }[] };

@@ -14,7 +14,7 @@ import { repoRoot, runPizza } from '../support/cli.js';
 import { V1_CONTRACTS } from '../support/contract-versions.js';
 import { TOPIC_INI_KEYS } from '../support/ini.js';
 import { kafkaBootstrap, randomName } from '../support/kafka.js';
-import { schemaRegistryUrl, testRegistryClient } from '../support/registry.js';
+import { contractTopicNames, schemasCheckIni, testRegistryClient } from '../support/registry.js';
 
 type AvroRecord = { name: string; fields: { name: string; type: unknown; default?: unknown }[] };
 
@@ -45,26 +45,11 @@ describe('evolving pizza-ordered under FULL: an optional delivery_note, through 
     const dir = mkdtempSync(join(tmpdir(), 'pizza-evolution-'));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const run = randomName('evo');
-    const topics = Object.fromEntries(CONTRACT_TOPICS.map((key) => [key, `${run}-${TOPIC_INI_KEYS[key]}`])) as Record<
-      (typeof CONTRACT_TOPICS)[number],
-      string
-    >;
+    const topics = contractTopicNames(run);
     /** One config per contracts dir, all naming the same topics, so the same subjects. */
     const config = (name: string, contractsDir: string) => {
       const file = join(dir, `${name}.ini`);
-      writeFileSync(
-        file,
-        [
-          '[kafka]',
-          `bootstrap.servers = ${kafkaBootstrap()}`,
-          '[kafka-topics]',
-          ...CONTRACT_TOPICS.map((key) => `${TOPIC_INI_KEYS[key]} = ${topics[key]}`),
-          '[schema-registry]',
-          `url = ${schemaRegistryUrl()}`,
-          '[pizza-shop]',
-          `contracts_dir = ${contractsDir}`,
-        ].join('\n'),
-      );
+      writeFileSync(file, schemasCheckIni(kafkaBootstrap(), topics, { contractsDir }));
       return file;
     };
     const report = (result: { stdout: string }) => JSON.parse(result.stdout) as CompatibilityReport;

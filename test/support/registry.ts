@@ -1,6 +1,8 @@
 import type { SchemaRegistryClient } from '@confluentinc/schemaregistry';
 import { inject } from 'vitest';
+import { CONTRACT_TOPICS, type ContractTopic } from '../../src/adapters/contracts/contracts.js';
 import type { Settings } from '../../src/config/settings.js';
+import { TOPIC_INI_KEYS } from './ini.js';
 import './provided.js';
 
 /**
@@ -42,4 +44,30 @@ export function registryIniSection(): string {
 export async function testRegistryClient(): Promise<SchemaRegistryClient> {
   const { SchemaRegistryClient } = await import('@confluentinc/schemaregistry');
   return new SchemaRegistryClient({ baseURLs: [schemaRegistryUrl()], maxRetries: 0 });
+}
+
+/** The contract topics under names no other test uses: `<run>-<the ini key>`, so subjects of their own. */
+export function contractTopicNames(run: string): Record<ContractTopic, string> {
+  return Object.fromEntries(CONTRACT_TOPICS.map((key) => [key, `${run}-${TOPIC_INI_KEYS[key]}`])) as Record<
+    ContractTopic,
+    string
+  >;
+}
+
+/** A config for `pizza schemas:check`: the suite's broker and registry (or another URL), these topics, a contracts dir. */
+export function schemasCheckIni(
+  bootstrapServers: string,
+  topics: Record<ContractTopic, string>,
+  options: { registryUrl?: string; contractsDir?: string } = {},
+): string {
+  return [
+    '[kafka]',
+    `bootstrap.servers = ${bootstrapServers}`,
+    '[kafka-topics]',
+    ...CONTRACT_TOPICS.map((key) => `${TOPIC_INI_KEYS[key]} = ${topics[key]}`),
+    '[schema-registry]',
+    `url = ${options.registryUrl ?? schemaRegistryUrl()}`,
+    '[pizza-shop]',
+    `contracts_dir = ${options.contractsDir ?? ''}`,
+  ].join('\n');
 }
