@@ -4,6 +4,7 @@ import { type AddressInfo, connect, createServer, type Server, Socket } from 'no
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import pkg from '@confluentinc/kafka-javascript';
+import pRetry from 'p-retry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type KafkaBroker, requestApiVersions, startKafkaBroker } from '../../tools/kafka/broker.js';
 import { ClusterInspector, type KafkaCluster, startTestCluster } from '../support/kafka-cluster.js';
@@ -143,7 +144,12 @@ describe.concurrent('tools/kafka/broker', () => {
           await viaProxy.connect();
           await viaProxy.createTopics({ topics: [{ topic: 'replicated', numPartitions: 3, replicationFactor: 3 }] });
           // Every broker this client learns of is a proxy's port: it never bypasses the proxies.
-          const [metadata] = await viaProxy.fetchTopicMetadata({ topics: ['replicated'] });
+          // The broker that answers may not know a topic created a moment ago on the controller yet.
+          const [metadata] = await pRetry(() => viaProxy.fetchTopicMetadata({ topics: ['replicated'] }), {
+            retries: 20,
+            minTimeout: 250,
+            maxTimeout: 1_000,
+          });
           await viaProxy.disconnect();
           const advertised = new Set(metadata?.partitions.map((partition) => partition.leaderNode?.port));
           for (const port of advertised) expect(proxies.map((proxy) => proxy.port)).toContain(port);
