@@ -1,6 +1,7 @@
-/** What the Kafka and Flink launchers share: where jars are cached, which java, and cleanup at exit. */
+/** What the Kafka, Flink and registry launchers share: where jars are cached, which java, their output, free ports, and cleanup at exit. */
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -49,6 +50,37 @@ export class LineTail {
   toString(): string {
     return this.lines.join('\n');
   }
+}
+
+/** Hands each whole line a child writes, to stdout or stderr, to `onLine`; `onChunk` sees the raw text first. */
+export function eachLine(child: ChildProcess, onLine: (line: string) => void, onChunk?: (chunk: string) => void): void {
+  for (const stream of [child.stdout, child.stderr]) {
+    let pending = '';
+    stream?.setEncoding('utf8').on('data', (chunk: string) => {
+      onChunk?.(chunk);
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) onLine(line);
+    });
+  }
+}
+
+/** Distinct free TCP ports on 127.0.0.1 (all held open at once so they differ). */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolvePromise(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => (server.address() as AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
+  return ports;
 }
 
 export interface SupervisedJvm {

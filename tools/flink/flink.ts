@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureCachedDir, runMaven } from '../cached-build.js';
-import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
+import { eachLine, javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 import type { FlinkSqlRunnerAddress } from './client.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
@@ -161,21 +161,17 @@ export async function startFlinkSqlRunner(options: StartFlinkSqlRunnerOptions = 
   const listening = new Promise<number>((done) => {
     markListening = done;
   });
-  for (const stream of [child.stdout, child.stderr]) {
-    let pending = '';
-    stream.setEncoding('utf8').on('data', (chunk: string) => {
-      logStream.write(chunk);
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        output.push(line);
-        if (!line.startsWith(OUTPUT_TAG)) continue;
-        log(`flink: ${line.slice(OUTPUT_TAG.length)}`);
-        const serving = /^PIZZA-FLINK serving on port (\d+)/.exec(line);
-        if (serving?.[1]) markListening(Number(serving[1]));
-      }
-    });
-  }
+  eachLine(
+    child,
+    (line) => {
+      output.push(line);
+      if (!line.startsWith(OUTPUT_TAG)) return;
+      log(`flink: ${line.slice(OUTPUT_TAG.length)}`);
+      const serving = /^PIZZA-FLINK serving on port (\d+)/.exec(line);
+      if (serving?.[1]) markListening(Number(serving[1]));
+    },
+    (chunk) => logStream.write(chunk),
+  );
 
   const jvm = superviseJvm(child, {
     output,

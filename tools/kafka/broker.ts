@@ -10,13 +10,13 @@ import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { type AddressInfo, createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
 import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
-import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
+import { eachLine, freePorts, javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
   /** Kafka's `node.id`: 1 for a single broker, 1..n in a cluster. */
@@ -153,24 +153,6 @@ export async function ensureKafkaJars(cacheDir: string = toolCacheDir('kafka')):
       }
     },
   });
-}
-
-/** Distinct free TCP ports on 127.0.0.1 (all held open at once so they differ). */
-async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<ReturnType<typeof createServer>>((resolvePromise, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolvePromise(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise<void>((done) => server.close(() => done()))));
-  return ports;
 }
 
 /** Escapes a value for a Java .properties file. */
@@ -410,17 +392,10 @@ export async function startKafkaBroker(options: StartKafkaBrokerOptions = {}): P
   });
   trackJvm(child, tempDir);
   const output = new LineTail(50);
-  for (const stream of [child.stdout, child.stderr]) {
-    let pending = '';
-    stream.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        output.push(line);
-        log(line);
-      }
-    });
-  }
+  eachLine(child, (line) => {
+    output.push(line);
+    log(line);
+  });
   const jvm = superviseJvm(child, {
     output,
     graceMs: STOP_GRACE_MS,

@@ -12,13 +12,12 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
 import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
-import { javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
+import { eachLine, freePorts, javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
 const pomFile = join(toolDir, 'pom.xml');
@@ -89,17 +88,6 @@ export async function ensureApicurio(cacheDir: string = toolCacheDir('registry')
   });
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolvePromise, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolvePromise());
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
 /** One request to the registry's Confluent-compatible API; throws on a non-2xx answer. */
 async function ccompat(url: string, path: string, init: RequestInit = {}): Promise<unknown> {
   const response = await fetch(`${url}${path}`, {
@@ -115,7 +103,7 @@ async function ccompat(url: string, path: string, init: RequestInit = {}): Promi
 export async function startSchemaRegistry(options: StartSchemaRegistryOptions = {}): Promise<SchemaRegistry> {
   const log = options.log ?? (() => {});
   const appDir = await ensureApicurio(options.cacheDir ?? toolCacheDir('registry'));
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await freePorts(1))[0] ?? 0;
   const url = `http://127.0.0.1:${port}/apis/ccompat/v7`;
   // Quarkus writes a few files relative to its working directory; keep them out of the cache.
   const workDir = await mkdtemp(join(tmpdir(), 'pizza-registry-'));
@@ -128,17 +116,10 @@ export async function startSchemaRegistry(options: StartSchemaRegistryOptions = 
   );
   trackJvm(child, workDir);
   const output = new LineTail(50);
-  for (const stream of [child.stdout, child.stderr]) {
-    let pending = '';
-    stream.setEncoding('utf8').on('data', (chunk: string) => {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) {
-        output.push(line);
-        log(line);
-      }
-    });
-  }
+  eachLine(child, (line) => {
+    output.push(line);
+    log(line);
+  });
   const jvm = superviseJvm(child, {
     output,
     graceMs: STOP_GRACE_MS,
