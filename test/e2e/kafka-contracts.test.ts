@@ -7,7 +7,7 @@ import { capturingLogs } from '../support/capture-logs.js';
 import { ShopHttpClient } from '../support/http-client.js';
 import { createShopTopics, kafkaTestSettings, rawProducer, readTopic, recordCount } from '../support/kafka.js';
 import { testRegistryClient, withTestRegistry } from '../support/registry.js';
-import { openOrders, placeOrder, sampleOrder, viewStatus, waitFor } from '../support/shop.js';
+import { placeOrder, sampleOrder, viewStatus, viewTimeline, waitFor } from '../support/shop.js';
 
 const DELIVERED = 999;
 const CANCELLED = 499;
@@ -17,15 +17,6 @@ async function shop(settings: Settings, roles: RoleName[]): Promise<RunningShop>
   const running = await startShop({ settings, roles, logs });
   onTestFinished(() => running.stop());
   return running;
-}
-
-function timeline(settings: Settings, orderId: string): number[] {
-  const store = openOrders(settings);
-  try {
-    return store.listEvents(orderId).map((event) => event.status);
-  } finally {
-    store.close();
-  }
 }
 
 /** The first byte of each record on a topic, and the schema ids of the framed ones. */
@@ -100,7 +91,7 @@ describe('the shop on Kafka with data contracts on a real Schema Registry', () =
       extraToppings: ['Onion', 'Egg'],
     });
     await waitFor(() => viewStatus(settings, orderId) === DELIVERED, 'the order delivered in the view', 60_000);
-    expect(timeline(settings, orderId)).toEqual([100, 200, 300, DELIVERED]);
+    expect(viewTimeline(settings, orderId)).toEqual([100, 200, 300, DELIVERED]);
 
     // A pizza baked before its order: pending, then delivered.
     const early = sampleOrder();
@@ -165,7 +156,7 @@ describe('the shop on Kafka with data contracts on a real Schema Registry', () =
     });
     for (const orderId of [framedOrder.orderId, pythonOrder]) {
       await waitFor(() => viewStatus(avro, orderId) === DELIVERED, `${orderId} delivered`, 60_000);
-      expect(timeline(avro, orderId)).toEqual([100, 200, 300, DELIVERED]);
+      expect(viewTimeline(avro, orderId)).toEqual([100, 200, 300, DELIVERED]);
     }
     const firstBytes = async (topic: string) =>
       Object.fromEntries((await onTheWire(topic, 2)).map((record) => [record.key, record.framed]));
@@ -203,7 +194,7 @@ describe('the shop on Kafka with data contracts on a real Schema Registry', () =
       'delivered once the registry is back',
       90_000,
     );
-    expect(timeline(settings, order.orderId)).toEqual([100, 200, 300, DELIVERED]);
+    expect(viewTimeline(settings, order.orderId)).toEqual([100, 200, 300, DELIVERED]);
     await expectFramed(settings.topics.baked, 1, 'PizzaBaked');
     expect(await recordCount(settings.topics.deadLetter)).toBe(0);
   }, 180_000);

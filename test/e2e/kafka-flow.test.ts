@@ -4,7 +4,7 @@ import { type RunningShop, startShop } from '../../src/roles/shop.js';
 import { capturingLogs } from '../support/capture-logs.js';
 import { ShopHttpClient } from '../support/http-client.js';
 import { createShopTopics, kafkaTestSettings, rawProducer, readTopic } from '../support/kafka.js';
-import { openOrders, placeOrder, sampleOrder, silentLogs, viewStatus, waitFor } from '../support/shop.js';
+import { placeOrder, sampleOrder, silentLogs, viewStatus, viewTimeline, waitFor } from '../support/shop.js';
 
 const DELIVERED = 999;
 
@@ -12,15 +12,6 @@ async function shop(settings: Settings, roles: RoleName[], logs = silentLogs()):
   const running = await startShop({ settings, roles, logs });
   onTestFinished(() => running.stop());
   return running;
-}
-
-function timeline(settings: Settings, orderId: string): number[] {
-  const store = openOrders(settings);
-  try {
-    return store.listEvents(orderId).map((event) => event.status);
-  } finally {
-    store.close();
-  }
 }
 
 describe('the shop on Kafka', () => {
@@ -39,7 +30,7 @@ describe('the shop on Kafka', () => {
     });
 
     await waitFor(() => viewStatus(settings, orderId) === DELIVERED, 'the order delivered in the view', 60_000);
-    expect(timeline(settings, orderId)).toEqual([100, 200, 300, 999]);
+    expect(viewTimeline(settings, orderId)).toEqual([100, 200, 300, 999]);
 
     // What the web app put on pizza-ordered has the workshop's exact shape.
     const [ordered] = (await readTopic(settings.topics.ordered, 1)).filter((record) => record.key === orderId);
@@ -113,7 +104,7 @@ describe('the shop on Kafka', () => {
 
     await shop(fast, ['bake']);
     await waitFor(() => viewStatus(fast, order.orderId) === DELIVERED, 'delivered after the restart', 60_000);
-    expect(timeline(fast, order.orderId)).toEqual([100, 200, 300, 999]);
+    expect(viewTimeline(fast, order.orderId)).toEqual([100, 200, 300, 999]);
   });
 
   it("processes events written byte for byte as the workshop's Python services write them, and answers in its format", async () => {

@@ -62,6 +62,16 @@ export async function waitFor<T>(probe: () => T | undefined | false, what: strin
   );
 }
 
+/** The statuses the view recorded for an order, in order. */
+export function viewTimeline(settings: Settings, orderId: string): number[] {
+  const store = openOrders(settings);
+  try {
+    return store.listEvents(orderId).map((event) => event.status);
+  } finally {
+    store.close();
+  }
+}
+
 /** Reads an order's status from the view (opening and closing the file each time, as another process would). */
 export function viewStatus(settings: Settings, orderId: string): number | undefined {
   const store = openOrders(settings);
