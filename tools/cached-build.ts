@@ -3,6 +3,7 @@
  * the tool cache filled once (by Maven, mostly) and kept while its inputs are the same.
  */
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { access, chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -39,6 +40,13 @@ export async function runMaven(args: string[], what: string): Promise<void> {
   if (result.code !== 0) {
     throw new Error(`mvn could not ${what} (exit ${result.code}):\n${lastLines(result.output, 40)}`);
   }
+}
+
+/** The sha256 of a file, as the inputs hash of a directory a pom.xml fills. */
+export async function fileHash(file: string): Promise<string> {
+  return createHash('sha256')
+    .update(await readFile(file))
+    .digest('hex');
 }
 
 export interface CachedDirOptions {

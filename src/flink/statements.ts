@@ -8,8 +8,6 @@ import { avroConfluentOptions, contractOf, contractsOn, flinkColumns } from './a
 import { javaClientProperties, shadedLoginModuleNote } from './kafka-properties.js';
 import { sqlIdentifier, sqlString } from './sql-text.js';
 
-export { sqlIdentifier, sqlString } from './sql-text.js';
-
 export const FLINK_DIALECTS = ['confluent', 'apache'] as const;
 export type FlinkDialect = (typeof FLINK_DIALECTS)[number];
 

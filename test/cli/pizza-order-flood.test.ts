@@ -46,6 +46,8 @@ it('one client flooding 2,000 orders is refused past its limits, and the next cu
 
     expect(flood.placed).toBeGreaterThan(0);
     expect(flood.placed).toBeLessThan(FLOOD);
+    // One session, within a minute: no more than orders_per_session_per_minute (10 by default) get through.
+    expect(flood.placed).toBeLessThanOrEqual(10);
     const refusal = flood.refusals.find((answer) => answer.status === 429);
     expect(refusal?.body).toContain('Too many orders');
     expect(Number(refusal?.retryAfter)).toBeGreaterThanOrEqual(1);

@@ -7,7 +7,7 @@
  * and, on the first run, `mvn` on the PATH (or JAVA_HOME set).
  */
 import { spawn } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { Socket } from 'node:net';
@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
-import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
+import { ensureCachedDir, fileHash, lastLines, runCommand, runMaven } from '../cached-build.js';
 import { eachLine, freePorts, javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 export interface KafkaBroker {
@@ -139,9 +139,7 @@ export async function ensureKafkaJars(cacheDir: string = toolCacheDir('kafka')):
   return ensureCachedDir({
     cacheDir,
     name: 'lib',
-    inputsHash: createHash('sha256')
-      .update(await readFile(pomFile))
-      .digest('hex'),
+    inputsHash: await fileHash(pomFile),
     async fill(stagingDir) {
       await runMaven(
         ['-f', pomFile, 'dependency:copy-dependencies', `-DoutputDirectory=${stagingDir}`],

@@ -10,6 +10,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { lastLines } from '../cached-build.js';
 import { startKafkaBroker } from './broker.js';
 import { startKafkaCluster } from './cluster.js';
 
@@ -122,9 +123,7 @@ Press Ctrl-C to stop ${brokers === 1 ? 'the broker' : 'the brokers'}.`);
   if (!shuttingDown) {
     const logs = await Promise.all(broker.serverLogs.map((file) => readFile(file, 'utf8').catch(() => '')));
     const log = logs.join('\n');
-    console.error(
-      `${log.trimEnd().split('\n').slice(-30).join('\n')}\n\nKafka exited on its own (code ${code}); above is the end of its log.`,
-    );
+    console.error(`${lastLines(log, 30)}\n\nKafka exited on its own (code ${code}); above is the end of its log.`);
     await broker.stop();
     process.exit(1);
   }

@@ -9,14 +9,13 @@
  * Storage is in-memory H2: nothing survives a restart.
  */
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pRetry, { AbortError } from 'p-retry';
-import { ensureCachedDir, lastLines, runCommand, runMaven } from '../cached-build.js';
+import { ensureCachedDir, fileHash, lastLines, runCommand, runMaven } from '../cached-build.js';
 import { eachLine, freePorts, javaCommand, LineTail, superviseJvm, toolCacheDir, trackJvm } from '../jvm.js';
 
 const toolDir = dirname(fileURLToPath(import.meta.url));
@@ -69,9 +68,7 @@ export async function ensureApicurio(cacheDir: string = toolCacheDir('registry')
   return ensureCachedDir({
     cacheDir,
     name: 'app',
-    inputsHash: createHash('sha256')
-      .update(await readFile(pomFile))
-      .digest('hex'),
+    inputsHash: await fileHash(pomFile),
     mustHave: RUNNER_JAR,
     async fill(stagingDir) {
       await runMaven(

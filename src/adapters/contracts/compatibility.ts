@@ -1,8 +1,8 @@
-import type { Client, Compatibility, SchemaInfo, SchemaMetadata } from '@confluentinc/schemaregistry';
+import type { Client, Compatibility, SchemaMetadata } from '@confluentinc/schemaregistry';
 import type { Type } from 'avsc';
 import { configError, PizzaError } from '../../errors.js';
-import type { Contract } from './contracts.js';
-import { registryUnreachable } from './registry-client.js';
+import { type Contract, contractInfo } from './contracts.js';
+import { isNotFound, registryUnreachable } from './registry-client.js';
 import { type FieldProblem, fullCompatibilityProblems } from './schema-diff.js';
 
 /**
@@ -127,10 +127,6 @@ async function checkContract(
   return { ...base, ...previous, state: 'compatible', level };
 }
 
-function contractInfo(contract: Contract): SchemaInfo {
-  return { schemaType: 'AVRO', schema: contract.text };
-}
-
 async function register(client: Client, contract: Contract): Promise<{ id: number; version: number }> {
   const id = await client.register(contract.subject, contractInfo(contract), false);
   // Some registries (Apicurio) answer a registration with the id alone: ask which version it is.
@@ -168,15 +164,11 @@ function sameSchema(registered: string, contractText: string): boolean {
   }
 }
 
-function isNotFound(error: unknown): boolean {
-  return (error as { status?: unknown } | undefined)?.status === 404;
-}
-
 /** Exit code of `schemas:check` when the registry cannot be reached, apart from a failed check (1) and a config mistake (2). */
 export const REGISTRY_UNREACHABLE_EXIT_CODE = 3;
 
 /** One clear line for a registry that is away or refuses us; anything else stays as it is. */
-export function registryError(error: unknown, url: string, subject: string): unknown {
+function registryError(error: unknown, url: string, subject: string): unknown {
   const { status, code } = (error ?? {}) as { status?: unknown; code?: unknown };
   if (status === 401 || status === 403) {
     return configError(

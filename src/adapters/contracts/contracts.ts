@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { SchemaInfo } from '@confluentinc/schemaregistry';
 import type { Topics } from '../../config/settings.js';
 import { configError } from '../../errors.js';
 
@@ -88,4 +89,9 @@ export async function loadContracts(topics: Topics, dir: string = SHIPPED_CONTRA
       return { topicKey, topic, subject: `${topic}-value`, file, schema, text: JSON.stringify(schema) };
     }),
   );
+}
+
+/** The contract as a Schema Registry client sends it. */
+export function contractInfo(contract: Contract): SchemaInfo {
+  return { schemaType: 'AVRO', schema: contract.text };
 }

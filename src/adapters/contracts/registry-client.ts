@@ -66,3 +66,8 @@ export function registryUnreachable(error: unknown): boolean {
   if (typeof status === 'number') return status >= 500 || status === 429 || status === 408;
   return typeof code === 'string' && UNREACHABLE_CODES.has(code);
 }
+
+/** The registry's answer "no such subject, version or schema". */
+export function isNotFound(error: unknown): boolean {
+  return (error as { status?: unknown } | undefined)?.status === 404;
+}

@@ -5,15 +5,15 @@ import { InvalidEventError } from '../../domain/events.js';
 import { configError, PizzaError } from '../../errors.js';
 import { PermanentError } from '../bus/failures.js';
 import { CONTRACT_COMPATIBILITY } from './compatibility.js';
-import { CONTRACT_TOPICS, type Contract, loadContracts } from './contracts.js';
-import { createRegistryClient, registryUnreachable } from './registry-client.js';
+import { CONTRACT_TOPICS, type Contract, contractInfo, loadContracts } from './contracts.js';
+import { createRegistryClient, isNotFound, registryUnreachable } from './registry-client.js';
 
 /**
  * Schema Registry's wire format: a 0x00 magic byte, the schema id as a 4-byte
  * big-endian integer, then the Avro body. A JSON value never starts with 0x00,
  * so the first byte tells a framed record from a plain one.
  */
-export const MAGIC_BYTE = 0x00;
+const MAGIC_BYTE = 0x00;
 const HEADER_BYTES = 5;
 
 /** Whether a value is in Schema Registry's wire format (or claims to be): the whole cost of the codec on a plain record. */
@@ -271,11 +271,11 @@ async function resolvedReader(writer: Type, contract: Contract, schemaId: number
 
 /** Finds the contract's id under its subject, registering it when the subject does not hold it yet. */
 async function registerContract(client: Client, contract: Contract): Promise<number> {
-  const schema: SchemaInfo = { schemaType: 'AVRO', schema: contract.text };
+  const schema = contractInfo(contract);
   try {
     return await client.getId(contract.subject, schema, false);
   } catch (error) {
-    if ((error as { status?: unknown }).status !== 404) throw registrationFailure(contract, error);
+    if (!isNotFound(error)) throw registrationFailure(contract, error);
   }
   try {
     // A subject this role is the first to write gets the level schemas:check sets, FULL, before its first
@@ -293,7 +293,7 @@ async function holdsVersions(client: Client, subject: string): Promise<boolean> 
   try {
     return (await client.getAllVersions(subject)).length > 0;
   } catch (error) {
-    if ((error as { status?: unknown }).status === 404) return false;
+    if (isNotFound(error)) return false;
     throw error;
   }
 }

@@ -8,7 +8,7 @@ import type { OrderTimeline } from '../sqlite/order-timeline.js';
 const MINUTE_MS = 60_000;
 const HOUR_MS = 60 * MINUTE_MS;
 /** How often the backlog is brought up to date from the view. */
-export const BACKLOG_REFRESH_MS = 1_000;
+const BACKLOG_REFRESH_MS = 1_000;
 /** Status changes read per query, and at most per refresh: a big view at start is caught up over a few seconds. */
 const CHANGES_PAGE = 1_000;
 const CHANGES_PER_REFRESH = 50_000;

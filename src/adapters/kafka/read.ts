@@ -1,6 +1,7 @@
 import pkg from '@confluentinc/kafka-javascript';
 import type { BusRecord, PartitionOffset, PartitionRange } from '../bus/bus.js';
 import type { KafkaAdmin, KafkaClients } from './client.js';
+import { partitionKey } from './group/partitions.js';
 import { toRecord } from './host-reader.js';
 
 const { KafkaConsumer } = pkg;
@@ -34,7 +35,7 @@ export async function readRanges(
     starts.push({ topic: range.topic, partition: range.partition, offset: from });
   }
   if (starts.length === 0) return [];
-  const ends = new Map(ranges.map((range) => [`${range.topic}\u0000${range.partition}`, BigInt(range.toOffset)]));
+  const ends = new Map(ranges.map((range) => [partitionKey(range.topic, range.partition), BigInt(range.toOffset)]));
 
   const consumer = new KafkaConsumer(
     {
@@ -53,7 +54,7 @@ export async function readRanges(
     consumer.assign(
       starts.map((start) => ({ topic: start.topic, partition: start.partition, offset: Number(start.offset) })),
     );
-    const open = new Set(starts.map((start) => `${start.topic}\u0000${start.partition}`));
+    const open = new Set(starts.map((start) => partitionKey(start.topic, start.partition)));
     const deadline = Date.now() + READ_TIMEOUT_MS;
     while (open.size > 0) {
       if (Date.now() > deadline) throw new Error(`reading ${[...open].join(', ')} took too long`);
@@ -61,7 +62,7 @@ export async function readRanges(
         consumer.consume(500, (err, messages) => (err ? reject(err) : resolve(messages))),
       );
       for (const message of batch) {
-        const key = `${message.topic}\u0000${message.partition}`;
+        const key = partitionKey(message.topic, message.partition);
         const end = ends.get(key);
         if (end === undefined || !open.has(key)) continue;
         if (BigInt(message.offset) < end) records.push(toRecord(message));
@@ -85,11 +86,11 @@ async function withEnds(
   const ends = new Map<string, string>();
   for (const topic of new Set(ranges.filter((range) => range.toOffset === undefined).map((range) => range.topic))) {
     for (const { partition, high } of await admin.fetchTopicOffsets(topic))
-      ends.set(`${topic}\u0000${partition}`, high);
+      ends.set(partitionKey(topic, partition), high);
   }
   return ranges.map((range) => ({
     ...range,
-    toOffset: range.toOffset ?? ends.get(`${range.topic}\u0000${range.partition}`) ?? '0',
+    toOffset: range.toOffset ?? ends.get(partitionKey(range.topic, range.partition)) ?? '0',
   }));
 }
 

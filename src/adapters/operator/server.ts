@@ -29,7 +29,7 @@ export interface OperatorServer {
 }
 
 /** `POST /dead-letters/replay`'s body: the ids `GET /dead-letters` lists. */
-export const replayRequest = z.object({
+const replayRequest = z.object({
   ids: z
     .array(z.string().regex(/^\d+:\d+$/))
     .min(1)

@@ -7,13 +7,10 @@ import {
   checkContracts,
 } from '../../adapters/contracts/compatibility.js';
 import { loadContracts } from '../../adapters/contracts/contracts.js';
-// One retry: a command run by hand or by CI should say "unreachable" within seconds.
 import { createRegistryClient } from '../../adapters/contracts/registry-client.js';
 import type { Settings } from '../../config/settings.js';
 import { configError, EXIT_CODES } from '../../errors.js';
 import { parseCommonOptions, withSettingsOptions } from '../options.js';
-
-/** A registry that hangs would hold the command forever: a request gives up after this. */
 
 export interface SchemasCheckOptions {
   checkOnly: boolean;
@@ -34,6 +31,7 @@ export async function checkSchemas(settings: Settings, options: SchemasCheckOpti
     );
   }
   const contracts = await loadContracts(settings.topics, settings.shop.contracts.dir);
+  // One retry: a command run by hand or by CI should say "unreachable" within seconds.
   const client = options.client ?? (await createRegistryClient(section, 1));
   try {
     return await checkContracts(client, contracts, { checkOnly: options.checkOnly, registryUrl: url });
@@ -57,7 +55,7 @@ function versionOf(result: ContractCheck): string {
 }
 
 /** One line per problem, naming the topic and the field, for a person or a CI log. */
-export function problemLines(report: CompatibilityReport): string[] {
+function problemLines(report: CompatibilityReport): string[] {
   const lines: string[] = [];
   for (const result of report.contracts) {
     if (result.state === 'incompatible') {

@@ -9,7 +9,7 @@ const STATUS: Record<ClientErrorKind, number> = { headers: 431, timeout: 408, un
 /** Headers of the rendered page that belong to its own exchange, not to a canned answer. */
 const NOT_COPIED = new Set(['set-cookie', 'connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
 
-export function clientErrorKind(error: NodeJS.ErrnoException): ClientErrorKind {
+function clientErrorKind(error: NodeJS.ErrnoException): ClientErrorKind {
   if (error.code === 'HPE_HEADER_OVERFLOW') return 'headers';
   if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'timeout';
   return 'unreadable';
